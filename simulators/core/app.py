@@ -1,0 +1,65 @@
+"""Assemble a fake: the vendor's routes and the control plane in one FastAPI app, wrapped in
+the shared pipeline. The result is a plain ASGI app, served over loopback HTTP(S) by uvicorn or
+mounted in-process with httpx's ASGITransport.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from simulators.core.control import control_router
+from simulators.core.pipeline import CONTROL_PREFIX, Pipeline
+from simulators.core.simulator import Simulator
+from simulators.core.vendor import VendorError, context
+
+
+def build_app(sim: Simulator) -> Pipeline:
+    vendor = sim.vendor
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        sim.start_background()
+        yield
+        await sim.stop_background()
+
+    app = FastAPI(title=f"landscape fake {vendor.title}", version="1",
+                  openapi_url=f"{CONTROL_PREFIX}/openapi.json", docs_url=f"{CONTROL_PREFIX}/docs",
+                  redoc_url=None, lifespan=lifespan)
+    app.state.sim = sim
+    app.include_router(vendor.router())
+    app.include_router(control_router())
+
+    async def vendor_error(request: Request, exc: VendorError) -> Response:
+        context(request).store_idempotent = exc.store_idempotent
+        return Response(exc.encode(), exc.status, exc.headers, vendor.errors.content_type)
+
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith(CONTROL_PREFIX):
+            return Response(json.dumps({"detail": exc.detail}).encode(), exc.status_code,
+                            media_type="application/json")
+        if exc.status_code == 405:
+            return await vendor_error(request, vendor.errors.method_not_allowed(
+                request.method, request.url.path))
+        return await vendor_error(request, vendor.errors.not_found(request.url.path))
+
+    app.add_exception_handler(VendorError, vendor_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    for exc_class, handler in vendor.exception_handlers().items():
+        app.add_exception_handler(exc_class, handler)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            generated = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            app.openapi_schema = vendor.openapi(generated)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return Pipeline(sim, app)

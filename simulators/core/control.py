@@ -1,0 +1,206 @@
+"""The control plane every fake serves under `/_sim/`: faults, latency, limits, clock, seed,
+tenant state, journals, health. Tests, the harness and the `landscape` CLI use it; invariants read
+ground truth from it. It bypasses auth, limits, latency and faults.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Body, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from simulators.core.faults import FaultSpec
+from simulators.core.latency import Latency
+from simulators.core.simulator import Limits, Simulator
+
+TAG = "simulator control plane"
+
+
+class Advance(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seconds: float = Field(..., ge=0, description="how far to move simulated time")
+
+
+class SetTime(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    epoch: float = Field(..., description="absolute unix time; never moves backwards")
+
+
+class Seed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seed: int
+
+
+class SnapshotFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str = Field(..., description="file on the fake's machine")
+
+
+def _sim(request: Request) -> Simulator:
+    return request.app.state.sim
+
+
+def control_router() -> APIRouter:
+    router = APIRouter(prefix="/_sim", tags=[TAG])
+
+    @router.get("/health", summary="Liveness and identity of this fake")
+    async def health(request: Request) -> dict[str, Any]:
+        sim = _sim(request)
+        return {"status": "ok", "vendor": sim.vendor.name, "seed": sim.seed,
+                "clock": sim.clock.describe(), "tenants": len(sim.tenants.all()),
+                "pending_webhooks": sim.webhooks.pending()}
+
+    # -- faults -------------------------------------------------------------------------------
+    @router.get("/faults", summary="List installed faults with their hit counts")
+    async def list_faults(request: Request) -> list[dict[str, Any]]:
+        return _sim(request).faults.list()
+
+    @router.post("/faults", status_code=201, summary="Install a fault")
+    async def add_fault(request: Request, spec: FaultSpec) -> dict[str, Any]:
+        sim = _sim(request)
+        return sim.faults.add(spec, sim.clock.now()).describe()
+
+    @router.delete("/faults", summary="Remove every fault")
+    async def clear_faults(request: Request) -> dict[str, Any]:
+        _sim(request).faults.clear()
+        return {"cleared": True}
+
+    @router.delete("/faults/{fault_id}", summary="Remove one fault")
+    async def remove_fault(request: Request, fault_id: str) -> dict[str, Any]:
+        if not _sim(request).faults.remove(fault_id):
+            raise HTTPException(404, f"no fault {fault_id!r}; GET /_sim/faults lists them")
+        return {"removed": fault_id}
+
+    # -- latency and limits -------------------------------------------------------------------
+    @router.get("/latency", summary="The base latency profile (null: none)")
+    async def get_latency(request: Request) -> Latency | None:
+        return _sim(request).latency
+
+    @router.put("/latency", summary="Set (or clear, with null) the base latency profile")
+    async def set_latency(request: Request,
+                          latency: Latency | None = Body(None)) -> Latency | None:
+        _sim(request).latency = latency
+        return latency
+
+    @router.get("/limits", summary="Per-tenant rate and concurrency limits")
+    async def get_limits(request: Request) -> Limits:
+        return _sim(request).limits
+
+    @router.put("/limits", summary="Set per-tenant rate and concurrency limits")
+    async def set_limits(request: Request, limits: Limits) -> Limits:
+        _sim(request).limits = limits
+        return limits
+
+    # -- clock and seed -----------------------------------------------------------------------
+    @router.get("/clock", summary="Simulated time")
+    async def get_clock(request: Request) -> dict[str, Any]:
+        return _sim(request).clock.describe()
+
+    @router.post("/clock/advance", summary="Advance simulated time, running what falls due")
+    async def advance(request: Request, body: Advance) -> dict[str, Any]:
+        sim = _sim(request)
+        await sim.advance(body.seconds)
+        return sim.clock.describe()
+
+    @router.post("/clock/set", summary="Move simulated time to an absolute instant")
+    async def set_clock(request: Request, body: SetTime) -> dict[str, Any]:
+        sim = _sim(request)
+        await sim.advance(max(0.0, body.epoch - sim.clock.now()))
+        return sim.clock.describe()
+
+    @router.get("/seed", summary="The seed every random stream derives from")
+    async def get_seed(request: Request) -> dict[str, int]:
+        return {"seed": _sim(request).seed}
+
+    @router.put("/seed", summary="Re-seed every random stream")
+    async def set_seed(request: Request, body: Seed) -> dict[str, int]:
+        _sim(request).seeds.reseed(body.seed)
+        return {"seed": body.seed}
+
+    # -- tenants ------------------------------------------------------------------------------
+    @router.get("/tenants", summary="Tenant ids and object counts")
+    async def tenants(request: Request) -> list[dict[str, Any]]:
+        return [{"id": t.id, "objects": {k: len(v) for k, v in t.data.items()}}
+                for t in _sim(request).tenants.all()]
+
+    def _tenant(request: Request, tenant_id: str):
+        tenant = _sim(request).tenants.find(tenant_id)
+        if tenant is None:
+            raise HTTPException(404, f"no tenant {tenant_id!r}; GET /_sim/tenants lists them")
+        return tenant
+
+    @router.get("/tenants/{tenant_id}/state", summary="A tenant's state (a snapshot)")
+    async def tenant_state(request: Request, tenant_id: str) -> dict[str, Any]:
+        return _tenant(request, tenant_id).snapshot()
+
+    @router.post("/tenants/{tenant_id}/reset", summary="Empty a tenant's state")
+    async def reset_tenant(request: Request, tenant_id: str) -> dict[str, Any]:
+        _tenant(request, tenant_id).reset()
+        return {"reset": tenant_id}
+
+    @router.post("/tenants/{tenant_id}/restore", summary="Replace a tenant's state")
+    async def restore_tenant(request: Request, tenant_id: str,
+                             snapshot: dict[str, Any] = Body(...)) -> dict[str, Any]:
+        tenant = _sim(request).tenants.declare(tenant_id)
+        try:
+            tenant.restore(snapshot)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise HTTPException(400, f"not a snapshot of this fake: {exc}") from exc
+        return {"restored": tenant_id}
+
+    @router.post("/snapshot", summary="Write every tenant's state to a file")
+    async def snapshot(request: Request, body: SnapshotFile) -> dict[str, Any]:
+        _sim(request).tenants.save(Path(body.path))
+        return {"path": body.path}
+
+    @router.post("/restore", summary="Load every tenant's state from a file")
+    async def restore(request: Request, body: SnapshotFile) -> dict[str, Any]:
+        try:
+            _sim(request).tenants.load(Path(body.path))
+        except (OSError, ValueError, KeyError) as exc:
+            raise HTTPException(400, f"cannot restore from {body.path}: {exc}") from exc
+        return {"path": body.path}
+
+    @router.post("/reset", summary="Reset every tenant, fault, journal and pending webhook")
+    async def reset_all(request: Request) -> dict[str, Any]:
+        sim = _sim(request)
+        for tenant in sim.tenants.all():
+            tenant.reset()
+        sim.faults.clear()
+        sim.journal.clear()
+        sim.webhooks.journal.clear()
+        return {"reset": True}
+
+    # -- journals -----------------------------------------------------------------------------
+    @router.get("/journal/requests", summary="Requests seen, oldest first")
+    async def requests(request: Request, tenant: str | None = None, path: str | None = None,
+                       method: str | None = None, status: int | None = None,
+                       limit: int | None = None) -> list[dict[str, Any]]:
+        return _sim(request).journal.entries(tenant=tenant, path=path, method=method,
+                                             limit=limit, status=status)
+
+    @router.delete("/journal/requests", summary="Clear the request journal")
+    async def clear_requests(request: Request) -> dict[str, Any]:
+        _sim(request).journal.clear()
+        return {"cleared": True}
+
+    @router.get("/journal/webhooks", summary="Webhook delivery attempts, oldest first")
+    async def webhooks(request: Request, tenant: str | None = None,
+                       event_type: str | None = None, outcome: str | None = None,
+                       limit: int | None = None) -> list[dict[str, Any]]:
+        return _sim(request).webhooks.journal.entries(tenant=tenant, limit=limit,
+                                                      event_type=event_type, outcome=outcome)
+
+    @router.delete("/journal/webhooks", summary="Clear the webhook journal")
+    async def clear_webhooks(request: Request) -> dict[str, Any]:
+        _sim(request).webhooks.journal.clear()
+        return {"cleared": True}
+
+    @router.post("/webhooks/flush", summary="Attempt every webhook delivery that is due now")
+    async def flush(request: Request) -> dict[str, Any]:
+        sim = _sim(request)
+        return {"attempted": await sim.webhooks.run_due(), "pending": sim.webhooks.pending()}
+
+    return router

@@ -1,0 +1,305 @@
+"""The one request pipeline every fake vendor's traffic passes through.
+
+    auth and tenant -> journal -> rate/concurrency limits -> injected latency
+    -> pre-handler faults -> idempotency -> handler (the vendor's models)
+    -> post-commit faults -> response
+
+Faults and latency live here, never in business rules. Post-commit faults are the ones that matter
+most: the handler ran and its write is stored, but the client never learns the result (dropped
+connection, truncated body), which is exactly what idempotent retries must survive.
+
+The control plane (`/_sim/...`) bypasses every stage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from simulators.core.faults import Fault
+from simulators.core.idempotency import fingerprint
+from simulators.core.simulator import Simulator
+from simulators.core.vendor import RequestContext, VendorError
+
+CONTROL_PREFIX = "/_sim"
+DEFAULT_HANG_SECONDS = 30.0
+SLOW_BODY_CHUNKS = 8
+log = logging.getLogger("landscape.pipeline")
+
+
+class ConnectionDropped(httpx.RemoteProtocolError):
+    """Raised to in-process clients (httpx's ASGITransport) where a socket would be closed."""
+
+
+@dataclass
+class Captured:
+    status: int = 500
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    body: bytes = b""
+    started: bool = False
+
+    @classmethod
+    def from_error(cls, error: VendorError, content_type: str) -> Captured:
+        headers = [(b"content-type", content_type.encode())]
+        headers += [(k.lower().encode(), str(v).encode()) for k, v in error.headers.items()]
+        return cls(error.status, headers, error.encode(), True)
+
+    def header_pairs(self) -> list[tuple[str, str]]:
+        return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.headers]
+
+
+class Pipeline:
+    def __init__(self, sim: Simulator, app: ASGIApp) -> None:
+        self.sim = sim
+        self.app = app
+        self.vendor = sim.vendor
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
+            if scope["type"] == "http":
+                scope.setdefault("state", {})["sim"] = RequestContext(self.sim, "", None)
+            await self.app(scope, receive, send)
+            return
+        await self._handle(scope, receive, send)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        sim, errors = self.sim, self.vendor.errors
+        started = time.perf_counter()
+        body = await _read_body(receive)
+        request = Request(scope)
+        method, path = scope["method"], scope["path"]
+        ctx = RequestContext(sim, sim.request_id(), None)
+        scope.setdefault("state", {})["sim"] = ctx
+        entry: dict[str, Any] = {"at": sim.clock.now(), "request_id": ctx.request_id,
+                                 "method": method, "path": path,
+                                 "query": scope.get("query_string", b"").decode("latin-1")}
+        outcome = "ok"
+        in_flight: list[Fault] = []
+        tenant_key: str | None = None
+        counted = False
+        try:
+            # 1. auth and tenant
+            if not path.startswith(self.vendor.public_paths or ("\0",)):
+                ctx.tenant, ctx.credentials = self.vendor.authenticate(sim, request)
+            tenant_key = ctx.tenant.id if ctx.tenant else None
+            entry["tenant"] = tenant_key
+            # 2. journal: recorded below, whatever happens
+            # 3. limits
+            if tenant_key is not None:
+                self._check_limits(tenant_key)
+                sim.limit_state.in_flight[tenant_key] = (
+                    sim.limit_state.in_flight.get(tenant_key, 0) + 1)
+                counted = True
+            faults = sim.faults.draw(sim.seeds.stream("faults"), sim.clock.now(),
+                                     method=method, path=path, tenant=tenant_key)
+            entry["faults"] = [f"{f.id}:{f.spec.kind}" for f in faults] or None
+            # 4. latency
+            await self._delay(faults)
+            # 5. pre-handler faults
+            outcome = await self._pre_faults(faults, ctx, in_flight, scope, send)
+            if outcome != "ok":
+                return
+            # 6. idempotency, 7. handler
+            captured = await self._run_handler(scope, body, ctx, request, entry)
+            # 8. post-commit faults
+            outcome, captured = await self._post_faults(faults, captured, scope, send)
+            if outcome == "ok":
+                await _send(send, captured, self._extra_headers(ctx))
+            entry["status"] = captured.status
+        except VendorError as error:
+            captured = Captured.from_error(error, errors.content_type)
+            entry["status"] = captured.status
+            await _send(send, captured, self._extra_headers(ctx))
+        finally:
+            for fault in in_flight:
+                fault.in_flight -= 1
+            if counted:
+                sim.limit_state.in_flight[tenant_key] -= 1
+            entry["outcome"] = outcome
+            entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+            sim.journal.record(entry)
+
+    # -- stages -------------------------------------------------------------------------------
+    def _check_limits(self, tenant: str) -> None:
+        limits, state = self.sim.limits, self.sim.limit_state
+        wait = state.take(limits, tenant)
+        if wait is not None:
+            raise self.vendor.errors.rate_limited(max(1.0, round(wait)))
+        if (limits.max_concurrency is not None
+                and state.in_flight.get(tenant, 0) >= limits.max_concurrency):
+            raise self.vendor.errors.concurrency_limited(limits.max_concurrency)
+
+    async def _delay(self, faults: list[Fault]) -> None:
+        rng = self.sim.seeds.stream("latency")
+        ms = self.sim.latency.draw_ms(rng) if self.sim.latency else 0.0
+        ms += sum(f.spec.latency.draw_ms(rng) for f in faults if f.spec.latency is not None)
+        if ms > 0:
+            await asyncio.sleep(ms / 1000.0)
+
+    async def _pre_faults(self, faults: list[Fault], ctx: RequestContext,
+                          in_flight: list[Fault], scope: Scope, send: Send) -> str:
+        errors = self.vendor.errors
+        for fault in faults:
+            spec = fault.spec
+            if spec.kind == "concurrency_limit":
+                if fault.in_flight >= (spec.limit or 0):
+                    raise errors.concurrency_limited(spec.limit or 0)
+                fault.in_flight += 1
+                in_flight.append(fault)
+            elif spec.kind == "http_error" and not spec.after_commit:
+                raise errors.http_error(spec.status or 500, spec.code, spec.message)
+            elif spec.kind == "brownout":
+                raise errors.http_error(spec.status or 503, spec.code, spec.message)
+            elif spec.kind == "rate_limit":
+                raise errors.rate_limited(spec.retry_after)
+            elif spec.kind == "auth_expired":
+                raise errors.unauthorized("expired")
+            elif spec.kind == "hang":
+                await asyncio.sleep(spec.seconds if spec.seconds is not None
+                                    else DEFAULT_HANG_SECONDS)
+                await _drop(send)
+                return "hung"
+            elif spec.kind == "drop_before":
+                await _drop(send)
+                return "dropped_before_handler"
+            elif spec.kind == "decline":
+                ctx.directives["decline"] = {"code": spec.code, "message": spec.message,
+                                             "fault": fault.id}
+        return "ok"
+
+    async def _run_handler(self, scope: Scope, body: bytes, ctx: RequestContext,
+                           request: Request, entry: dict[str, Any]) -> Captured:
+        policy = self.vendor.idempotency
+        key = None
+        if policy and ctx.tenant is not None and scope["method"] in policy.methods:
+            key = request.headers.get(policy.header)
+        if not key:
+            return await self._call_app(scope, body)
+        ctx.idempotency_key = entry["idempotency_key"] = key
+        keys, now = self.sim.idempotency, self.sim.clock.now()
+        fp = fingerprint(scope["method"], scope["path"],
+                         request.headers.get("content-type", ""), body)
+        replay = keys.begin(policy, ctx.tenant, key, fp, now)
+        if replay is not None:
+            entry["replayed"] = True
+            headers = [(k.encode(), v.encode()) for k, v in replay.headers]
+            if policy.replayed_header:
+                name, value = policy.replayed_header
+                headers.append((name.encode(), value.encode()))
+            return Captured(replay.status, headers, replay.body, True)
+        try:
+            captured = await self._call_app(scope, body)
+        except BaseException:
+            keys.abandon(ctx.tenant, key)
+            raise
+        keys.finish(ctx.tenant, key, fp, now, captured.status, captured.header_pairs(),
+                    captured.body, store=ctx.store_idempotent)
+        return captured
+
+    async def _call_app(self, scope: Scope, body: bytes) -> Captured:
+        captured = Captured()
+        delivered = False
+
+        async def replay_receive() -> dict[str, Any]:
+            nonlocal delivered
+            if delivered:
+                await asyncio.Event().wait()  # no disconnect while the handler runs
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def capture(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                captured.status = message["status"]
+                captured.headers = list(message.get("headers", []))
+                captured.started = True
+            elif message["type"] == "http.response.body":
+                captured.body += message.get("body", b"")
+
+        try:
+            await self.app(scope, replay_receive, capture)
+        except Exception:
+            log.exception("handler failed on %s %s", scope["method"], scope["path"])
+            return Captured.from_error(self.vendor.errors.http_error(500),
+                                       self.vendor.errors.content_type)
+        return captured
+
+    async def _post_faults(self, faults: list[Fault], captured: Captured, scope: Scope,
+                           send: Send) -> tuple[str, Captured]:
+        for fault in faults:
+            spec = fault.spec
+            if spec.kind == "http_error" and spec.after_commit:
+                error = self.vendor.errors.http_error(spec.status or 500, spec.code, spec.message)
+                captured = Captured.from_error(error, self.vendor.errors.content_type)
+            elif spec.kind == "drop_after":
+                await _drop(send)
+                return "dropped_after_commit", captured
+            elif spec.kind == "truncate":
+                keep = int(len(captured.body) * (spec.keep_fraction or 0.5))
+                await _send(send, captured, [], body=captured.body[:keep], more=True)
+                await _drop(send)
+                return "truncated", captured
+            elif spec.kind == "slow_body":
+                await _send_slowly(send, captured, (spec.chunk_delay_ms or 200) / 1000.0)
+                return "slow_body", captured
+        return "ok", captured
+
+    def _extra_headers(self, ctx: RequestContext) -> list[tuple[bytes, bytes]]:
+        return [(k.lower().encode(), v.encode())
+                for k, v in self.vendor.response_headers(ctx).items()]
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+async def _send(send: Send, captured: Captured, extra: list[tuple[bytes, bytes]], *,
+                body: bytes | None = None, more: bool = False) -> None:
+    headers = [(k, v) for k, v in captured.headers if k.lower() != b"content-length"]
+    names = {k.lower() for k, _ in headers}
+    headers += [(k, v) for k, v in extra if k not in names]
+    headers.append((b"content-length", str(len(captured.body)).encode()))
+    await send({"type": "http.response.start", "status": captured.status, "headers": headers})
+    await send({"type": "http.response.body",
+                "body": captured.body if body is None else body, "more_body": more})
+
+
+async def _send_slowly(send: Send, captured: Captured, delay: float) -> None:
+    body = captured.body
+    size = max(1, -(-len(body) // SLOW_BODY_CHUNKS))
+    chunks = [body[i:i + size] for i in range(0, len(body), size)] or [b""]
+    for i, chunk in enumerate(chunks):
+        if i == 0:
+            await _send(send, captured, [], body=chunk, more=len(chunks) > 1)
+        else:
+            await send({"type": "http.response.body", "body": chunk,
+                        "more_body": i < len(chunks) - 1})
+        if i < len(chunks) - 1:
+            await asyncio.sleep(delay)
+
+
+async def _drop(send: Send) -> None:
+    """Close the client's connection without a (complete) response.
+
+    Under uvicorn the ASGI `send` is bound to the connection's protocol cycle, which holds the
+    transport; aborting it resets the TCP connection. In-process transports get an exception.
+    """
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None:
+        raise ConnectionDropped("connection dropped by an injected fault")
+    transport.abort()
+    await asyncio.sleep(0.01)  # let the server see the connection is gone before we return

@@ -1,0 +1,87 @@
+"""Serving a fake over loopback HTTP(S) with uvicorn: in the foreground (the CLI) or in a
+background thread (tests, benchmarks). Only loopback addresses are allowed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from simulators.core.tls import ServerCertificate
+
+
+class NotLoopback(ValueError):
+    pass
+
+
+def check_loopback(host: str) -> None:
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise NotLoopback(f"--host {host!r} is not a loopback address; fakes only listen on "
+                          "127.0.0.1 (or ::1/localhost) so nothing leaves this machine")
+
+
+def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A listening socket; port 0 picks a free one (read it back with getsockname)."""
+    check_loopback(host)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _config(app: ASGIApp, tls: ServerCertificate | None, log_level: str) -> uvicorn.Config:
+    return uvicorn.Config(
+        app, lifespan="on", log_level=log_level, access_log=False, timeout_keep_alive=30,
+        ssl_certfile=str(tls.cert_file) if tls else None,
+        ssl_keyfile=str(tls.key_file) if tls else None)
+
+
+def url_of(sock: socket.socket, tls: ServerCertificate | None) -> str:
+    host, port = sock.getsockname()[:2]
+    host = f"[{host}]" if ":" in host else host
+    return f"{'https' if tls else 'http'}://{host}:{port}"
+
+
+def serve_forever(app: ASGIApp, sock: socket.socket, tls: ServerCertificate | None = None,
+                  log_level: str = "warning") -> None:
+    """Serve until Ctrl-C/SIGTERM (uvicorn handles both and shuts down cleanly)."""
+    uvicorn.Server(_config(app, tls, log_level)).run(sockets=[sock])
+
+
+@dataclass
+class RunningServer:
+    url: str
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def start_in_thread(app: ASGIApp, host: str = "127.0.0.1", port: int = 0,
+                    tls: ServerCertificate | None = None,
+                    log_level: str = "warning") -> RunningServer:
+    sock = bind(host, port)
+    server = uvicorn.Server(_config(app, tls, log_level))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the fake did not start within 10 s")
+        time.sleep(0.01)
+    return RunningServer(url_of(sock, tls), server, thread)

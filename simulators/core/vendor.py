@@ -1,0 +1,153 @@
+"""What a vendor package gives the engine, and what the engine gives a vendor's handlers.
+
+A vendor package (stripe, chargebee, netsuite, salesforce) subclasses `Vendor`: it names its
+routes, says how a request is authenticated and which tenant it belongs to, and renders its own
+native error bodies. Everything cross-cutting (journal, limits, latency, faults, idempotency,
+webhooks, clock, control plane) is done by the engine for every vendor alike.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+
+if TYPE_CHECKING:
+    from simulators.core.simulator import Simulator
+    from simulators.core.tenancy import Tenant
+
+
+class VendorError(Exception):
+    """A response in the vendor's own error format, raised by models and routes.
+
+    `store_idempotent=False` marks errors raised before the endpoint "began executing"
+    (parameter validation): Stripe stores no idempotent result for those.
+    """
+
+    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None,
+                 *, store_idempotent: bool = True) -> None:
+        super().__init__(f"{status}: {body}")
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+        self.store_idempotent = store_idempotent
+
+    def encode(self) -> bytes:
+        return self.body if isinstance(self.body, bytes) else json.dumps(self.body).encode()
+
+
+class NativeErrors(ABC):
+    """The vendor's own bodies for the failures the engine injects or enforces."""
+
+    content_type = "application/json"
+
+    @abstractmethod
+    def http_error(self, status: int, code: str | None = None,
+                   message: str | None = None) -> VendorError:
+        """Any status (500, 503, 400, …) with the vendor's body; `code` is vendor-specific."""
+
+    @abstractmethod
+    def rate_limited(self, retry_after: float | None) -> VendorError:
+        """The vendor's request-rate rejection (Stripe 429, Salesforce 403, …)."""
+
+    def concurrency_limited(self, limit: int) -> VendorError:
+        """The vendor's concurrent-request rejection; by default the same as the rate limit."""
+        return self.rate_limited(None)
+
+    @abstractmethod
+    def unauthorized(self, reason: str = "") -> VendorError:
+        """Bad, missing or expired credentials."""
+
+    @abstractmethod
+    def not_found(self, path: str) -> VendorError:
+        """A path the vendor does not serve."""
+
+    def method_not_allowed(self, method: str, path: str) -> VendorError:
+        return self.not_found(path)
+
+
+@dataclass
+class IdempotencyPolicy:
+    """How a vendor replays requests that carry an idempotency key (see core/idempotency.py)."""
+
+    header: str  # lower-case request header
+    retention_seconds: float
+    mismatch: Any  # callable(key) -> VendorError
+    in_flight: Any  # callable(key) -> VendorError
+    methods: tuple[str, ...] = ("POST",)
+    max_key_length: int = 255
+    too_long: Any = None  # callable(key) -> VendorError
+    replayed_header: tuple[str, str] | None = None
+
+
+@dataclass
+class RequestContext:
+    """Per-request facts the pipeline hands to handlers via `request.state.sim`."""
+
+    sim: Simulator
+    request_id: str
+    tenant: Tenant | None
+    credentials: dict[str, Any] = field(default_factory=dict)
+    directives: dict[str, Any] = field(default_factory=dict)  # set by faults, e.g. "decline"
+    idempotency_key: str | None = None
+    store_idempotent: bool = True
+
+    @property
+    def now(self) -> float:
+        return self.sim.clock.now()
+
+
+def context(request: Request) -> RequestContext:
+    """The pipeline's context for this request (what a handler calls first)."""
+    return request.scope["state"]["sim"]
+
+
+class Vendor(ABC):
+    """One fake vendor: its routes, auth, native errors and clock-driven behaviour."""
+
+    name: str
+    title: str
+    errors: NativeErrors
+    idempotency: IdempotencyPolicy | None = None
+    public_paths: tuple[str, ...] = ()  # path prefixes served without credentials
+
+    @abstractmethod
+    def router(self) -> APIRouter:
+        """The vendor's wire API."""
+
+    @abstractmethod
+    def authenticate(self, sim: Simulator, request: Request) -> tuple[Tenant, dict[str, Any]]:
+        """Resolve the tenant and credentials of a request, or raise the vendor's 401."""
+
+    def response_headers(self, ctx: RequestContext) -> dict[str, str]:
+        """Headers on every response, errors included (e.g. Stripe's Request-Id)."""
+        return {}
+
+    def exception_handlers(self) -> dict[Any, Any]:
+        """Extra exception handlers for the vendor's app (VendorError is handled already)."""
+        return {}
+
+    def openapi(self, generated: dict[str, Any]) -> dict[str, Any]:
+        """The published OpenAPI document; FastAPI's generated one unless a vendor knows better."""
+        return generated
+
+    def next_due(self, sim: Simulator) -> float | None:
+        """The earliest simulated time at which `tick` has work (renewals, retries), if any."""
+        return None
+
+    async def tick(self, sim: Simulator, now: float) -> None:
+        """Do the clock-driven work due by `now` (billing cycles, dunning retries, expiry)."""
+        return None
+
+    def default_tenants(self) -> dict[str, dict[str, Any]]:
+        """Tenants (id -> settings) a fake starts with when its config declares none, e.g. a demo
+        NetSuite account with known OAuth credentials. Documented in the vendor's README."""
+        return {}
+
+    def configure_tenant(self, sim: Simulator, tenant: Tenant) -> None:
+        """Called after a tenant is declared (from config or defaults), e.g. to index its schema."""
+        return None

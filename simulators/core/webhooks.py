@@ -1,0 +1,184 @@
+"""Outbound webhook delivery, shared by every fake.
+
+A vendor hands over a `Delivery` (URL, body, how to sign it, its retry schedule); the dispatcher
+sends it in the background, retries failures on the vendor's schedule *on the simulated clock*,
+applies webhook faults (drop, duplicate, delay, reorder, burst) and records every attempt in the
+webhook journal. Deliveries to one URL go out in order, one at a time; different URLs in parallel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from simulators.core.journal import Journal
+
+if TYPE_CHECKING:
+    from simulators.core.simulator import Simulator
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+DEFAULT_REORDER_HOLD = 30.0
+
+
+@dataclass
+class Delivery:
+    tenant: str
+    endpoint: str  # the vendor's endpoint id (or URL when the vendor has no endpoint objects)
+    url: str
+    event_id: str
+    event_type: str
+    body: bytes
+    schedule: list[float]  # seconds to wait after each failed attempt before the next
+    sign: Callable[[bytes, float], dict[str, str]] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    auth: tuple[str, str] | None = None
+    timeout: float = 10.0
+    on_result: Callable[[Delivery, bool], None] | None = None
+    id: str = ""
+    attempts: int = 0
+    copy: int = 0  # 0 for the original, n for the n-th injected duplicate
+
+
+class WebhookDispatcher:
+    def __init__(self, sim: Simulator, capacity: int = 20_000) -> None:
+        self.sim = sim
+        self.journal = Journal(capacity)
+        self._queue: list[tuple[float, int, Delivery]] = []
+        self._held: dict[str, list[tuple[float, Delivery]]] = {}  # url -> (release_at, delivery)
+        self._seq = itertools.count()
+        self._ids = itertools.count(1)
+        self._client: httpx.AsyncClient | None = None
+        self._lock = asyncio.Lock()
+
+    # -- enqueueing, where webhook faults apply ---------------------------------------------
+    def send(self, delivery: Delivery) -> None:
+        now = self.sim.clock.now()
+        delivery.id = delivery.id or f"whd_{next(self._ids)}"
+        faults = self.sim.faults.draw(
+            self.sim.seeds.stream("faults"), now, method="POST", path=urlsplit(delivery.url).path,
+            tenant=delivery.tenant, webhook=True, event_type=delivery.event_type,
+            url=delivery.url)
+        due = now
+        copies = 0
+        for fault in faults:
+            spec = fault.spec
+            if spec.kind == "webhook_drop":
+                self._log(delivery, "dropped", fault=fault.id)
+                if delivery.on_result:
+                    delivery.on_result(delivery, False)
+                return
+            if spec.kind == "webhook_delay":
+                due += spec.seconds or 0.0
+            elif spec.kind in ("webhook_duplicate", "webhook_burst"):
+                copies += spec.copies or 1
+            elif spec.kind == "webhook_reorder":
+                hold = spec.seconds or DEFAULT_REORDER_HOLD
+                self._held.setdefault(delivery.url, []).append((now + hold, delivery))
+                self._log(delivery, "held_for_reorder", fault=fault.id)
+                return
+        self._push(due, delivery)
+        for n in range(1, copies + 1):
+            self._push(due, replace(delivery, id=f"{delivery.id}.{n}", copy=n, on_result=None))
+        self._release_held(delivery.url, due)
+
+    def _push(self, due: float, delivery: Delivery) -> None:
+        heapq.heappush(self._queue, (due, next(self._seq), delivery))
+
+    def _release_held(self, url: str, after: float) -> None:
+        """A later delivery to the same URL was queued: the held ones now go out after it."""
+        for _, held in self._held.pop(url, []):
+            self._push(after, held)
+
+    # -- the clock drives attempts ----------------------------------------------------------
+    def next_due(self) -> float | None:
+        times = [self._queue[0][0]] if self._queue else []
+        times += [t for held in self._held.values() for t, _ in held]
+        return min(times) if times else None
+
+    def pending(self) -> int:
+        return len(self._queue) + sum(len(h) for h in self._held.values())
+
+    async def run_due(self) -> int:
+        """Attempt every delivery due by now; returns how many attempts were made."""
+        async with self._lock:
+            now = self.sim.clock.now()
+            for url, held in list(self._held.items()):
+                expired = [(t, d) for t, d in held if t <= now]
+                if expired:
+                    self._held[url] = [(t, d) for t, d in held if t > now]
+                    for _, delivery in expired:
+                        self._push(now, delivery)
+            due: dict[str, list[Delivery]] = {}
+            while self._queue and self._queue[0][0] <= now:
+                _, _, delivery = heapq.heappop(self._queue)
+                due.setdefault(delivery.url, []).append(delivery)
+            if not due:
+                return 0
+            await asyncio.gather(*(self._deliver_in_order(batch) for batch in due.values()))
+            return sum(len(batch) for batch in due.values())
+
+    async def _deliver_in_order(self, batch: list[Delivery]) -> None:
+        for delivery in batch:
+            await self._attempt(delivery)
+
+    async def _attempt(self, delivery: Delivery) -> None:
+        delivery.attempts += 1
+        host = urlsplit(delivery.url).hostname or ""
+        if host not in LOOPBACK_HOSTS:
+            self._log(delivery, "refused", error=f"{host} is not a loopback address")
+            self._finish(delivery, False)
+            return
+        now = self.sim.clock.now()
+        headers = {"content-type": "application/json", **delivery.headers}
+        if delivery.sign:
+            headers.update(delivery.sign(delivery.body, now))
+        started = time.perf_counter()
+        status, error = None, None
+        try:
+            response = await self._http().post(
+                delivery.url, content=delivery.body, headers=headers, auth=delivery.auth,
+                timeout=delivery.timeout)
+            status = response.status_code
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        ok = status is not None and 200 <= status < 300
+        self._log(delivery, "delivered" if ok else "failed", status=status, error=error,
+                  duration_ms=round((time.perf_counter() - started) * 1000, 2))
+        if ok:
+            self._finish(delivery, True)
+        elif delivery.attempts <= len(delivery.schedule):
+            self._push(now + delivery.schedule[delivery.attempts - 1], delivery)
+        else:
+            self._log(delivery, "gave_up")
+            self._finish(delivery, False)
+
+    @staticmethod
+    def _finish(delivery: Delivery, ok: bool) -> None:
+        if delivery.on_result:
+            delivery.on_result(delivery, ok)
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(verify=False, trust_env=False)
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _log(self, delivery: Delivery, outcome: str, **extra: Any) -> None:
+        self.journal.record({
+            "at": self.sim.clock.now(), "delivery": delivery.id, "tenant": delivery.tenant,
+            "endpoint": delivery.endpoint, "url": delivery.url, "event_id": delivery.event_id,
+            "event_type": delivery.event_type, "attempt": delivery.attempts,
+            "copy": delivery.copy, "outcome": outcome,
+            **{k: v for k, v in extra.items() if v is not None}})
