@@ -51,3 +51,21 @@ def start_fake(tls_certificates: ServerCertificate) -> Iterator:
     yield start
     for fake in running:
         fake.server.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator:
+    """A webhook receiver on 127.0.0.1 (see tests/support/receiver.py)."""
+    from tests.support.receiver import start_receiver
+
+    rec = start_receiver()
+    yield rec
+    rec.stop()
+
+
+@pytest.fixture
+def toy(start_fake) -> Fake:
+    """The engine with a minimal vendor (tests/support/toy_vendor.py), on a controlled clock."""
+    from tests.support.toy_vendor import ToyVendor
+
+    return start_fake("toy", simulator=Simulator(ToyVendor(), seed=7, clock=Clock.frozen()))

@@ -100,15 +100,19 @@ class Pipeline:
             faults = sim.faults.draw(sim.seeds.stream("faults"), sim.clock.now(),
                                      method=method, path=path, tenant=tenant_key)
             entry["faults"] = [f"{f.id}:{f.spec.kind}" for f in faults] or None
+            self._take_slots(faults, in_flight)  # concurrency_limit faults count like limits
+            # the idempotency key is taken before the (simulated) service time starts, so a
+            # second request with the same key meanwhile sees it in use
+            replay = self._reserve_key(scope, body, ctx, request, entry)
             # 4. latency
             await self._delay(faults)
             # 5. pre-handler faults
-            outcome = await self._pre_faults(faults, ctx, in_flight, scope, send)
+            outcome = await self._pre_faults(faults, ctx, send)
             if outcome != "ok":
                 return
-            # 6. idempotency, 7. handler
-            captured = await self._run_handler(scope, body, ctx, request, entry)
-            # 8. post-commit faults
+            # 6. handler, or the stored response for a repeated idempotency key
+            captured = replay or await self._run_handler(scope, body, ctx)
+            # 7. post-commit faults
             outcome, captured = await self._post_faults(faults, captured, scope, send)
             if outcome == "ok":
                 await _send(send, captured, self._extra_headers(ctx))
@@ -120,6 +124,8 @@ class Pipeline:
         finally:
             for fault in in_flight:
                 fault.in_flight -= 1
+            if ctx.holds_idempotency_key:  # the handler never finished: release the key
+                sim.idempotency.abandon(ctx.tenant, ctx.idempotency_key)
             if counted:
                 sim.limit_state.in_flight[tenant_key] -= 1
             entry["outcome"] = outcome
@@ -136,6 +142,14 @@ class Pipeline:
                 and state.in_flight.get(tenant, 0) >= limits.max_concurrency):
             raise self.vendor.errors.concurrency_limited(limits.max_concurrency)
 
+    def _take_slots(self, faults: list[Fault], in_flight: list[Fault]) -> None:
+        for fault in faults:
+            if fault.spec.kind == "concurrency_limit":
+                if fault.in_flight >= (fault.spec.limit or 0):
+                    raise self.vendor.errors.concurrency_limited(fault.spec.limit or 0)
+                fault.in_flight += 1
+                in_flight.append(fault)
+
     async def _delay(self, faults: list[Fault]) -> None:
         rng = self.sim.seeds.stream("latency")
         ms = self.sim.latency.draw_ms(rng) if self.sim.latency else 0.0
@@ -143,17 +157,11 @@ class Pipeline:
         if ms > 0:
             await asyncio.sleep(ms / 1000.0)
 
-    async def _pre_faults(self, faults: list[Fault], ctx: RequestContext,
-                          in_flight: list[Fault], scope: Scope, send: Send) -> str:
+    async def _pre_faults(self, faults: list[Fault], ctx: RequestContext, send: Send) -> str:
         errors = self.vendor.errors
         for fault in faults:
             spec = fault.spec
-            if spec.kind == "concurrency_limit":
-                if fault.in_flight >= (spec.limit or 0):
-                    raise errors.concurrency_limited(spec.limit or 0)
-                fault.in_flight += 1
-                in_flight.append(fault)
-            elif spec.kind == "http_error" and not spec.after_commit:
+            if spec.kind == "http_error" and not spec.after_commit:
                 raise errors.http_error(spec.status or 500, spec.code, spec.message)
             elif spec.kind == "brownout":
                 raise errors.http_error(spec.status or 503, spec.code, spec.message)
@@ -174,33 +182,38 @@ class Pipeline:
                                              "fault": fault.id}
         return "ok"
 
-    async def _run_handler(self, scope: Scope, body: bytes, ctx: RequestContext,
-                           request: Request, entry: dict[str, Any]) -> Captured:
+    def _reserve_key(self, scope: Scope, body: bytes, ctx: RequestContext,
+                     request: Request, entry: dict[str, Any]) -> Captured | None:
+        """Take the request's idempotency key: the stored response to replay, or None (run)."""
         policy = self.vendor.idempotency
-        key = None
-        if policy and ctx.tenant is not None and scope["method"] in policy.methods:
-            key = request.headers.get(policy.header)
+        if not policy or ctx.tenant is None or scope["method"] not in policy.methods:
+            return None
+        key = request.headers.get(policy.header)
         if not key:
-            return await self._call_app(scope, body)
-        ctx.idempotency_key = entry["idempotency_key"] = key
-        keys, now = self.sim.idempotency, self.sim.clock.now()
+            return None
         fp = fingerprint(scope["method"], scope["path"],
                          request.headers.get("content-type", ""), body)
-        replay = keys.begin(policy, ctx.tenant, key, fp, now)
-        if replay is not None:
-            entry["replayed"] = True
-            headers = [(k.encode(), v.encode()) for k, v in replay.headers]
-            if policy.replayed_header:
-                name, value = policy.replayed_header
-                headers.append((name.encode(), value.encode()))
-            return Captured(replay.status, headers, replay.body, True)
-        try:
-            captured = await self._call_app(scope, body)
-        except BaseException:
-            keys.abandon(ctx.tenant, key)
-            raise
-        keys.finish(ctx.tenant, key, fp, now, captured.status, captured.header_pairs(),
-                    captured.body, store=ctx.store_idempotent)
+        replay = self.sim.idempotency.begin(policy, ctx.tenant, key, fp, self.sim.clock.now())
+        entry["idempotency_key"] = key
+        if replay is None:
+            ctx.idempotency_key, ctx.idempotency_fingerprint = key, fp
+            ctx.holds_idempotency_key = True
+            return None
+        entry["replayed"] = True
+        headers = [(k.encode(), v.encode()) for k, v in replay.headers]
+        if policy.replayed_header:
+            name, value = policy.replayed_header
+            headers.append((name.encode(), value.encode()))
+        return Captured(replay.status, headers, replay.body, True)
+
+    async def _run_handler(self, scope: Scope, body: bytes, ctx: RequestContext) -> Captured:
+        captured = await self._call_app(scope, body)
+        if ctx.holds_idempotency_key:
+            ctx.holds_idempotency_key = False
+            self.sim.idempotency.finish(
+                ctx.tenant, ctx.idempotency_key, ctx.idempotency_fingerprint,
+                self.sim.clock.now(), captured.status, captured.header_pairs(), captured.body,
+                store=ctx.store_idempotent)
         return captured
 
     async def _call_app(self, scope: Scope, body: bytes) -> Captured:

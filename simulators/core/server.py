@@ -69,6 +69,7 @@ class RunningServer:
 
     def stop(self) -> None:
         self.server.should_exit = True
+        self.server.force_exit = True  # don't wait for idle keep-alive/half-open connections
         self.thread.join(timeout=10)
 
 

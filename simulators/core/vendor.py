@@ -93,7 +93,9 @@ class RequestContext:
     tenant: Tenant | None
     credentials: dict[str, Any] = field(default_factory=dict)
     directives: dict[str, Any] = field(default_factory=dict)  # set by faults, e.g. "decline"
-    idempotency_key: str | None = None
+    idempotency_key: str | None = None  # set when this request holds the key (not on replays)
+    idempotency_fingerprint: str = ""
+    holds_idempotency_key: bool = False
     store_idempotent: bool = True
 
     @property
