@@ -55,8 +55,8 @@ def start_fake(tls_certificates: ServerCertificate) -> Iterator:
 
 @pytest.fixture
 def receiver() -> Iterator:
-    """A webhook receiver on 127.0.0.1 (see tests/support/receiver.py)."""
-    from tests.support.receiver import start_receiver
+    """A webhook receiver on 127.0.0.1 (see harness/receiver.py)."""
+    from harness.receiver import start_receiver
 
     rec = start_receiver()
     yield rec

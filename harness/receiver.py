@@ -1,4 +1,7 @@
-"""A webhook receiver on 127.0.0.1 for tests: records every request, answers a scripted status."""
+"""A webhook receiver on 127.0.0.1: records every request, answers a scripted status.
+
+Used by the demo and the tests to stand in for a merchant's webhook endpoint.
+"""
 
 from __future__ import annotations
 

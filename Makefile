@@ -1,0 +1,37 @@
+# Two entry points for a fresh machine with Python 3.11+ and make:
+#   make demo   set up .venv and run the main job
+#   make test   set up .venv and run lint + the whole test suite (what CI runs)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint unit bench serve-stripe clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/landscape demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/pytest -q
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+bench: $(STAMP)
+	$(BIN)/landscape bench stripe
+
+serve-stripe: $(STAMP)
+	$(BIN)/landscape serve stripe
+
+clean:
+	rm -rf $(VENV) build *.egg-info .hypothesis .schemathesis

@@ -1,0 +1,214 @@
+"""The `landscape` command line.
+
+    landscape serve stripe --port 12111          # a fake on 127.0.0.1, Ctrl-C to stop
+    landscape faults add --kind drop_after --method POST --path '/v1/payment_intents'
+    landscape faults list | clear
+    landscape clock advance 86400
+    landscape demo                               # the Stripe walkthrough
+    landscape bench stripe                       # throughput and latency overhead
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from simulators.registry import VENDORS
+
+app = typer.Typer(help="Fake payment-recovery landscape: Stripe, Chargebee, NetSuite, Salesforce.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+faults_app = typer.Typer(help="Inject, list and clear faults on a running fake.",
+                         no_args_is_help=True)
+clock_app = typer.Typer(help="Read and advance a running fake's simulated clock.",
+                        no_args_is_help=True)
+app.add_typer(faults_app, name="faults")
+app.add_typer(clock_app, name="clock")
+console = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+DEFAULT_PORTS = {"stripe": 12111, "chargebee": 12112, "netsuite": 12113, "salesforce": 12114}
+URL_HELP = "Base URL of the running fake (default: the Stripe fake's default address)"
+DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORTS['stripe']}"
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def serve(
+    vendor: str = typer.Argument(..., help=f"One of: {', '.join(VENDORS)}"),
+    port: int = typer.Option(None, help="Port (0 picks a free one; default per vendor: "
+                             + ", ".join(f"{v} {p}" for v, p in DEFAULT_PORTS.items()) + ")"),
+    host: str = typer.Option("127.0.0.1", help="Loopback address to listen on"),
+    tls: bool = typer.Option(False, "--tls", help="Serve https with the local CA "
+                             "(simple-salesforce and chargebee insist on https)"),
+    seed: int = typer.Option(None, help="Seed for ids, data and every fault/latency draw"),
+    config: Path = typer.Option(None, "--config", help="Fake config file (YAML): tenants, "
+                                "schemas, latency, limits, faults; see simulators/core/config.py"),
+    schema: Path = typer.Option(None, "--schema", help="Per-merchant schema (YAML) for "
+                                "tenants that don't name one"),
+    controlled_clock: bool = typer.Option(None, "--controlled-clock/--real-clock",
+                                          help="Freeze simulated time until advanced"),
+    tls_dir: Path = typer.Option(None, help="Where the local CA lives (default ~/.landscape/tls)"),
+) -> None:
+    """Run one fake vendor on loopback until Ctrl-C."""
+    from simulators.core.app import build_app
+    from simulators.core.config import ConfigError, build_simulator, load_config
+    from simulators.core.server import NotLoopback, bind, serve_forever, url_of
+    from simulators.core.tls import ensure_certificates
+    from simulators.registry import create_vendor
+
+    if vendor not in VENDORS:
+        fail(f"unknown vendor {vendor!r}; choose one of: {', '.join(VENDORS)}")
+    try:
+        fake_config = load_config(config) if config else None
+        sim = build_simulator(create_vendor(vendor), fake_config, config_path=config, seed=seed,
+                              controlled_clock=controlled_clock, schema_path=schema)
+        sock = bind(host, DEFAULT_PORTS[vendor] if port is None else port)
+    except (ConfigError, NotLoopback) as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port "
+             "(0 chooses a free one)")
+    certificate = ensure_certificates(tls_dir) if tls else None
+    url = url_of(sock, certificate)
+    console.print(f"[bold]fake {vendor}[/bold] on {url}  (seed {sim.seed}, "
+                  f"{sim.clock.describe()['mode']} clock)")
+    if certificate:
+        console.print(f"  trust this CA: {certificate.ca_file}")
+    console.print(f"  control plane: {url}/_sim/health · OpenAPI: {url}/_sim/openapi.json")
+    for tenant in sim.tenants.all():
+        console.print(f"  tenant {tenant.id}"
+                      + (f" (schema {tenant.schema.name})" if tenant.schema else ""))
+    sys.stdout.flush()
+    serve_forever(build_app(sim), sock, certificate)
+
+
+# -- faults ---------------------------------------------------------------------------------------
+def _call(method: str, url: str, **kwargs: Any) -> Any:
+    try:
+        response = httpx.request(method, url, timeout=30, **kwargs)
+    except httpx.HTTPError as exc:
+        fail(f"no fake answers at {url} ({exc}); start one with `landscape serve <vendor>`")
+    if response.status_code == 422:
+        details = response.json().get("detail", [])
+        fail("; ".join(f"{'.'.join(str(p) for p in d['loc'][1:])}: {d['msg']}"
+                       for d in details) or response.text)
+    if response.status_code >= 400:
+        fail(f"{response.status_code}: {response.text}")
+    return response.json()
+
+
+@faults_app.command("add")
+def faults_add(
+    kind: str = typer.Option(..., help="latency, http_error, rate_limit, concurrency_limit, "
+                             "brownout, auth_expired, hang, drop_before, drop_after, truncate, "
+                             "slow_body, decline, webhook_drop, webhook_duplicate, "
+                             "webhook_delay, webhook_reorder, webhook_burst"),
+    url: str = typer.Option(DEFAULT_URL, help=URL_HELP),
+    probability: float = typer.Option(1.0, help="Chance that a matching request is hit"),
+    method: str = typer.Option(None, help="Match: HTTP method"),
+    path: str = typer.Option(None, help="Match: path glob, e.g. '/v1/payment_intents*'"),
+    tenant: str = typer.Option(None, help="Match: tenant id"),
+    event_type: str = typer.Option(None, help="Match (webhooks): event type glob"),
+    first_n: int = typer.Option(None, help="Hit only the first N matching requests"),
+    window_start: float = typer.Option(None, help="Active from N s (simulated) after added"),
+    window_end: float = typer.Option(None, help="Inactive from N s after added"),
+    status: int = typer.Option(None, help="http_error/brownout status"),
+    code: str = typer.Option(None, help="Vendor error code; for decline, the decline code"),
+    after_commit: bool = typer.Option(False, help="http_error: run the handler first"),
+    retry_after: float = typer.Option(None, help="rate_limit: Retry-After seconds"),
+    latency_ms: float = typer.Option(None, help="Fixed extra latency in ms"),
+    seconds: float = typer.Option(None, help="hang duration / webhook_delay"),
+    limit: int = typer.Option(None, help="concurrency_limit: max in flight"),
+    copies: int = typer.Option(None, help="webhook_duplicate/burst: extra copies"),
+    spec_json: str = typer.Option(None, "--json", help="The whole fault as JSON instead"),
+) -> None:
+    """Install a fault on a running fake."""
+    if spec_json:
+        try:
+            spec = json.loads(spec_json)
+        except ValueError as exc:
+            fail(f"--json is not valid JSON: {exc}")
+    else:
+        match = {k: v for k, v in {"method": method, "path": path, "tenant": tenant,
+                                   "event_type": event_type}.items() if v is not None}
+        spec = {"kind": kind, "probability": probability, "match": match, "first_n": first_n,
+                "window_start": window_start, "window_end": window_end, "status": status,
+                "code": code, "after_commit": after_commit, "retry_after": retry_after,
+                "seconds": seconds, "limit": limit, "copies": copies}
+        if latency_ms is not None:
+            spec["latency"] = {"kind": "fixed", "ms": latency_ms}
+        spec = {k: v for k, v in spec.items() if v is not None}
+    fault = _call("POST", f"{url}/_sim/faults", json=spec)
+    console.print(f"added {fault['id']} ({fault['kind']})")
+
+
+@faults_app.command("list")
+def faults_list(url: str = typer.Option(DEFAULT_URL, help=URL_HELP)) -> None:
+    """List installed faults with how often they matched and hit."""
+    faults = _call("GET", f"{url}/_sim/faults")
+    table = Table("id", "kind", "probability", "match", "matched", "hits")
+    for fault in faults:
+        table.add_row(fault["id"], fault["kind"], str(fault["probability"]),
+                      json.dumps(fault.get("match", {})), str(fault["matched"]),
+                      str(fault["hits"]))
+    console.print(table if faults else "no faults installed")
+
+
+@faults_app.command("clear")
+def faults_clear(url: str = typer.Option(DEFAULT_URL, help=URL_HELP),
+                 fault_id: str = typer.Option(None, "--id", help="Remove only this fault")) -> None:
+    """Remove every fault (or one)."""
+    _call("DELETE", f"{url}/_sim/faults" + (f"/{fault_id}" if fault_id else ""))
+    console.print(f"removed {fault_id or 'all faults'}")
+
+
+# -- clock ----------------------------------------------------------------------------------------
+@clock_app.command("show")
+def clock_show(url: str = typer.Option(DEFAULT_URL, help=URL_HELP)) -> None:
+    """Print simulated time."""
+    console.print(_call("GET", f"{url}/_sim/clock"))
+
+
+@clock_app.command("advance")
+def clock_advance(seconds: float = typer.Argument(..., help="How far to move time"),
+                  url: str = typer.Option(DEFAULT_URL, help=URL_HELP)) -> None:
+    """Advance simulated time; renewals, retries and webhook retries due on the way run."""
+    console.print(_call("POST", f"{url}/_sim/clock/advance", json={"seconds": seconds}))
+
+
+# -- demo and benchmark ---------------------------------------------------------------------------
+@app.command()
+def demo(seed: int = typer.Option(7, help="Seed for the fake")) -> None:
+    """The main job for now: a Stripe recovery walkthrough with the official SDK against the fake.
+
+    (The full multi-vendor landscape demo arrives with the recovery engine.)"""
+    from harness.demo import run_stripe_walkthrough
+
+    raise typer.Exit(run_stripe_walkthrough(seed, console))
+
+
+@app.command()
+def bench(vendor: str = typer.Argument("stripe", help="Only stripe for now"),
+          seconds: float = typer.Option(8.0, help="Duration of each load phase"),
+          users: int = typer.Option(16, help="Concurrent Locust users")) -> None:
+    """Throughput and latency overhead of a fake next to a trivial endpoint, same server."""
+    from harness.bench import run_benchmark
+
+    if vendor != "stripe":
+        fail("only `landscape bench stripe` exists so far")
+    raise typer.Exit(run_benchmark(seconds, users, console))
+
+
+if __name__ == "__main__":
+    app()
