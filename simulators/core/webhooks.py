@@ -45,6 +45,7 @@ class Delivery:
     id: str = ""
     attempts: int = 0
     copy: int = 0  # 0 for the original, n for the n-th injected duplicate
+    burst: bool = False  # sent at the same instant as its copies, not one after another
 
 
 class WebhookDispatcher:
@@ -68,6 +69,7 @@ class WebhookDispatcher:
             url=delivery.url)
         due = now
         copies = 0
+        burst = False
         for fault in faults:
             spec = fault.spec
             if spec.kind == "webhook_drop":
@@ -79,11 +81,13 @@ class WebhookDispatcher:
                 due += spec.seconds or 0.0
             elif spec.kind in ("webhook_duplicate", "webhook_burst"):
                 copies += spec.copies or 1
+                burst = burst or spec.kind == "webhook_burst"
             elif spec.kind == "webhook_reorder":
                 hold = spec.seconds or DEFAULT_REORDER_HOLD
                 self._held.setdefault(delivery.url, []).append((now + hold, delivery))
                 self._log(delivery, "held_for_reorder", fault=fault.id)
                 return
+        delivery.burst = burst
         self._push(due, delivery)
         for n in range(1, copies + 1):
             self._push(due, replace(delivery, id=f"{delivery.id}.{n}", copy=n, on_result=None))
@@ -126,8 +130,14 @@ class WebhookDispatcher:
             return sum(len(batch) for batch in due.values())
 
     async def _deliver_in_order(self, batch: list[Delivery]) -> None:
-        for delivery in batch:
-            await self._attempt(delivery)
+        i = 0
+        while i < len(batch):
+            group = [batch[i]]
+            while (batch[i].burst and i + len(group) < len(batch)
+                   and batch[i + len(group)].event_id == batch[i].event_id):
+                group.append(batch[i + len(group)])
+            await asyncio.gather(*(self._attempt(d) for d in group))
+            i += len(group)
 
     async def _attempt(self, delivery: Delivery) -> None:
         delivery.attempts += 1

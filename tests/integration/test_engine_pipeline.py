@@ -253,3 +253,12 @@ def test_https_with_the_local_ca(start_fake) -> None:
         plain = requests.Session()
         plain.trust_env = False
         plain.get(f"{fake.url}/_sim/health")
+
+
+def test_webhook_burst_arrives_at_once(toy, receiver) -> None:
+    add_fault(toy, kind="webhook_burst", copies=4, first_n=1)
+    send_events(toy, receiver, "storm")
+    receiver.wait_for(5)
+    assert delivered_types(receiver) == ["storm"] * 5
+    journal = httpx.get(f"{toy.url}/_sim/journal/webhooks").json()
+    assert sorted(e["copy"] for e in journal) == [0, 1, 2, 3, 4]
