@@ -1,0 +1,537 @@
+"""NetSuite records and their business rules, without HTTP.
+
+A record is a plain dict in `tenant.collection("records.<type>")`, keyed by its internal id:
+standard fields by their REST names, custom fields by script id, references as `{"id": "7"}`,
+sublists (`item` on invoice, `apply` on customerpayment) as lists of line dicts, dates as
+"YYYY-MM-DD" and times as "YYYY-MM-DDTHH:MM:SSZ". Internal ids come from per-tenant counters, one
+per id space as in NetSuite: entities share one, transactions share one, each custom record type
+has its own. Custom fields are checked against the tenant's schema (simulators/core/schemas.py).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from simulators.core.schemas import FieldDef, FieldValueError, ObjectDef
+from simulators.core.tenancy import Tenant
+from simulators.core.vendor import VendorError
+from simulators.netsuite import errors
+
+CUSTOM_PREFIXES = ("custentity", "custbody", "custrecord", "custcol", "custitem", "custevent")
+CENTS = 2
+
+
+@dataclass(frozen=True)
+class StdField:
+    kind: str  # text | bool | number | date | datetime | ref | select | sublist
+    label: str
+    to: str | None = None  # ref: the record type referenced (None: not modelled here)
+    readonly: bool = False
+
+
+def _f(kind: str, label: str, to: str | None = None, readonly: bool = False) -> StdField:
+    return StdField(kind, label, to, readonly)
+
+
+COMMON = {
+    "externalId": _f("text", "External ID"),
+    "dateCreated": _f("datetime", "Date Created", readonly=True),
+    "lastModifiedDate": _f("datetime", "Last Modified Date", readonly=True),
+    "customForm": _f("ref", "Custom Form"),
+}
+ENTITY = {
+    "entityId": _f("text", "Customer ID"), "companyName": _f("text", "Company Name"),
+    "firstName": _f("text", "First Name"), "lastName": _f("text", "Last Name"),
+    "middleName": _f("text", "Middle Name"), "salutation": _f("text", "Mr./Ms..."),
+    "isPerson": _f("bool", "Type"), "email": _f("text", "Email"), "phone": _f("text", "Phone"),
+    "altPhone": _f("text", "Alt. Phone"), "fax": _f("text", "Fax"),
+    "url": _f("text", "Web Address"),
+    "comments": _f("text", "Comments"), "isInactive": _f("bool", "Inactive"),
+    "subsidiary": _f("ref", "Subsidiary"), "currency": _f("ref", "Currency"),
+    "terms": _f("ref", "Terms"), "category": _f("ref", "Category"),
+    "entityStatus": _f("ref", "Status"), "leadSource": _f("ref", "Lead Source"),
+    "salesRep": _f("ref", "Sales Rep"), "parent": _f("ref", "Child Of", "customer"),
+    "creditLimit": _f("number", "Credit Limit"), "taxable": _f("bool", "Taxable"),
+    "accountNumber": _f("text", "Account"), "vatRegNumber": _f("text", "Tax Number"),
+    "emailPreference": _f("select", "Email Preference"), "language": _f("select", "Language"),
+    "defaultAddress": _f("text", "Default Address", readonly=True),
+    "balance": _f("number", "Balance", readonly=True),
+    "overdueBalance": _f("number", "Overdue Balance", readonly=True),
+}
+TRANSACTION = {
+    "tranId": _f("text", "Number"), "tranDate": _f("date", "Date"),
+    "postingPeriod": _f("ref", "Posting Period"), "subsidiary": _f("ref", "Subsidiary"),
+    "currency": _f("ref", "Currency"), "exchangeRate": _f("number", "Exchange Rate"),
+    "memo": _f("text", "Memo"), "department": _f("ref", "Department"),
+    "class": _f("ref", "Class"), "location": _f("ref", "Location"),
+    "status": _f("select", "Status", readonly=True), "total": _f("number", "Total", readonly=True),
+}
+INVOICE = {
+    **TRANSACTION, "entity": _f("ref", "Customer", "customer"), "dueDate": _f("date", "Due Date"),
+    "terms": _f("ref", "Terms"), "otherRefNum": _f("text", "PO #"), "email": _f("text", "Email"),
+    "salesRep": _f("ref", "Sales Rep"), "account": _f("ref", "Account"),
+    "approvalStatus": _f("select", "Approval Status"), "billAddress": _f("text", "Bill To"),
+    "item": _f("sublist", "Items"), "subtotal": _f("number", "Subtotal", readonly=True),
+    "amountPaid": _f("number", "Amount Paid", readonly=True),
+    "amountRemaining": _f("number", "Amount Remaining", readonly=True),
+}
+PAYMENT = {
+    **TRANSACTION, "customer": _f("ref", "Customer", "customer"),
+    "payment": _f("number", "Payment Amount"), "account": _f("ref", "Account"),
+    "paymentMethod": _f("ref", "Payment Method"), "checkNum": _f("text", "Check #"),
+    "undepFunds": _f("bool", "Undep. Funds"), "apply": _f("sublist", "Apply"),
+    "applied": _f("number", "Applied", readonly=True),
+    "unapplied": _f("number", "Unapplied", readonly=True),
+}
+CUSTOM_RECORD = {"name": _f("text", "Name"), "isInactive": _f("bool", "Inactive"),
+                 "owner": _f("ref", "Owner")}
+INVOICE_LINE = {"item", "quantity", "rate", "amount", "description", "line", "taxCode",
+                "price", "department", "class", "location"}
+# status ids as REST shows them, and SuiteQL's letter codes (transaction.status)
+INVOICE_STATUS = {"open": ("Open", "A"), "paidInFull": ("Paid In Full", "B")}
+PAYMENT_STATUS = {"notDeposited": ("Not Deposited", "B"), "deposited": ("Deposited", "C")}
+
+
+@dataclass(frozen=True)
+class RecordType:
+    name: str  # lower case: the key everywhere (customer, invoice, customerpayment, customrecord_x)
+    path: str  # as it appears in URLs NetSuite builds (customerPayment)
+    label: str
+    id_space: str
+    fields: dict[str, StdField]
+    custom: ObjectDef | None = None  # the schema's custom fields for this type
+    is_custom_record: bool = False
+    required: tuple[str, ...] = field(default=())
+
+    def std(self, name: str) -> tuple[str, StdField] | None:
+        if name in self.fields:
+            return name, self.fields[name]
+        folded = name.casefold()
+        return next(((n, f) for n, f in self.fields.items() if n.casefold() == folded), None)
+
+
+STANDARD = {
+    "customer": ("customer", "Customer", "entity", {**COMMON, **ENTITY}),
+    "invoice": ("invoice", "Invoice", "transaction", {**COMMON, **INVOICE}),
+    "customerpayment": ("customerPayment", "Customer Payment", "transaction",
+                        {**COMMON, **PAYMENT}),
+}
+
+
+def record_type(tenant: Tenant, name: str) -> RecordType | None:
+    """The record type called `name` (any case) in this account, with its custom fields."""
+    key = name.lower()
+    schema = tenant.schema
+    custom = schema.object(key) if schema is not None else None
+    if key in STANDARD:
+        path, label, space, fields = STANDARD[key]
+        return RecordType(key, path, label, space, fields, custom)
+    if key.startswith("customrecord") and custom is not None and custom.custom:
+        return RecordType(key, key, custom.label, key, {**COMMON, **CUSTOM_RECORD}, custom, True)
+    return None
+
+
+def record_types(tenant: Tenant) -> list[RecordType]:
+    names = list(STANDARD)
+    if tenant.schema is not None:
+        names += [o.name.lower() for o in tenant.schema.custom_objects()]
+    return [rt for n in names if (rt := record_type(tenant, n)) is not None]
+
+
+def records(tenant: Tenant, rtype: RecordType | str) -> dict[str, dict[str, Any]]:
+    name = rtype if isinstance(rtype, str) else rtype.name
+    return tenant.collection(f"records.{name}")
+
+
+def timestamp(now: float) -> str:
+    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def today(now: float) -> str:
+    return datetime.fromtimestamp(now, UTC).date().isoformat()
+
+
+def money(value: float) -> float:
+    return round(float(value), CENTS)
+
+
+# -- lookups ---------------------------------------------------------------------------------
+def find(tenant: Tenant, rtype: RecordType, ref: str) -> dict[str, Any] | None:
+    """A record by internal id or `eid:<externalId>`."""
+    if ref.startswith("eid:"):
+        return find_external(tenant, rtype, ref[4:])
+    return records(tenant, rtype).get(ref)
+
+
+def find_external(tenant: Tenant, rtype: RecordType, external_id: str) -> dict[str, Any] | None:
+    return next((r for r in records(tenant, rtype).values()
+                 if r.get("externalId") == external_id), None)
+
+
+def ref_name(tenant: Tenant, type_name: str, record: dict[str, Any]) -> str | None:
+    if type_name == "customer":
+        return record.get("entityId") or record.get("companyName")
+    if type_name == "invoice":
+        return f"Invoice #{record.get('tranId')}"
+    if type_name == "customerpayment":
+        return f"Payment #{record.get('tranId')}"
+    return record.get("name") or record.get("id")
+
+
+# -- writing -----------------------------------------------------------------------------------
+@dataclass
+class Write:
+    """One create/update request, checked field by field into `values`."""
+
+    tenant: Tenant
+    rtype: RecordType
+    body: dict[str, Any]
+    strict_names: bool = True
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def check(self) -> dict[str, Any]:
+        if not isinstance(self.body, dict):
+            raise errors.invalid_content("The request body must be a JSON object.")
+        for name, value in self.body.items():
+            if name in ("id", "links", "refName"):
+                continue
+            if name.startswith(CUSTOM_PREFIXES):
+                self._custom(name, value)
+                continue
+            found = self.rtype.std(name)
+            if found is None:
+                if self.strict_names:
+                    raise errors.unknown_field(name, self.rtype.name)
+                continue
+            std_name, spec = found
+            if not spec.readonly:
+                self.values[std_name] = self._standard(std_name, spec, value)
+        return self.values
+
+    def _custom(self, name: str, value: Any) -> None:
+        fdef = self.rtype.custom.field(name) if self.rtype.custom is not None else None
+        if fdef is None:
+            if self.strict_names:
+                raise errors.unknown_field(name, self.rtype.name)
+            return
+        self.values[fdef.name] = custom_value(self.tenant, fdef, value)
+
+    def _standard(self, name: str, spec: StdField, value: Any) -> Any:
+        if value is None or spec.kind == "sublist":
+            return value
+        if spec.kind == "ref":
+            return reference(self.tenant, name, spec.to, value)
+        if spec.kind == "select":
+            return value if isinstance(value, dict) else {"id": str(value)}
+        if spec.kind == "bool" and not isinstance(value, bool):
+            raise errors.invalid_field_value(name, value)
+        if spec.kind == "number":
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise errors.invalid_field_value(name, value)
+            try:
+                return float(value)
+            except ValueError:
+                raise errors.invalid_field_value(name, value) from None
+        if spec.kind == "date":
+            try:
+                return date.fromisoformat(str(value)).isoformat()
+            except ValueError:
+                raise errors.invalid_field_value(name, value) from None
+        if spec.kind == "text" and not isinstance(value, str | int | float):
+            raise errors.invalid_field_value(name, value)
+        return value if spec.kind != "text" else str(value)
+
+
+def reference(tenant: Tenant, name: str, target: str | None, value: Any) -> dict[str, str]:
+    """A reference `{"id"}` or `{"externalId"}` → `{"id"}`, checked when the target is modelled."""
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        value = {"id": str(value)}
+    if not isinstance(value, dict) or not ({"id", "externalId"} & value.keys()):
+        raise errors.invalid_content(f"Invalid value for the reference field '{name}'. "
+                                     "Provide an object with 'id' or 'externalId'.", name)
+    rtype = record_type(tenant, target) if target else None
+    if rtype is None:
+        return {"id": str(value.get("id") or value.get("externalId"))}
+    found = (find(tenant, rtype, str(value["id"])) if "id" in value
+             else find_external(tenant, rtype, str(value["externalId"])))
+    if found is None:
+        raise errors.invalid_field_value(name, value.get("id") or value.get("externalId"))
+    return {"id": found["id"]}
+
+
+def custom_value(tenant: Tenant, fdef: FieldDef, value: Any) -> Any:
+    """A custom field's value in stored form, or NetSuite's invalid-value error."""
+    if fdef.type in ("picklist", "multipicklist"):
+        value = _list_values(fdef, value)
+    elif fdef.type == "reference" and value is not None:
+        return reference(tenant, fdef.name, fdef.to, value)
+    try:
+        return fdef.coerce(value)
+    except FieldValueError:
+        raise errors.invalid_field_value(fdef.name, value) from None
+
+
+def _list_values(fdef: FieldDef, value: Any) -> Any:
+    """Custom list values are `{"id": "<n>"}` (1-based position) or `{"refName": text}`; the
+    plain text is accepted too. Stored as the text, as the schema names the values."""
+    def one(item: Any) -> Any:
+        if isinstance(item, dict):
+            if "id" in item:
+                index = str(item["id"])
+                if index.isdigit() and 1 <= int(index) <= len(fdef.values):
+                    return fdef.values[int(index) - 1]
+                return f"#{index}"  # rejected by coerce
+            return item.get("refName")
+        return item
+    if isinstance(value, dict) and "items" in value:
+        return [one(i) for i in value["items"]]
+    if isinstance(value, list):
+        return [one(i) for i in value]
+    return one(value)
+
+
+def list_id(fdef: FieldDef, value: str) -> str:
+    return str(fdef.values.index(value) + 1) if value in fdef.values else value
+
+
+def create(tenant: Tenant, rtype: RecordType, body: Any, now: float, *,
+           strict_names: bool = True, external_id: str | None = None) -> dict[str, Any]:
+    values = Write(tenant, rtype, body, strict_names).check()
+    if external_id is not None:
+        values["externalId"] = external_id
+    if values.get("externalId") and find_external(tenant, rtype, values["externalId"]):
+        raise errors.user_error("A record with the same external ID already exists.",
+                                "externalId")
+    record: dict[str, Any] = {}
+    if rtype.custom is not None:
+        for fdef in rtype.custom.fields.values():
+            if fdef.has_default:
+                record[fdef.name] = fdef.default_value()
+    record.update(values)
+    _require(rtype, record)
+    record_id = str(tenant.next_number(f"ids.{rtype.id_space}"))
+    record = {"id": record_id, **record, "dateCreated": timestamp(now),
+              "lastModifiedDate": timestamp(now)}
+    if rtype.name == "customer":
+        record.setdefault("entityId", record.get("companyName") or
+                          " ".join(filter(None, [record.get("firstName"),
+                                                 record.get("lastName")])))
+        record.setdefault("isPerson", False)
+        record.setdefault("isInactive", False)
+    elif rtype.name == "invoice":
+        _new_invoice(tenant, record, now)
+    elif rtype.name == "customerpayment":
+        _new_payment(tenant, record, now)
+    elif rtype.is_custom_record:
+        record.setdefault("isInactive", False)
+    records(tenant, rtype)[record_id] = record
+    return record
+
+
+def update(tenant: Tenant, rtype: RecordType, record: dict[str, Any], body: Any, now: float,
+           *, strict_names: bool = True) -> dict[str, Any]:
+    values = Write(tenant, rtype, body, strict_names).check()
+    new_eid = values.get("externalId")
+    if new_eid and new_eid != record.get("externalId"):
+        other = find_external(tenant, rtype, new_eid)
+        if other is not None and other["id"] != record["id"]:
+            raise errors.user_error("A record with the same external ID already exists.",
+                                    "externalId")
+    merged = {**record, **values}
+    _require(rtype, merged)
+    if rtype.name == "invoice" and "item" in values:
+        _invoice_lines(merged)
+        merged["amountRemaining"] = money(merged["total"] - merged.get("amountPaid", 0.0))
+        if merged["amountRemaining"] < 0:
+            raise errors.user_error("The invoice total cannot be less than the amount paid.",
+                                    "item")
+        _set_invoice_status(merged)
+    if rtype.name == "customerpayment" and ({"apply", "payment", "customer"} & values.keys()):
+        invoices = records(tenant, "invoice")
+        saved = copy.deepcopy(invoices)
+        try:
+            _unapply(tenant, record)
+            _apply(tenant, merged)
+        except VendorError:
+            invoices.clear()
+            invoices.update(saved)
+            raise
+    for name, value in values.items():
+        if value is None:
+            merged.pop(name, None)  # null clears the field
+    merged["lastModifiedDate"] = timestamp(now)
+    record.clear()
+    record.update(merged)
+    return record
+
+
+def delete(tenant: Tenant, rtype: RecordType, record: dict[str, Any]) -> None:
+    if rtype.name == "invoice" and record.get("amountPaid"):
+        raise errors.user_error("This record cannot be deleted because it has dependent records.")
+    if rtype.name == "customer" and _has_transactions(tenant, record["id"]):
+        raise errors.user_error("This record cannot be deleted because it has dependent records.")
+    if rtype.name == "customerpayment":
+        _unapply(tenant, record)
+    records(tenant, rtype).pop(record["id"], None)
+
+
+def _require(rtype: RecordType, record: dict[str, Any]) -> None:
+    missing: list[str] = []
+    if rtype.name == "customer":
+        wanted = ["firstName", "lastName"] if record.get("isPerson") else ["companyName"]
+        missing = [rtype.fields[n].label for n in wanted if not record.get(n)]
+    elif rtype.name == "invoice" and not record.get("entity"):
+        missing = ["Customer"]
+    elif rtype.name == "customerpayment":
+        missing = [rtype.fields[n].label for n in ("customer", "payment")
+                   if record.get(n) in (None, "")]
+    if rtype.custom is not None:
+        labels = {f.name: f.label for f in rtype.custom.fields.values()}
+        missing += [labels[n] for n in rtype.custom.missing_required(record)]
+    if missing:
+        raise errors.missing_values(missing)
+
+
+def _has_transactions(tenant: Tenant, customer_id: str) -> bool:
+    invoices = records(tenant, "invoice").values()
+    payments = records(tenant, "customerpayment").values()
+    return (any((r.get("entity") or {}).get("id") == customer_id for r in invoices)
+            or any((r.get("customer") or {}).get("id") == customer_id for r in payments))
+
+
+# -- invoices and payments -------------------------------------------------------------------
+def _new_invoice(tenant: Tenant, record: dict[str, Any], now: float) -> None:
+    record.setdefault("tranId", str(tenant.next_number("tranid.invoice", 1001)))
+    record.setdefault("tranDate", today(now))
+    record.setdefault("dueDate", record["tranDate"])
+    _invoice_lines(record)
+    record["amountPaid"] = 0.0
+    record["amountRemaining"] = record["total"]
+    _set_invoice_status(record)
+
+
+def _invoice_lines(record: dict[str, Any]) -> None:
+    block = record.get("item")
+    lines = block.get("items") if isinstance(block, dict) else block
+    if not isinstance(lines, list) or not lines:
+        raise errors.user_error("You must enter at least one line item for this transaction.",
+                                "item")
+    stored = []
+    for n, line in enumerate(lines):
+        where = f"item.items[{n}]"
+        if not isinstance(line, dict) or not isinstance(line.get("item"), dict | str | int):
+            raise errors.missing_values(["Item"], where)
+        unknown = set(line) - INVOICE_LINE
+        if unknown:
+            raise errors.unknown_field(sorted(unknown)[0], "invoice.item")
+        try:
+            quantity = float(line.get("quantity", 1))
+            rate = float(line["rate"]) if line.get("rate") is not None else None
+            amount = (float(line["amount"]) if line.get("amount") is not None
+                      else quantity * rate if rate is not None else None)
+        except (TypeError, ValueError):
+            raise errors.invalid_field_value("amount", line.get("amount"), where) from None
+        if amount is None:
+            raise errors.missing_values(["Amount"], where)
+        item = line["item"] if isinstance(line["item"], dict) else {"id": str(line["item"])}
+        stored.append({"line": n + 1, "item": {"id": str(item.get("id"))},
+                       "quantity": quantity, "rate": rate if rate is not None else amount,
+                       "amount": money(amount),
+                       **({"description": line["description"]} if "description" in line else {})})
+    record["item"] = stored
+    record["subtotal"] = record["total"] = money(sum(line["amount"] for line in stored))
+
+
+def _set_invoice_status(invoice: dict[str, Any]) -> None:
+    key = "paidInFull" if invoice["amountRemaining"] <= 0 else "open"
+    invoice["status"] = {"id": key, "refName": INVOICE_STATUS[key][0]}
+
+
+def _new_payment(tenant: Tenant, record: dict[str, Any], now: float) -> None:
+    record.setdefault("tranId", str(tenant.next_number("tranid.customerpayment", 1)))
+    record.setdefault("tranDate", today(now))
+    record.setdefault("undepFunds", True)
+    key = "notDeposited" if record["undepFunds"] else "deposited"
+    record["status"] = {"id": key, "refName": PAYMENT_STATUS[key][0]}
+    _apply(tenant, record)
+
+
+def _apply(tenant: Tenant, payment: dict[str, Any]) -> None:
+    """Apply the payment to the invoices its `apply` sublist names (NetSuite's apply lines)."""
+    total = money(payment["payment"])
+    if total <= 0:
+        raise errors.invalid_field_value("payment", payment["payment"])
+    block = payment.get("apply") or {}
+    lines = block.get("items", []) if isinstance(block, dict) else block
+    if not isinstance(lines, list):
+        raise errors.invalid_content("The 'apply' sublist must have an 'items' array.", "apply")
+    invoices = records(tenant, "invoice")
+    customer = (payment.get("customer") or {}).get("id")
+    left, applied = total, []
+    for n, line in enumerate(lines):
+        where = f"apply.items[{n}]"
+        if not isinstance(line, dict) or line.get("apply") is False:
+            continue
+        doc_id = str((line.get("doc") or {}).get("id", "")) if isinstance(line.get("doc"),
+                                                                          dict) else ""
+        invoice = invoices.get(doc_id)
+        if invoice is None or (invoice.get("entity") or {}).get("id") != customer:
+            raise errors.invalid_field_value("doc", doc_id or None, f"{where}.doc")
+        remaining = invoice["amountRemaining"]
+        try:
+            amount = (money(line["amount"]) if line.get("amount") is not None
+                      else min(remaining, left))
+        except (TypeError, ValueError):
+            amount = -1.0
+        if isinstance(line.get("amount"), bool) or amount <= 0 or amount > remaining:
+            raise errors.invalid_field_value("amount", line.get("amount"), f"{where}.amount")
+        if amount > left + 1e-9:
+            raise errors.user_error("The total amount applied cannot exceed the payment amount.",
+                                    f"{where}.amount")
+        left = money(left - amount)
+        applied.append((invoice, amount))
+    payment["apply"] = []
+    for invoice, amount in applied:
+        invoice["amountPaid"] = money(invoice.get("amountPaid", 0.0) + amount)
+        invoice["amountRemaining"] = money(invoice["amountRemaining"] - amount)
+        _set_invoice_status(invoice)
+        payment["apply"].append({"doc": {"id": invoice["id"]}, "apply": True, "amount": amount,
+                                 "type": "Invoice", "refNum": invoice.get("tranId"),
+                                 "total": invoice["total"], "due": invoice["amountRemaining"]})
+    payment["total"] = total
+    payment["applied"] = money(total - left)
+    payment["unapplied"] = left
+
+
+def _unapply(tenant: Tenant, payment: dict[str, Any]) -> None:
+    invoices = records(tenant, "invoice")
+    for line in payment.get("apply") or []:
+        invoice = invoices.get(line["doc"]["id"])
+        if invoice is not None:
+            invoice["amountPaid"] = money(invoice.get("amountPaid", 0.0) - line["amount"])
+            invoice["amountRemaining"] = money(invoice["amountRemaining"] + line["amount"])
+            _set_invoice_status(invoice)
+
+
+# -- SuiteQL and filter values ---------------------------------------------------------------
+def plain_value(tenant: Tenant, rtype: RecordType, name: str, value: Any) -> Any:
+    """A stored value as a query sees it: ids for references and list values, typed dates."""
+    if value is None:
+        return None
+    fdef = rtype.custom.field(name) if rtype.custom is not None else None
+    spec = rtype.fields.get(name)
+    kind = fdef.type if fdef is not None else (spec.kind if spec else None)
+    if isinstance(value, dict):
+        return value.get("id")
+    if kind == "picklist" and fdef is not None:
+        return list_id(fdef, value)
+    if kind == "multipicklist" and fdef is not None:
+        return ", ".join(list_id(fdef, v) for v in value)
+    if kind == "date":
+        return date.fromisoformat(value)
+    if kind == "datetime":
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value

@@ -1,0 +1,246 @@
+"""Reading records back: the SuiteQL catalog over a tenant, and the record-collection `q=` filter.
+
+SuiteQL tables (names as in NetSuite's Records Catalog): `customer`, `transaction` (invoices
+`type = 'CustInvc'`, customer payments `type = 'CustPymt'`; NetSuite has no `invoice` table) and
+each custom record type of the tenant's schema (`customrecord_*`, with `created`/`lastmodified`
+as NetSuite names them there). Columns are the lower-cased REST field names plus NetSuite's own
+names for the few that differ; references and list values are ids.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from simulators.core.tenancy import Tenant
+from simulators.netsuite import errors
+from simulators.netsuite.models import (
+    INVOICE_STATUS,
+    PAYMENT_STATUS,
+    RecordType,
+    plain_value,
+    record_type,
+    records,
+)
+
+TRANSACTION_TYPES = {"invoice": "CustInvc", "customerpayment": "CustPymt"}
+RENAMES = {
+    "transaction": {"dateCreated": "createddate", "total": "foreigntotal",
+                    "amountPaid": "foreignamountpaid", "amountRemaining": "foreignamountunpaid",
+                    "customer": "entity"},
+    "custom": {"dateCreated": "created", "lastModifiedDate": "lastmodified"},
+}
+STATUS_CODES = {k: v[1] for k, v in {**INVOICE_STATUS, **PAYMENT_STATUS}.items()}
+
+
+class TenantCatalog:
+    """suiteql.Catalog over one account's records."""
+
+    def __init__(self, tenant: Tenant) -> None:
+        self.tenant = tenant
+
+    def table(self, name: str) -> str | None:
+        key = name.lower()
+        if key in ("customer", "transaction"):
+            return key
+        rtype = record_type(self.tenant, key)
+        return key if rtype is not None and rtype.is_custom_record else None
+
+    def _sources(self, table: str) -> list[RecordType]:
+        names = list(TRANSACTION_TYPES) if table == "transaction" else [table]
+        return [rt for n in names if (rt := record_type(self.tenant, n)) is not None]
+
+    def columns(self, table: str) -> set[str]:
+        cols = {"id"}
+        if table == "transaction":
+            cols |= {"type", "recordtype"}
+        for rtype in self._sources(table):
+            renames = self._renames(rtype)
+            cols |= {renames.get(n, n.lower()) for n, f in rtype.fields.items()
+                     if f.kind != "sublist"}
+            if rtype.custom is not None:
+                cols |= {f.name.lower() for f in rtype.custom.fields.values()}
+        return cols
+
+    def rows(self, table: str) -> Iterable[Mapping[str, Any]]:
+        out = []
+        for rtype in self._sources(table):
+            renames = self._renames(rtype)
+            for record in records(self.tenant, rtype).values():
+                row: dict[str, Any] = {"id": int(record["id"])}
+                for name, value in record.items():
+                    if name == "id" or isinstance(value, list) and name in ("item", "apply"):
+                        continue
+                    column = renames.get(name, name.lower())
+                    if name == "status" and isinstance(value, dict):
+                        row[column] = STATUS_CODES.get(value.get("id"), value.get("id"))
+                    else:
+                        row[column] = plain_value(self.tenant, rtype, name, value)
+                if table == "transaction":
+                    row["type"] = TRANSACTION_TYPES[rtype.name]
+                    row["recordtype"] = rtype.name
+                out.append(row)
+        out.sort(key=lambda r: r["id"])
+        return out
+
+    @staticmethod
+    def _renames(rtype: RecordType) -> dict[str, str]:
+        if rtype.is_custom_record:
+            return RENAMES["custom"]
+        return RENAMES["transaction"] if rtype.name in TRANSACTION_TYPES else {}
+
+
+# -- record collection filter: q=companyName START_WITH "Acme" AND isInactive IS false -------
+_TOKEN = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|(\[)|(\])|(,)|([^\s,\[\]"]+))')
+UNARY = {"EMPTY", "EMPTY_NOT"}
+LIST_OPS = {"ANY_OF", "BETWEEN", "WITHIN"}
+OPS = {"IS", "EQUAL", "GREATER", "GREATER_OR_EQUAL", "LESS", "LESS_OR_EQUAL", "START_WITH",
+       "END_WITH", "CONTAIN", "AFTER", "BEFORE", "ON", "ON_OR_AFTER", "ON_OR_BEFORE",
+       *LIST_OPS, *UNARY}
+
+
+def _bad(reason: str) -> errors.VendorError:
+    return errors.invalid_parameter(f"Invalid query parameter value q. {reason}", "q")
+
+
+def _tokens(q: str) -> list[tuple[str, str]]:
+    out, pos = [], 0
+    while pos < len(q):
+        m = _TOKEN.match(q, pos)
+        if m is None or m.end() == pos:
+            if q[pos:].strip():
+                raise _bad(f"Unexpected character at position {pos}.")
+            break
+        quoted, opening, closing, comma, word = m.groups()
+        if quoted is not None:
+            out.append(("str", quoted.replace('\\"', '"')))
+        elif opening or closing or comma:
+            out.append(("op", opening or closing or comma))
+        elif word is not None:
+            out.append(("word", word))
+        pos = m.end()
+    return out
+
+
+def record_filter(tenant: Tenant, rtype: RecordType, q: str) -> Callable[[dict], bool]:
+    """A predicate over stored records; AND binds tighter than OR."""
+    tokens, i = _tokens(q), 0
+    groups: list[list[Callable[[dict], bool]]] = [[]]
+    while i < len(tokens):
+        if len(tokens) - i < 2 or tokens[i][0] != "word":
+            raise _bad("Expected: <field> <operator> <value>.")
+        name, op = tokens[i][1], tokens[i + 1][1].upper()
+        base = op.removesuffix("_NOT")
+        if base not in OPS and op not in UNARY:
+            raise _bad(f"Unknown operator {op}.")
+        i += 2
+        values: list[str] = []
+        if op not in UNARY:
+            if i < len(tokens) and tokens[i] == ("op", "["):
+                i += 1
+                while i < len(tokens) and tokens[i] != ("op", "]"):
+                    if tokens[i] != ("op", ","):
+                        values.append(tokens[i][1])
+                    i += 1
+                i += 1
+            elif i < len(tokens):
+                values.append(tokens[i][1])
+                i += 1
+            if not values:
+                raise _bad(f"Missing value for {name} {op}.")
+        groups[-1].append(_condition(tenant, rtype, name, op, values))
+        if i < len(tokens):
+            joiner = tokens[i][1].upper()
+            if joiner not in ("AND", "OR"):
+                raise _bad(f"Expected AND or OR, found {tokens[i][1]}.")
+            if joiner == "OR":
+                groups.append([])
+            i += 1
+    return lambda rec: any(all(c(rec) for c in group) for group in groups if group)
+
+
+def _condition(tenant: Tenant, rtype: RecordType, name: str, op: str,
+               values: list[str]) -> Callable[[dict], bool]:
+    found = rtype.std(name)
+    field = found[0] if found else None
+    if field is None and rtype.custom is not None and (fdef := rtype.custom.field(name)):
+        field = fdef.name
+    if field is None and name.lower() in ("id", "internalid"):
+        field = "id"
+    if field is None:
+        raise _bad(f"Unknown field {name}.")
+    negate = op.endswith("_NOT") and op != "EMPTY_NOT"
+    base = op.removesuffix("_NOT") if op != "EMPTY_NOT" else op
+
+    def test(record: dict) -> bool:
+        value = plain_value(tenant, rtype, field, record.get(field))
+        if field == "status" and isinstance(record.get(field), dict):
+            value = record[field].get("id")
+        result = _compare(base, value, values)
+        return not result if negate else result
+    return test
+
+
+def _coerce(sample: Any, text: str) -> Any:
+    if isinstance(sample, bool):
+        return text.lower() in ("true", "t")
+    if isinstance(sample, int | float) or (isinstance(sample, str) and sample.isdigit()
+                                           and text.lstrip("-").replace(".", "", 1).isdigit()):
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    if isinstance(sample, date):
+        for fmt in ("%m/%d/%Y", "%Y-%m-%d"):
+            try:
+                moment = datetime.strptime(text, fmt)
+                return moment.date() if not isinstance(sample, datetime) else moment
+            except ValueError:
+                continue
+        try:
+            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise _bad(f"Invalid date {text}.") from None
+    return text.lower()
+
+
+def _normal(value: Any) -> Any:
+    if isinstance(value, str):
+        return float(value) if value.isdigit() else value.lower()
+    return value
+
+
+def _compare(op: str, value: Any, raw: list[str]) -> bool:
+    if op == "EMPTY":
+        return value in (None, "", [])
+    if op == "EMPTY_NOT":
+        return value not in (None, "", [])
+    if value is None:
+        return False
+    wanted = [_coerce(value, r) for r in raw]
+    if isinstance(value, datetime) and wanted and not isinstance(wanted[0], datetime):
+        value = value.date()  # ON "1/5/2024" compares days
+    mine = _normal(value)
+    try:
+        if op in ("IS", "EQUAL", "ON"):
+            return mine == wanted[0]
+        if op == "ANY_OF":
+            return mine in wanted
+        if op in ("BETWEEN", "WITHIN"):
+            return len(wanted) == 2 and wanted[0] <= mine <= wanted[1]
+        if op in ("GREATER", "AFTER"):
+            return mine > wanted[0]
+        if op in ("GREATER_OR_EQUAL", "ON_OR_AFTER"):
+            return mine >= wanted[0]
+        if op in ("LESS", "BEFORE"):
+            return mine < wanted[0]
+        if op in ("LESS_OR_EQUAL", "ON_OR_BEFORE"):
+            return mine <= wanted[0]
+        text = str(mine)
+        needle = str(wanted[0])
+        return {"START_WITH": text.startswith, "END_WITH": text.endswith,
+                "CONTAIN": text.__contains__}[op](needle)
+    except TypeError:
+        return False
