@@ -45,6 +45,7 @@ def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
 def _config(app: ASGIApp, tls: ServerCertificate | None, log_level: str) -> uvicorn.Config:
     return uvicorn.Config(
         app, lifespan="on", log_level=log_level, access_log=False, timeout_keep_alive=30,
+        timeout_graceful_shutdown=2,  # then close connections still open (hangs, keep-alives)
         ssl_certfile=str(tls.cert_file) if tls else None,
         ssl_keyfile=str(tls.key_file) if tls else None)
 
@@ -69,7 +70,6 @@ class RunningServer:
 
     def stop(self) -> None:
         self.server.should_exit = True
-        self.server.force_exit = True  # don't wait for idle keep-alive/half-open connections
         self.thread.join(timeout=10)
 
 
