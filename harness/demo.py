@@ -46,7 +46,9 @@ def run_stripe_walkthrough(seed: int, console: Console) -> int:
 
         def webhook_endpoint() -> str:
             endpoint = client.v1.webhook_endpoints.create(params={
-                "url": receiver.url, "enabled_events": ["payment_intent.*", "invoice.*"]})
+                "url": receiver.url, "enabled_events": [
+                    "payment_intent.succeeded", "payment_intent.payment_failed",
+                    "invoice.payment_failed", "invoice.paid"]})
             state["secret"] = endpoint.secret
             return f"{endpoint.id} → {receiver.url}"
 
@@ -101,18 +103,20 @@ def run_stripe_walkthrough(seed: int, console: Console) -> int:
             clock = client.v1.test_helpers.test_clocks.create(params={
                 "frozen_time": int(time.time())})
             customer = client.v1.customers.create(params={"test_clock": clock.id})
-            client.v1.payment_methods.attach("pm_card_chargeCustomerFail",
-                                             params={"customer": customer.id})
-            methods = client.v1.customers.payment_methods.list(customer.id)
-            client.v1.customers.update(customer.id, params={"invoice_settings": {
-                "default_payment_method": methods.data[0].id}})
+
+            def make_default(token: str) -> None:
+                method = client.v1.payment_methods.attach(token, params={"customer": customer.id})
+                client.v1.customers.update(customer.id, params={
+                    "invoice_settings": {"default_payment_method": method.id}})
+
+            make_default("pm_card_visa")  # the first invoice is paid ...
             price = client.v1.prices.create(params={
                 "unit_amount": 2900, "currency": "usd", "recurring": {"interval": "month"},
                 "product_data": {"name": "Pro plan"}})
             subscription = client.v1.subscriptions.create(params={
-                "customer": customer.id, "items": [{"price": price.id}],
-                "payment_behavior": "allow_incomplete"})
+                "customer": customer.id, "items": [{"price": price.id}]})
             trail = [f"created {subscription.status}"]
+            make_default("pm_card_chargeCustomerFail")  # ... then the card starts failing
             frozen = clock.frozen_time
             for days in (32, 4, 6, 8):
                 frozen += days * DAY

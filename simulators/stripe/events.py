@@ -69,9 +69,12 @@ def emit(sim: Any, tenant: Tenant, event_type: str, obj: dict[str, Any], *,
             event_type=event_type, body=body, schedule=schedule,
             sign=_signer(endpoint["secret"]),
             headers={"User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)"},
-            on_result=lambda _d, _ok, ev=event: _delivered(ev)))
+            on_result=lambda _d, ok, ev=event: _delivered(tenant, ev, ok)))
     return event
 
 
-def _delivered(event: dict[str, Any]) -> None:
+def _delivered(tenant: Tenant, event: dict[str, Any], ok: bool) -> None:
     event["pending_webhooks"] = max(0, event["pending_webhooks"] - 1)
+    # for GET /v1/events?delivery_success=: true only if every endpoint got it
+    outcomes = tenant.collection("_event_delivery")
+    outcomes[event["id"]] = outcomes.get(event["id"], True) and ok

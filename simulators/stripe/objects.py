@@ -172,6 +172,8 @@ def _expand(tenant: Tenant, node: Any, parts: list[str], path: str) -> None:
         if stored is None:
             raise invalid_request(f"This property cannot be expanded ({path}).", "expand")
         node[key] = value = copy.deepcopy(stored)
+    elif isinstance(value, bool | int | float):  # never an id: not expandable
+        raise invalid_request(f"This property cannot be expanded ({path}).", "expand")
     if rest:
         _expand(tenant, value, rest, path)
 
