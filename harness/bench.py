@@ -49,10 +49,12 @@ def percentile(histogram: dict[str, int], total: int, q: float) -> float:
 def run_locust(url: str, user: str, seconds: float, users: int, out: Path) -> list[Figures]:
     prefix = out / user
     command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), user, "--headless",
-               "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "-H", url,
+               "-u", str(users), "-r", str(users), "-t", f"{max(1, round(seconds))}s", "-H", url,
                "--json-file", str(prefix), "--only-summary", "--stop-timeout", "2",
                "-L", "ERROR", "--exit-code-on-error", "0"]
-    subprocess.run(command, check=True, timeout=seconds + 60, capture_output=True)
+    result = subprocess.run(command, timeout=seconds + 60, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"locust failed ({result.returncode}): {result.stderr[-2000:]}")
     entries = json.loads(prefix.with_suffix(".json").read_text())
     figures = []
     for entry in entries:
@@ -68,6 +70,16 @@ def run_locust(url: str, user: str, seconds: float, users: int, out: Path) -> li
 
 
 def run_benchmark(seconds: float, users: int, console: Console) -> int:
+    try:
+        rows = _measure(seconds, users)
+    except RuntimeError as exc:
+        console.print(f"[red]benchmark failed:[/red] {exc}")
+        return 1
+    print_figures(rows, seconds, users, console)
+    return 0
+
+
+def _measure(seconds: float, users: int) -> list[Figures]:
     stripe: Started | None = None
     trivial: Started | None = None
     try:
@@ -90,8 +102,7 @@ def run_benchmark(seconds: float, users: int, console: Console) -> int:
         for process in (stripe, trivial):
             if process:
                 stop_process(process)
-    print_figures(rows, seconds, users, console)
-    return 0
+    return rows
 
 
 def print_figures(rows: list[Figures], seconds: float, users: int, console: Console) -> None:

@@ -30,7 +30,7 @@ clock_app = typer.Typer(help="Read and advance a running fake's simulated clock.
                         no_args_is_help=True)
 app.add_typer(faults_app, name="faults")
 app.add_typer(clock_app, name="clock")
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 120)  # wide tables in logs too
 err = Console(stderr=True, soft_wrap=True)
 
 DEFAULT_PORTS = {"stripe": 12111, "chargebee": 12112, "netsuite": 12113, "salesforce": 12114}

@@ -29,6 +29,7 @@ from simulators.core.server import start_in_thread
 from simulators.core.simulator import Simulator
 from simulators.registry import create_vendor
 from tests.conftest import Fake
+from tests.integration import test_stripe_billing_sdk as billing_tests
 from tests.integration import test_stripe_http_errors as http_tests
 from tests.integration import test_stripe_payments_sdk as sdk_tests
 
@@ -192,7 +193,7 @@ def _tests(module: Any) -> list[Any]:
 
 def test_every_recorded_response_matches_the_official_spec(recording, receiver) -> None:
     start, recorders = recording
-    for test in _tests(sdk_tests) + _tests(http_tests):
+    for test in _tests(sdk_tests) + _tests(http_tests) + _tests(billing_tests):
         receiver.received.clear()
         _run(test, start, receiver)
     seen = [r for rec in recorders for r in rec.seen if r.path.startswith("/v1/")]
@@ -218,7 +219,10 @@ def test_every_recorded_response_matches_the_official_spec(recording, receiver) 
                      ("GET", "/v1/charges"), ("GET", "/v1/charges/{charge}"),
                      ("POST", "/v1/refunds"), ("GET", "/v1/events"),
                      ("POST", "/v1/webhook_endpoints"),
-                     ("POST", "/v1/webhook_endpoints/{webhook_endpoint}")]:
+                     ("POST", "/v1/webhook_endpoints/{webhook_endpoint}"),
+                     ("POST", "/v1/subscriptions"), ("GET", "/v1/invoices/{invoice}"),
+                     ("POST", "/v1/invoices/{invoice}/pay"),
+                     ("POST", "/v1/test_helpers/test_clocks/{test_clock}/advance")]:
         assert expected in operations, f"no response recorded for {expected}"
     statuses = {s for _, _, s in checked}
     assert {200, 400, 401, 402, 404, 409, 429} <= statuses
