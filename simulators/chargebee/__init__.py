@@ -1,0 +1,1 @@
+"""The fake Chargebee (API v2): see README.md."""

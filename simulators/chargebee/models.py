@@ -1,0 +1,359 @@
+"""Chargebee's state and business rules, without HTTP: customers, cards on the Test Gateway and
+the product catalog (item families, items, item prices). Subscriptions, invoices, transactions,
+renewals and dunning are in billing.py.
+
+Objects are stored as the JSON Chargebee returns, one tenant collection per resource. Internal
+bookkeeping the API never shows lives in `_vault` (card numbers) and `_dunning` (retry state).
+Amounts are integers in the currency's minor unit.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from simulators.chargebee import errors
+from simulators.chargebee.events import emit
+from simulators.core.schemas import FieldValueError
+from simulators.core.tenancy import Tenant
+
+if TYPE_CHECKING:
+    from simulators.core.simulator import Simulator
+
+GATEWAY = "chargebee"  # the Test Gateway
+GATEWAY_ACCOUNT = "gw_test_gateway"
+DAY = 86400.0
+# Test Gateway cards (https://chargebee.com/docs/chargebee-test-gateway.html)
+DECLINE_CARD = "4005519200000004"  # stored fine; every charge fails: insufficient funds
+STORAGE_FAIL_CARD = "4119862760338320"  # cannot be stored
+INSUFFICIENT_FUNDS = {
+    "error_code": "insufficient_funds", "error_text": "Insufficient funds",
+    "error_detail": {"error_category": "soft_decline", "error_code": "insufficient_funds",
+                     "error_message": "Insufficient funds", "decline_code": "insufficient_funds",
+                     "decline_message": "Insufficient funds",
+                     "error_cause_id": "gateway.card.insufficient_funds"}}
+PERIOD_UNITS = ("day", "week", "month", "year")
+
+
+# -- ids, timestamps, lookups ---------------------------------------------------------------------
+def new_id(sim: Simulator, tenant: Tenant, prefix: str = "", length: int = 16) -> str:
+    token = sim.seeds.token(f"ids:{tenant.id}", length)
+    return f"{prefix}_{token}" if prefix else token
+
+
+def touch(obj: dict[str, Any], now: float) -> dict[str, Any]:
+    obj["updated_at"] = int(now)
+    obj["resource_version"] = int(now * 1000)
+    return obj
+
+
+def get(tenant: Tenant, collection: str, object_id: str, *, label: str | None = None,
+        param: str | None = None) -> dict[str, Any]:
+    obj = tenant.collection(collection).get(object_id) if isinstance(object_id, str) else None
+    if obj is None or obj.get("deleted"):
+        raise errors.not_found(label, param)
+    return obj
+
+
+def add_period(ts: float, count: int, unit: str) -> float:
+    """`ts` moved by `count` days/weeks/months/years; month ends clamp (Jan 31 -> Feb 28)."""
+    if unit == "day":
+        return ts + count * DAY
+    if unit == "week":
+        return ts + count * 7 * DAY
+    moment = datetime.fromtimestamp(ts, UTC)
+    months = count * (12 if unit == "year" else 1)
+    month0 = moment.month - 1 + months
+    year, month = moment.year + month0 // 12, month0 % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day).timestamp()
+
+
+def money(amount: int, currency: str) -> str:
+    return f"{currency} {amount / 100:.2f}"
+
+
+# -- custom fields (cf_*) -------------------------------------------------------------------------
+def apply_custom_fields(tenant: Tenant, resource: str, params: dict[str, Any],
+                        record: dict[str, Any], *, creating: bool) -> None:
+    """Check the `cf_` parameters against the site's schema and set them on `record`."""
+    definition = tenant.schema.object(resource) if tenant.schema is not None else None
+    values: dict[str, Any] = {}
+    for name, raw in params.items():
+        if not name.startswith("cf_"):
+            continue
+        field = definition.field(name) if definition is not None else None
+        if field is None:
+            raise errors.invalid_request(f"{name} : is not a valid custom field for {resource}",
+                                         name)
+        try:
+            values[field.name] = field.coerce(None if raw == "" else raw)
+        except FieldValueError as exc:
+            reason = "not in allowed values" if field.type in ("picklist", "multipicklist") \
+                else f"invalid value, {exc.reason}"
+            raise errors.wrong_value(field.name, reason) from None
+    if definition is not None and creating:
+        for field in definition.fields.values():
+            if field.name not in values and field.has_default:
+                values[field.name] = field.default_value()
+        for name in definition.missing_required({**record, **values}):
+            raise errors.missing(name)
+    for name, value in values.items():
+        if value is None:
+            record.pop(name, None)
+        else:
+            record[name] = value
+
+
+# -- the Test Gateway -----------------------------------------------------------------------------
+def gateway_charge(tenant: Tenant, source_id: str, decline: dict[str, Any] | None) -> dict | None:
+    """None if the charge succeeds, else the failure fields for the transaction."""
+    if decline is not None:  # a `decline` fault on this request
+        code = decline.get("code") or "card_declined"
+        text = decline.get("message") or "Your card was declined."
+        return {"error_code": code, "error_text": text,
+                "error_detail": {"error_category": "hard_decline", "error_code": code,
+                                 "error_message": text, "decline_code": code,
+                                 "decline_message": text}}
+    if tenant.collection("_vault").get(source_id) == DECLINE_CARD:
+        return INSUFFICIENT_FUNDS
+    return None
+
+
+def _brand(number: str) -> str:
+    if number.startswith("4"):
+        return "visa"
+    if number[:2] in ("34", "37"):
+        return "american_express"
+    if number[:1] == "5" or number[:1] == "2":
+        return "mastercard"
+    return "other"
+
+
+def add_card(sim: Simulator, tenant: Tenant, customer: dict[str, Any], card: dict[str, Any],
+             now: float, *, param_prefix: str = "card", replace_primary: bool = False,
+             source: str = "api", webhooks: bool = True) -> dict[str, Any]:
+    number = str(card.get("number") or "").replace(" ", "")
+    if not number:
+        raise errors.missing(f"{param_prefix}[number]")
+    if not number.isdigit() or not 12 <= len(number) <= 19:
+        raise errors.wrong_value(f"{param_prefix}[number]", "invalid card number")
+    month, year = _int(card, "expiry_month", param_prefix), _int(card, "expiry_year", param_prefix)
+    if not 1 <= month <= 12:
+        raise errors.wrong_value(f"{param_prefix}[expiry_month]", "invalid value")
+    expiry = datetime(year, month, 1, tzinfo=UTC)
+    if add_period(expiry.timestamp(), 1, "month") <= now:
+        raise errors.wrong_value(f"{param_prefix}[expiry_year]", "card has expired")
+    if number == STORAGE_FAIL_CARD:
+        raise errors.payment_failed(
+            "Problem while adding the card. Error message : (card_verification_failed) "
+            "Card verification failed.", "payment_method_verification_failed",
+            "gateway.card.verification_failed")
+    ps_id = new_id(sim, tenant, "pm", 17)
+    masked = "*" * (len(number) - 4) + number[-4:]
+    source_obj = touch({
+        "id": ps_id, "customer_id": customer["id"], "type": "card",
+        "reference_id": f"tok_{new_id(sim, tenant, '', 16)}", "status": "valid",
+        "gateway": GATEWAY, "gateway_account_id": GATEWAY_ACCOUNT, "created_at": int(now),
+        "card": {"first_name": card.get("first_name"), "last_name": card.get("last_name"),
+                 "iin": number[:6], "last4": number[-4:], "brand": _brand(number),
+                 "funding_type": "credit", "expiry_month": month, "expiry_year": year,
+                 "masked_number": masked, "object": "card"},
+        "deleted": False, "object": "payment_source"}, now)
+    source_obj["card"] = {k: v for k, v in source_obj["card"].items() if v is not None}
+    tenant.collection("payment_source")[ps_id] = source_obj
+    tenant.collection("_vault")[ps_id] = number
+    if replace_primary or not customer.get("primary_payment_source_id"):
+        customer["primary_payment_source_id"] = ps_id
+        customer["payment_method"] = {"type": "card", "gateway": GATEWAY,
+                                      "gateway_account_id": GATEWAY_ACCOUNT, "status": "valid",
+                                      "reference_id": source_obj["reference_id"],
+                                      "object": "payment_method"}
+        customer["card_status"] = "valid"
+    touch(customer, now)
+    emit(sim, tenant, "payment_source_added", {"customer": customer,
+                                               "payment_source": source_obj},
+         now=now, source=source, webhooks=webhooks)
+    return source_obj
+
+
+def card_view(tenant: Tenant, customer: dict[str, Any]) -> dict[str, Any] | None:
+    """The `card` companion Chargebee returns next to a customer with a primary card."""
+    ps = tenant.collection("payment_source").get(customer.get("primary_payment_source_id") or "")
+    if ps is None or ps.get("type") != "card":
+        return None
+    card = ps["card"]
+    return {"status": ps["status"], "gateway": ps["gateway"],
+            "gateway_account_id": ps["gateway_account_id"], "iin": card["iin"],
+            "last4": card["last4"], "card_type": card["brand"],
+            "funding_type": card["funding_type"], "expiry_month": card["expiry_month"],
+            "expiry_year": card["expiry_year"], "masked_number": card["masked_number"],
+            "first_name": card.get("first_name"), "last_name": card.get("last_name"),
+            "created_at": ps["created_at"], "updated_at": ps["updated_at"],
+            "resource_version": ps["resource_version"], "customer_id": ps["customer_id"],
+            "payment_source_id": ps["id"], "object": "card"}
+
+
+def _int(params: dict[str, Any], name: str, prefix: str = "") -> int:
+    param = f"{prefix}[{name}]" if prefix else name
+    value = params.get(name)
+    if value in (None, ""):
+        raise errors.missing(param)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise errors.wrong_value(param, "invalid integer value") from None
+
+
+def optional_int(params: dict[str, Any], name: str, prefix: str = "") -> int | None:
+    return None if params.get(name) in (None, "") else _int(params, name, prefix)
+
+
+# -- customers ------------------------------------------------------------------------------------
+CUSTOMER_FIELDS = ("first_name", "last_name", "email", "phone", "company", "locale",
+                   "preferred_currency_code", "invoice_notes", "vat_number")
+
+
+def create_customer(sim: Simulator, tenant: Tenant, params: dict[str, Any], now: float, *,
+                    webhooks: bool = True) -> dict[str, Any]:
+    customers = tenant.collection("customer")
+    customer_id = params.get("id") or new_id(sim, tenant)
+    if customer_id in customers:
+        raise errors.invalid_request(f"The value {customer_id} is already present.", "id",
+                                     "duplicate_entry")
+    customer: dict[str, Any] = {"id": customer_id}
+    customer.update({k: params[k] for k in CUSTOMER_FIELDS if params.get(k) not in (None, "")})
+    customer.update({
+        "auto_collection": _enum(params, "auto_collection", ("on", "off"), "on"),
+        "net_term_days": optional_int(params, "net_term_days") or 0,
+        "allow_direct_debit": False, "created_at": int(now), "taxability": "taxable",
+        "pii_cleared": "active", "channel": "web", "card_status": "no_card",
+        "promotional_credits": 0, "refundable_credits": 0, "excess_payments": 0,
+        "unbilled_charges": 0, "preferred_currency_code":
+            params.get("preferred_currency_code") or "USD",
+        "deleted": False, "object": "customer"})
+    _set_common(customer, params)
+    apply_custom_fields(tenant, "customer", params, customer, creating=True)
+    touch(customer, now)
+    card = params.get("card")
+    if isinstance(card, dict) and card:
+        add_card(sim, tenant, customer, card, now, webhooks=webhooks)  # may raise: nothing saved
+    customers[customer_id] = customer
+    emit(sim, tenant, "customer_created", {"customer": customer,
+                                           "card": card_view(tenant, customer)},
+         now=now, webhooks=webhooks)
+    return customer
+
+
+def update_customer(sim: Simulator, tenant: Tenant, customer: dict[str, Any],
+                    params: dict[str, Any], now: float, *, webhooks: bool = True) -> None:
+    staged = dict(customer)
+    staged.update({k: params[k] for k in CUSTOMER_FIELDS if k in params})
+    if "auto_collection" in params:
+        staged["auto_collection"] = _enum(params, "auto_collection", ("on", "off"), "on")
+    if "net_term_days" in params:
+        staged["net_term_days"] = optional_int(params, "net_term_days") or 0
+    _set_common(staged, params)
+    apply_custom_fields(tenant, "customer", params, staged, creating=False)
+    customer.clear()
+    customer.update({k: v for k, v in staged.items() if v not in (None, "")})
+    touch(customer, now)
+    emit(sim, tenant, "customer_changed", {"customer": customer,
+                                           "card": card_view(tenant, customer)},
+         now=now, webhooks=webhooks)
+
+
+def _set_common(record: dict[str, Any], params: dict[str, Any]) -> None:
+    if isinstance(params.get("billing_address"), dict):
+        record["billing_address"] = {**params["billing_address"], "object": "billing_address"}
+    if "meta_data" in params:
+        record["meta_data"] = parse_json(params["meta_data"], "meta_data")
+
+
+def parse_json(value: Any, param: str) -> Any:
+    import json
+
+    if isinstance(value, dict | list) or value in (None, ""):
+        return value or None
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise errors.wrong_value(param, "invalid json") from None
+
+
+def _enum(params: dict[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = params.get(name) or default
+    if value not in allowed:
+        raise errors.wrong_value(name, f"invalid value {value}")
+    return value
+
+
+# -- the product catalog --------------------------------------------------------------------------
+def create_item_family(tenant: Tenant, params: dict[str, Any], now: float) -> dict[str, Any]:
+    family_id = _required_new_id(tenant, "item_family", params)
+    family = touch({"id": family_id, "name": _text(params, "name"), "status": "active",
+                    "description": params.get("description"), "channel": "web",
+                    "object": "item_family"}, now)
+    family = {k: v for k, v in family.items() if v is not None}
+    apply_custom_fields(tenant, "item_family", params, family, creating=True)
+    tenant.collection("item_family")[family_id] = family
+    return family
+
+
+def create_item(tenant: Tenant, params: dict[str, Any], now: float) -> dict[str, Any]:
+    item_id = _required_new_id(tenant, "item", params)
+    name = _text(params, "name")
+    item_type = _enum(params, "type", ("plan", "addon", "charge"), _text(params, "type"))
+    family_id = _text(params, "item_family_id")
+    get(tenant, "item_family", family_id, label="Item Family", param="item_family_id")
+    item = touch({"id": item_id, "name": name, "external_name": params.get("external_name")
+                  or name, "status": "active", "item_family_id": family_id, "type": item_type,
+                  "is_shippable": False, "is_giftable": False, "enabled_for_checkout": True,
+                  "enabled_in_portal": True, "item_applicability": "all", "metered": False,
+                  "channel": "web", "deleted": False, "object": "item"}, now)
+    apply_custom_fields(tenant, "item", params, item, creating=True)
+    tenant.collection("item")[item_id] = item
+    return item
+
+
+def create_item_price(tenant: Tenant, params: dict[str, Any], now: float) -> dict[str, Any]:
+    price_id = _required_new_id(tenant, "item_price", params)
+    name = _text(params, "name")
+    item = get(tenant, "item", _text(params, "item_id"), label="Item", param="item_id")
+    model = _enum(params, "pricing_model", ("flat_fee", "per_unit"), "flat_fee")
+    price: dict[str, Any] = {
+        "id": price_id, "name": name, "item_family_id": item["item_family_id"],
+        "item_id": item["id"], "status": "active", "external_name":
+            params.get("external_name") or name, "pricing_model": model,
+        "price": optional_int(params, "price") or 0,
+        "currency_code": params.get("currency_code") or "USD", "free_quantity": 0,
+        "channel": "web", "created_at": int(now), "is_taxable": True, "item_type": item["type"],
+        "archivable": True, "deleted": False, "object": "item_price"}
+    if item["type"] != "charge":
+        price["period"] = optional_int(params, "period") or 1
+        price["period_unit"] = _enum(params, "period_unit", PERIOD_UNITS, "month")
+    trial = optional_int(params, "trial_period")
+    if trial:
+        price["trial_period"] = trial
+        price["trial_period_unit"] = _enum(params, "trial_period_unit", ("day", "month"), "day")
+    if optional_int(params, "billing_cycles"):
+        price["billing_cycles"] = optional_int(params, "billing_cycles")
+    apply_custom_fields(tenant, "item_price", params, price, creating=True)
+    tenant.collection("item_price")[price_id] = touch(price, now)
+    return price
+
+
+def _required_new_id(tenant: Tenant, collection: str, params: dict[str, Any]) -> str:
+    object_id = _text(params, "id")
+    if object_id in tenant.collection(collection):
+        raise errors.invalid_request(f"The value {object_id} is already present.", "id",
+                                     "duplicate_entry")
+    return object_id
+
+
+def _text(params: dict[str, Any], name: str) -> str:
+    value = params.get(name)
+    if value in (None, "") or not isinstance(value, str):
+        raise errors.missing(name)
+    return value
