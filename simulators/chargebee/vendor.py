@@ -68,13 +68,9 @@ class ChargebeeVendor(Vendor):
         tenant = _site_for_key(sim, key)
         if tenant is None:
             raise self.errors.unauthorized(key)
-        retention = sim.settings.get("idempotency_retention_seconds")
-        if retention is not None:  # the fake's config may change Chargebee's 30 minutes
-            self.idempotency.retention_seconds = float(retention)
-        self._check_plan_limit(tenant)
         return tenant, {"api_key": key}
 
-    def _check_plan_limit(self, tenant: Tenant) -> None:
+    def enforce_limits(self, sim: Simulator, tenant: Tenant) -> None:
         """Chargebee's per-site, per-minute limit; only for sites whose settings name a plan
         (or `rate_limit_per_minute`), so load tests are not throttled unless they ask to be."""
         limit = tenant.settings.get("rate_limit_per_minute")

@@ -12,6 +12,8 @@ tenants:
   sk_test_acme_eu:           # the tenant id: Stripe key, Chargebee site, NetSuite account, org
     schema: ../schemas/salesforce-cpq.yaml   # relative to this file
     settings: {webhook_retries: live}        # vendor-specific, see the vendor's README
+settings:                    # fake-wide
+  idempotency_retention_seconds: 1800        # override the vendor's idempotency-key window
 ```
 
 Errors name the file, the key and the fix; nothing is half-applied.

@@ -48,13 +48,15 @@ class IdempotencyKeys:
         self._in_flight: set[tuple[str, str]] = set()
 
     def begin(self, policy: IdempotencyPolicy, tenant: Tenant, key: str, fp: str,
-              now: float) -> Replay | None:
-        """Check a key before the handler runs: a replay, an error, or None (run it)."""
+              now: float, retention: float | None = None) -> Replay | None:
+        """Check a key before the handler runs: a replay, an error, or None (run it).
+        `retention` overrides the vendor's window (a fake's `idempotency_retention_seconds`)."""
         if len(key) > policy.max_key_length and policy.too_long:
             raise policy.too_long(key)
         records = tenant.collection(COLLECTION)
         record = records.get(key)
-        if record is not None and now - record["created"] >= policy.retention_seconds:
+        window = policy.retention_seconds if retention is None else retention
+        if record is not None and now - record["created"] >= window:
             del records[key]  # pruned: reuse runs as a new request
             record = None
         if record is not None:

@@ -92,8 +92,9 @@ class Pipeline:
             entry["tenant"] = tenant_key
             # 2. journal: recorded below, whatever happens
             # 3. limits
-            if tenant_key is not None:
-                self._check_limits(tenant_key)
+            if ctx.tenant is not None:
+                self._check_limits(ctx.tenant.id)
+                self.vendor.enforce_limits(sim, ctx.tenant)
                 sim.limit_state.in_flight[tenant_key] = (
                     sim.limit_state.in_flight.get(tenant_key, 0) + 1)
                 counted = True
@@ -193,7 +194,9 @@ class Pipeline:
             return None
         fp = fingerprint(scope["method"], scope["path"],
                          request.headers.get("content-type", ""), body)
-        replay = self.sim.idempotency.begin(policy, ctx.tenant, key, fp, self.sim.clock.now())
+        replay = self.sim.idempotency.begin(
+            policy, ctx.tenant, key, fp, self.sim.clock.now(),
+            self.sim.settings.get("idempotency_retention_seconds"))
         entry["idempotency_key"] = key
         if replay is None:
             ctx.idempotency_key, ctx.idempotency_fingerprint = key, fp

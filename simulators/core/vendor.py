@@ -125,6 +125,12 @@ class Vendor(ABC):
     def authenticate(self, sim: Simulator, request: Request) -> tuple[Tenant, dict[str, Any]]:
         """Resolve the tenant and credentials of a request, or raise the vendor's 401."""
 
+    def enforce_limits(self, sim: Simulator, tenant: Tenant) -> None:
+        """The vendor's own per-tenant limits (plan rate limits, account concurrency), checked
+        at the pipeline's limits stage after the fake-wide ones; raise the vendor's error.
+        `sim.limit_state.in_flight[tenant.id]` counts this tenant's other requests in flight."""
+        return None
+
     def response_headers(self, ctx: RequestContext) -> dict[str, str]:
         """Headers on every response, errors included (e.g. Stripe's Request-Id)."""
         return {}

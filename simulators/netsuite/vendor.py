@@ -85,7 +85,6 @@ class NetSuiteVendor(Vendor):
             tenant, credentials = self._bearer(sim, header[len("bearer "):].strip())
         else:
             raise invalid_login()
-        self._govern(sim, tenant)
         return tenant, credentials
 
     def _tba(self, sim: Simulator, request: Request, header: str) -> tuple[Tenant, dict]:
@@ -137,7 +136,7 @@ class NetSuiteVendor(Vendor):
             raise invalid_login(tenant.id, bearer=True)
         return tenant, {"auth": "oauth2", "client_id": issued["client_id"]}
 
-    def _govern(self, sim: Simulator, tenant: Tenant) -> None:
+    def enforce_limits(self, sim: Simulator, tenant: Tenant) -> None:
         """Account concurrency governance. The pipeline counts this tenant's requests in flight
         (and releases them when each ends); this runs right before it counts this one."""
         limit = tenant.settings.get("concurrency_limit", DEFAULT_CONCURRENCY)

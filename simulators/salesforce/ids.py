@@ -1,0 +1,78 @@
+"""Salesforce record ids: 15-char case-sensitive, 18-char case-insensitive, key prefixes.
+
+An id is a 3-char key prefix (the sObject type: 001 Account, 003 Contact, ...), then 12 chars.
+The 18-char form appends a 3-char checksum: for each 5-char block, a bit per uppercase letter
+(bit i for position i), mapped to A-Z0-5. The API always returns 18-char ids; either form is
+accepted on input, and an 18-char id typed in the wrong case is repaired from its suffix.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+
+from simulators.core.tenancy import Tenant
+
+SUFFIX_ALPHABET = string.ascii_uppercase + "012345"
+BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
+POD = "5g0"  # the three chars after the prefix (instance and reserved) in every fake id
+QUERY_LOCATOR_PREFIX = "01g"
+ORG_PREFIX = "00D"
+USER_PREFIX = "005"
+
+_ID_RE = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-5]{3})?$")
+
+
+def checksum(id15: str) -> str:
+    suffix = ""
+    for block in range(3):
+        bits = sum(1 << i for i, ch in enumerate(id15[block * 5:block * 5 + 5]) if ch.isupper())
+        suffix += SUFFIX_ALPHABET[bits]
+    return suffix
+
+
+def to18(id15: str) -> str:
+    return id15 + checksum(id15)
+
+
+def normalize(value: str) -> str | None:
+    """The canonical 18-char form of a 15- or 18-char id, or None if `value` is no id."""
+    if not isinstance(value, str) or not _ID_RE.match(value):
+        return None
+    if len(value) == 15:
+        return to18(value)
+    head, suffix = value[:15], value[15:].upper()
+    chars = list(head.lower())
+    for block, code in enumerate(suffix):
+        bits = SUFFIX_ALPHABET.index(code)
+        for i in range(5):
+            pos = block * 5 + i
+            if bits & (1 << i):
+                if not chars[pos].isalpha():
+                    return None  # the suffix claims an uppercase digit: not a real id
+                chars[pos] = chars[pos].upper()
+    return "".join(chars) + suffix
+
+
+def prefix(record_id: str) -> str:
+    return record_id[:3]
+
+
+def _base62(number: int, width: int) -> str:
+    out = ""
+    while number:
+        number, rem = divmod(number, 62)
+        out = BASE62[rem] + out
+    return out.rjust(width, "0")[-width:]
+
+
+def new_id(tenant: Tenant, key_prefix: str) -> str:
+    """The next 18-char id for `key_prefix` in this org (a per-org, per-prefix sequence)."""
+    number = tenant.next_number(f"id:{key_prefix}")
+    return to18(key_prefix + POD + _base62(number, 9))
+
+
+def org_id(seed: str) -> str:
+    """An 18-char organization id (00D…) derived from a short readable seed like "DEMO1"."""
+    body = re.sub(r"[^A-Za-z0-9]", "", seed)[-9:].rjust(9, "0")
+    return to18(ORG_PREFIX + POD + body)
