@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from simulators.core.app import build_app
 from simulators.core.clock import Clock
@@ -14,6 +16,13 @@ from simulators.core.server import RunningServer, start_in_thread
 from simulators.core.simulator import Simulator
 from simulators.core.tls import ServerCertificate, ensure_certificates
 from simulators.registry import create_vendor
+
+
+# Property tests are derandomized by default, so CI is reproducible run to run; use
+# HYPOTHESIS_PROFILE=explore for fresh random examples (a failure prints how to replay it).
+settings.register_profile("default", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @dataclass

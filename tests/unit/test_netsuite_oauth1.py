@@ -362,7 +362,9 @@ safe_text = st.text(
 
 @settings(max_examples=300, deadline=None)
 @given(
-    query=st.lists(st.tuples(safe_text, safe_text), max_size=5),
+    # query keys named like protocol parameters (oauth_signature=…) are not a real request
+    query=st.lists(st.tuples(safe_text.filter(lambda k: not k.startswith("oauth_")), safe_text),
+                   max_size=5),
     consumer_secret=safe_text,
     token_secret=safe_text,
     path=st.text(alphabet=string.ascii_letters + string.digits + "-._~", max_size=12),
