@@ -17,7 +17,6 @@ from simulators.core.simulator import Simulator
 from simulators.core.tls import ServerCertificate, ensure_certificates
 from simulators.registry import create_vendor
 
-
 # Property tests are derandomized by default, so CI is reproducible run to run; use
 # HYPOTHESIS_PROFILE=explore for fresh random examples (a failure prints how to replay it).
 settings.register_profile("default", derandomize=True, database=None, print_blob=True)
