@@ -36,6 +36,8 @@ err = Console(stderr=True, soft_wrap=True)
 DEFAULT_PORTS = {"stripe": 12111, "chargebee": 12112, "netsuite": 12113, "salesforce": 12114}
 URL_HELP = "Base URL of the running fake (default: the Stripe fake's default address)"
 DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORTS['stripe']}"
+CREDENTIAL_KEYS = ("api_key", "client_id", "client_secret", "consumer_key", "consumer_secret",
+                   "token_id", "token_secret", "username", "password", "security_token")
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -89,6 +91,11 @@ def serve(
     for tenant in sim.tenants.all():
         console.print(f"  tenant {tenant.id}"
                       + (f" (schema {tenant.schema.name})" if tenant.schema else ""))
+        credentials = {k: v for k, v in tenant.settings.items() if k in CREDENTIAL_KEYS}
+        if credentials:
+            console.print("    " + "  ".join(f"{k}={v}" for k, v in credentials.items()))
+    if vendor == "stripe":
+        console.print("  any sk_test_… key is an account (a tenant)")
     sys.stdout.flush()
     serve_forever(build_app(sim), sock, certificate)
 
