@@ -55,7 +55,7 @@ def _assign(node: dict[str, Any], parts: list[str], value: str, key: str) -> Non
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         if part == "":  # `expand[]=a` appends
-            part = str(sum(1 for k in node if k.isdigit()))
+            part = str(sum(1 for k in node if _is_index(k)))
         if last:
             existing = node.get(part)
             if isinstance(existing, dict):
@@ -73,9 +73,13 @@ def _listify(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     converted = {k: _listify(v) for k, v in node.items()}
-    if converted and all(k.isdigit() for k in converted):
+    if converted and all(_is_index(k) for k in converted):
         return [converted[k] for k in sorted(converted, key=int)]
     return converted
+
+
+def _is_index(key: str) -> bool:
+    return key.isascii() and key.isdigit()  # not "³", which str.isdigit also accepts
 
 
 def encode(params: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:

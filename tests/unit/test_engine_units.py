@@ -172,6 +172,7 @@ def test_bracketed_forms_both_styles() -> None:
     )
     assert chargebee == {"subscription_items": {"item_price_id": ["basic"], "quantity": ["2"]}}
     assert forms.decode_pairs(forms.encode(decoded)) == decoded
+    assert forms.decode("a[%C2%B3]=x") == {"a": {"³": "x"}}  # a digit, but not an index
     with pytest.raises(forms.FormError):
         forms.decode("a[b=1")
     with pytest.raises(forms.FormError):
