@@ -1,9 +1,11 @@
 """The one request pipeline every fake vendor's traffic passes through.
 
-    auth and tenant -> journal -> rate/concurrency limits -> injected latency
-    -> pre-handler faults -> idempotency -> handler (the vendor's models)
-    -> post-commit faults -> response
+    auth and tenant -> journal -> rate/concurrency limits (the fake's, the vendor's, and
+    concurrency_limit faults) -> idempotency key taken -> injected latency -> pre-handler faults
+    -> handler (the vendor's models) or the stored idempotent response -> post-commit faults
+    -> response
 
+The journal entry is opened first and recorded last, whatever happened in between.
 Faults and latency live here, never in business rules. Post-commit faults are the ones that matter
 most: the handler ran and its write is stored, but the client never learns the result (dropped
 connection, truncated body), which is exactly what idempotent retries must survive.
@@ -90,7 +92,7 @@ class Pipeline:
                 ctx.tenant, ctx.credentials = self.vendor.authenticate(sim, request)
             tenant_key = ctx.tenant.id if ctx.tenant else None
             entry["tenant"] = tenant_key
-            # 2. journal: recorded below, whatever happens
+            # 2. journal: `entry`, recorded in `finally`
             # 3. limits
             if ctx.tenant is not None:
                 self._check_limits(ctx.tenant.id)
