@@ -11,6 +11,7 @@ has its own. Custom fields are checked against the tenant's schema (simulators/c
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -158,6 +159,15 @@ def money(value: float) -> float:
     return round(float(value), CENTS)
 
 
+def finite(value: Any) -> float:
+    """A number as NetSuite takes it (numeric strings too); NaN and infinities are refused
+    with ValueError: they are not JSON, so a stored one would break every later read."""
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(value)
+    return number
+
+
 # -- lookups ---------------------------------------------------------------------------------
 def find(tenant: Tenant, rtype: RecordType, ref: str) -> dict[str, Any] | None:
     """A record by internal id or `eid:<externalId>`."""
@@ -225,14 +235,19 @@ class Write:
         if spec.kind == "ref":
             return reference(self.tenant, name, spec.to, value)
         if spec.kind == "select":
-            return value if isinstance(value, dict) else {"id": str(value)}
+            # a list value: its id, plain or as {"id"}; anything else is not a value
+            if isinstance(value, dict) and isinstance(value.get("id"), str | int):
+                value = value["id"]
+            if isinstance(value, bool) or not isinstance(value, str | int):
+                raise errors.invalid_field_value(name, value)
+            return {"id": str(value)}
         if spec.kind == "bool" and not isinstance(value, bool):
             raise errors.invalid_field_value(name, value)
         if spec.kind == "number":
             if isinstance(value, bool) or not isinstance(value, int | float | str):
                 raise errors.invalid_field_value(name, value)
             try:
-                return float(value)
+                return finite(value)
             except ValueError:
                 raise errors.invalid_field_value(name, value) from None
         if spec.kind == "date":
@@ -311,6 +326,7 @@ def create(tenant: Tenant, rtype: RecordType, body: Any, now: float, *,
             if fdef.has_default:
                 record[fdef.name] = fdef.default_value()
     record.update(values)
+    record = {k: v for k, v in record.items() if v is not None}  # null: left empty
     _require(rtype, record)
     record_id = str(tenant.next_number(f"ids.{rtype.id_space}"))
     record = {"id": record_id, **record, "dateCreated": timestamp(now),
@@ -428,21 +444,27 @@ def _invoice_lines(record: dict[str, Any]) -> None:
         if unknown:
             raise errors.unknown_field(sorted(unknown)[0], "invoice.item")
         try:
-            quantity = float(line.get("quantity", 1))
-            rate = float(line["rate"]) if line.get("rate") is not None else None
-            amount = (float(line["amount"]) if line.get("amount") is not None
-                      else quantity * rate if rate is not None else None)
+            quantity = finite(line.get("quantity", 1))
+            rate = finite(line["rate"]) if line.get("rate") is not None else None
+            amount = (finite(line["amount"]) if line.get("amount") is not None
+                      else finite(quantity * rate) if rate is not None else None)
         except (TypeError, ValueError):
             raise errors.invalid_field_value("amount", line.get("amount"), where) from None
         if amount is None:
             raise errors.missing_values(["Amount"], where)
+        if not isinstance(line.get("description", ""), str):
+            raise errors.invalid_field_value("description", line["description"],
+                                             f"{where}.description")
         item = line["item"] if isinstance(line["item"], dict) else {"id": str(line["item"])}
         stored.append({"line": n + 1, "item": {"id": str(item.get("id"))},
                        "quantity": quantity, "rate": rate if rate is not None else amount,
                        "amount": money(amount),
                        **({"description": line["description"]} if "description" in line else {})})
+    total = sum(line["amount"] for line in stored)
+    if not math.isfinite(total):
+        raise errors.invalid_field_value("amount", total, "item")
     record["item"] = stored
-    record["subtotal"] = record["total"] = money(sum(line["amount"] for line in stored))
+    record["subtotal"] = record["total"] = money(total)
 
 
 def _set_invoice_status(invoice: dict[str, Any]) -> None:
@@ -482,7 +504,7 @@ def _apply(tenant: Tenant, payment: dict[str, Any]) -> None:
             raise errors.invalid_field_value("doc", doc_id or None, f"{where}.doc")
         remaining = invoice["amountRemaining"]
         try:
-            amount = (money(line["amount"]) if line.get("amount") is not None
+            amount = (money(finite(line["amount"])) if line.get("amount") is not None
                       else min(remaining, left))
         except (TypeError, ValueError):
             amount = -1.0

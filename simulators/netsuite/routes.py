@@ -106,7 +106,7 @@ def router(vendor: NetSuiteVendor) -> APIRouter:
         rtype = _rtype(request, tenant, target)
         body = await _body(request) if (await request.body()).strip() else {}
         try:
-            amount = float(body.get("payment", invoice["amountRemaining"]))
+            amount = models.finite(body.get("payment", invoice["amountRemaining"]))
         except (TypeError, ValueError):
             raise errors.invalid_field_value("payment", body.get("payment")) from None
         payment = {"customer": invoice["entity"], **body, "payment": amount,
@@ -226,8 +226,9 @@ def _ref(base: str, tenant: Tenant, target: str | None, ref_id: str) -> dict[str
         return {"links": [], "id": str(ref_id)}
     out: dict[str, Any] = {"links": [_self(base, rtype, ref_id)], "id": str(ref_id)}
     found = models.records(tenant, rtype).get(str(ref_id))
-    if found is not None:
-        out["refName"] = models.ref_name(tenant, rtype.name, found)
+    name = models.ref_name(tenant, rtype.name, found) if found is not None else None
+    if name is not None:
+        out["refName"] = name
     return out
 
 
@@ -274,13 +275,17 @@ def _strict(request: Request) -> bool:
 
 async def _body(request: Request) -> dict[str, Any]:
     raw = await request.body()
-    try:
-        body = json.loads(raw) if raw.strip() else None
+    try:  # NaN / Infinity literals are not JSON (Python's parser would take them)
+        body = json.loads(raw, parse_constant=_not_json) if raw.strip() else None
     except (ValueError, UnicodeDecodeError):
         body = None
     if not isinstance(body, dict):
         raise errors.invalid_content("The request body must be a JSON object.")
     return body
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(constant)
 
 
 def _paging(request: Request) -> tuple[int, int]:

@@ -55,6 +55,11 @@ class NetSuiteVendor(Vendor):
     def default_tenants(self) -> dict[str, dict[str, Any]]:
         return {DEMO_ACCOUNT: dict(DEMO_SETTINGS)}
 
+    def openapi(self, generated: dict[str, Any]) -> dict[str, Any]:
+        from simulators.netsuite.openapi import published
+
+        return published(generated)
+
     # -- tenants --------------------------------------------------------------------------------
     def find_tenant(self, sim: Simulator, account: str | None) -> Tenant | None:
         """The account (case-insensitive), or the demo account if the fake declares none."""
