@@ -28,6 +28,7 @@ from simulators.chargebee.models import (
     new_id,
     optional_int,
     parse_json,
+    text_params,
     touch,
 )
 from simulators.core.simulator import Simulator
@@ -59,8 +60,15 @@ def _items(tenant: Tenant, params: dict[str, Any]) -> list[dict[str, Any]]:
             raise errors.missing(param)
         price = get(tenant, "item_price", entry["item_price_id"], label="Item Price",
                     param=param)
-        quantity = optional_int(entry, "quantity", f"subscription_items[{i}]") or 1
+        quantity = optional_int(entry, "quantity", f"subscription_items[{i}]")
+        quantity = 1 if quantity is None else quantity
+        if quantity < 1:
+            raise errors.wrong_value(f"subscription_items[quantity][{i}]",
+                                     "should be greater than or equal to 1")
         unit = optional_int(entry, "unit_price", f"subscription_items[{i}]")
+        if unit is not None and unit < 0:
+            raise errors.wrong_value(f"subscription_items[unit_price][{i}]",
+                                     "should be greater than or equal to 0")
         unit = price["price"] if unit is None else unit
         amount = unit if price["pricing_model"] == "flat_fee" else unit * quantity
         item = {"item_price_id": price["id"], "item_type": price["item_type"],
@@ -102,16 +110,20 @@ def create_subscription(sim: Simulator, tenant: Tenant, customer: dict[str, Any]
         "created_at": int(now), "has_scheduled_changes": False, "channel": "web",
         "due_invoices_count": 0, "mrr": 0, "deleted": False, "object": "subscription",
         "subscription_items": items}
-    for name in ("po_number", "invoice_notes"):
-        if params.get(name):
-            sub[name] = params[name]
-    if params.get("auto_collection"):
-        sub["auto_collection"] = params["auto_collection"]
+    sub.update({k: v for k, v in text_params(params, ("po_number", "invoice_notes")).items()
+                if v})
+    auto = text_params(params, ("auto_collection",)).get("auto_collection")
+    if auto:
+        if auto not in ("on", "off"):
+            raise errors.wrong_value("auto_collection", f"invalid value {auto}")
+        sub["auto_collection"] = auto
     if params.get("payment_source_id"):
         sub["payment_source_id"] = source_id
     if params.get("meta_data"):
         sub["meta_data"] = parse_json(params["meta_data"], "meta_data")
     cycles = optional_int(params, "billing_cycles")
+    if cycles is not None and cycles < 1:
+        raise errors.wrong_value("billing_cycles", "should be greater than or equal to 1")
     if cycles:
         sub["remaining_billing_cycles"] = cycles
     apply_custom_fields(tenant, "subscription", params, sub, creating=True)

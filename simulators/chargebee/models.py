@@ -142,6 +142,8 @@ def add_card(sim: Simulator, tenant: Tenant, customer: dict[str, Any], card: dic
     month, year = _int(card, "expiry_month", param_prefix), _int(card, "expiry_year", param_prefix)
     if not 1 <= month <= 12:
         raise errors.wrong_value(f"{param_prefix}[expiry_month]", "invalid value")
+    if not 1 <= year <= 9998:  # a year datetime (and the month after expiry) can hold
+        raise errors.wrong_value(f"{param_prefix}[expiry_year]", "invalid value")
     expiry = datetime(year, month, 1, tzinfo=UTC)
     if add_period(expiry.timestamp(), 1, "month") <= now:
         raise errors.wrong_value(f"{param_prefix}[expiry_year]", "card has expired")
@@ -184,7 +186,7 @@ def card_view(tenant: Tenant, customer: dict[str, Any]) -> dict[str, Any] | None
     if ps is None or ps.get("type") != "card":
         return None
     card = ps["card"]
-    return {"status": ps["status"], "gateway": ps["gateway"],
+    view = {"status": ps["status"], "gateway": ps["gateway"],
             "gateway_account_id": ps["gateway_account_id"], "iin": card["iin"],
             "last4": card["last4"], "card_type": card["brand"],
             "funding_type": card["funding_type"], "expiry_month": card["expiry_month"],
@@ -193,6 +195,7 @@ def card_view(tenant: Tenant, customer: dict[str, Any]) -> dict[str, Any] | None
             "created_at": ps["created_at"], "updated_at": ps["updated_at"],
             "resource_version": ps["resource_version"], "customer_id": ps["customer_id"],
             "payment_source_id": ps["id"], "object": "card"}
+    return {k: v for k, v in view.items() if v is not None}  # Chargebee omits unset attributes
 
 
 def _int(params: dict[str, Any], name: str, prefix: str = "") -> int:
@@ -211,6 +214,19 @@ def optional_int(params: dict[str, Any], name: str, prefix: str = "") -> int | N
 
 
 # -- customers ------------------------------------------------------------------------------------
+def text_params(params: dict[str, Any], names: tuple[str, ...],
+                prefix: str = "") -> dict[str, str]:
+    """The named plain-text parameters present; a bracketed one (`first_name[x]=…`) is a 400."""
+    found = {}
+    for name in names:
+        if name in params:
+            if not isinstance(params[name], str):
+                raise errors.wrong_value(f"{prefix}[{name}]" if prefix else name,
+                                         "invalid value")
+            found[name] = params[name]
+    return found
+
+
 CUSTOMER_FIELDS = ("first_name", "last_name", "email", "phone", "company", "locale",
                    "preferred_currency_code", "invoice_notes", "vat_number")
 
@@ -223,7 +239,7 @@ def create_customer(sim: Simulator, tenant: Tenant, params: dict[str, Any], now:
         raise errors.invalid_request(f"The value {customer_id} is already present.", "id",
                                      "duplicate_entry")
     customer: dict[str, Any] = {"id": customer_id}
-    customer.update({k: params[k] for k in CUSTOMER_FIELDS if params.get(k) not in (None, "")})
+    customer.update({k: v for k, v in text_params(params, CUSTOMER_FIELDS).items() if v})
     customer.update({
         "auto_collection": _enum(params, "auto_collection", ("on", "off"), "on"),
         "net_term_days": optional_int(params, "net_term_days") or 0,
@@ -249,7 +265,7 @@ def create_customer(sim: Simulator, tenant: Tenant, params: dict[str, Any], now:
 def update_customer(sim: Simulator, tenant: Tenant, customer: dict[str, Any],
                     params: dict[str, Any], now: float, *, webhooks: bool = True) -> None:
     staged = dict(customer)
-    staged.update({k: params[k] for k in CUSTOMER_FIELDS if k in params})
+    staged.update(text_params(params, CUSTOMER_FIELDS))
     if "auto_collection" in params:
         staged["auto_collection"] = _enum(params, "auto_collection", ("on", "off"), "on")
     if "net_term_days" in params:
@@ -266,20 +282,27 @@ def update_customer(sim: Simulator, tenant: Tenant, customer: dict[str, Any],
 
 def _set_common(record: dict[str, Any], params: dict[str, Any]) -> None:
     if isinstance(params.get("billing_address"), dict):
-        record["billing_address"] = {**params["billing_address"], "object": "billing_address"}
+        address = params["billing_address"]
+        fields = text_params(address, tuple(address), "billing_address")
+        record["billing_address"] = {**fields, "object": "billing_address"}
     if "meta_data" in params:
         record["meta_data"] = parse_json(params["meta_data"], "meta_data")
+        if record["meta_data"] is None:
+            del record["meta_data"]
 
 
 def parse_json(value: Any, param: str) -> Any:
     import json
 
-    if isinstance(value, dict | list) or value in (None, ""):
-        return value or None
+    if value in (None, "") or value == {}:
+        return None
     try:
-        return json.loads(value)
-    except ValueError:
-        raise errors.wrong_value(param, "invalid json") from None
+        parsed = value if isinstance(value, dict) else json.loads(value)
+    except (TypeError, ValueError):
+        parsed = None
+    if not isinstance(parsed, dict):  # Chargebee's meta_data is a JSON object
+        raise errors.wrong_value(param, "invalid json")
+    return parsed or None
 
 
 def _enum(params: dict[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -293,7 +316,8 @@ def _enum(params: dict[str, Any], name: str, allowed: tuple[str, ...], default: 
 def create_item_family(tenant: Tenant, params: dict[str, Any], now: float) -> dict[str, Any]:
     family_id = _required_new_id(tenant, "item_family", params)
     family = touch({"id": family_id, "name": _text(params, "name"), "status": "active",
-                    "description": params.get("description"), "channel": "web",
+                    "description": text_params(params, ("description",)).get("description"),
+                    "channel": "web",
                     "object": "item_family"}, now)
     family = {k: v for k, v in family.items() if v is not None}
     apply_custom_fields(tenant, "item_family", params, family, creating=True)
@@ -307,8 +331,9 @@ def create_item(tenant: Tenant, params: dict[str, Any], now: float) -> dict[str,
     item_type = _enum(params, "type", ("plan", "addon", "charge"), _text(params, "type"))
     family_id = _text(params, "item_family_id")
     get(tenant, "item_family", family_id, label="Item Family", param="item_family_id")
-    item = touch({"id": item_id, "name": name, "external_name": params.get("external_name")
-                  or name, "status": "active", "item_family_id": family_id, "type": item_type,
+    external = text_params(params, ("external_name",)).get("external_name") or name
+    item = touch({"id": item_id, "name": name, "external_name": external, "status": "active",
+                  "item_family_id": family_id, "type": item_type,
                   "is_shippable": False, "is_giftable": False, "enabled_for_checkout": True,
                   "enabled_in_portal": True, "item_applicability": "all", "metered": False,
                   "channel": "web", "deleted": False, "object": "item"}, now)
@@ -322,26 +347,43 @@ def create_item_price(tenant: Tenant, params: dict[str, Any], now: float) -> dic
     name = _text(params, "name")
     item = get(tenant, "item", _text(params, "item_id"), label="Item", param="item_id")
     model = _enum(params, "pricing_model", ("flat_fee", "per_unit"), "flat_fee")
+    text = text_params(params, ("external_name", "currency_code"))
+    amount = optional_int(params, "price") or 0
+    if amount < 0:
+        raise errors.wrong_value("price", "should be greater than or equal to 0")
     price: dict[str, Any] = {
         "id": price_id, "name": name, "item_family_id": item["item_family_id"],
         "item_id": item["id"], "status": "active", "external_name":
-            params.get("external_name") or name, "pricing_model": model,
-        "price": optional_int(params, "price") or 0,
-        "currency_code": params.get("currency_code") or "USD", "free_quantity": 0,
+            text.get("external_name") or name, "pricing_model": model, "price": amount,
+        "currency_code": text.get("currency_code") or "USD", "free_quantity": 0,
         "channel": "web", "created_at": int(now), "is_taxable": True, "item_type": item["type"],
         "archivable": True, "deleted": False, "object": "item_price"}
     if item["type"] != "charge":
-        price["period"] = optional_int(params, "period") or 1
         price["period_unit"] = _enum(params, "period_unit", PERIOD_UNITS, "month")
-    trial = optional_int(params, "trial_period")
-    if trial:
-        price["trial_period"] = trial
+        price["period"] = _period(params, "period", price["period_unit"], 1)
+    if optional_int(params, "trial_period"):
         price["trial_period_unit"] = _enum(params, "trial_period_unit", ("day", "month"), "day")
-    if optional_int(params, "billing_cycles"):
-        price["billing_cycles"] = optional_int(params, "billing_cycles")
+        price["trial_period"] = _period(params, "trial_period", price["trial_period_unit"])
+    cycles = optional_int(params, "billing_cycles")
+    if cycles is not None and cycles < 1:
+        raise errors.wrong_value("billing_cycles", "should be greater than or equal to 1")
+    if cycles:
+        price["billing_cycles"] = cycles
     apply_custom_fields(tenant, "item_price", params, price, creating=True)
     tenant.collection("item_price")[price_id] = touch(price, now)
     return price
+
+
+# Longest term the fake accepts: a hundred years, so renewals stay within datetime's range.
+MAX_PERIOD = {"day": 36500, "week": 5200, "month": 1200, "year": 100}
+
+
+def _period(params: dict[str, Any], name: str, unit: str, default: int | None = None) -> int:
+    value = optional_int(params, name)
+    value = default if value is None else value
+    if value is None or not 1 <= value <= MAX_PERIOD[unit]:
+        raise errors.wrong_value(name, f"should be between 1 and {MAX_PERIOD[unit]}")
+    return value
 
 
 def _required_new_id(tenant: Tenant, collection: str, params: dict[str, Any]) -> str:

@@ -36,9 +36,12 @@ async def read_params(request: Request) -> dict[str, Any]:
     if request.method == "POST" and body:
         if "json" in request.headers.get("content-type", ""):
             try:
-                return {**_decode(pairs), **json.loads(body)}
+                decoded = json.loads(body)
             except ValueError:
-                raise errors.invalid_request("Invalid JSON in the request body") from None
+                decoded = None
+            if not isinstance(decoded, dict):
+                raise errors.invalid_request("Invalid JSON in the request body")
+            return {**_decode(pairs), **decoded}
         pairs += parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
     return _decode(pairs)
 
@@ -54,6 +57,8 @@ def _decode(pairs: list[tuple[str, str]]) -> dict[str, Any]:
         return forms.decode_pairs(moved)
     except forms.FormError as exc:
         raise errors.invalid_request(f"{exc.key} : {exc.reason}", exc.key) from None
+    except ValueError:  # an index int() cannot read, e.g. a superscript digit
+        raise errors.invalid_request("invalid parameter name") from None
 
 
 def _flag(params: dict[str, Any], name: str) -> bool:
@@ -105,14 +110,23 @@ def _matches(obj: dict[str, Any], name: str, op: str, raw: Any) -> bool:
     if op in ("in", "not_in"):
         found = value in [_typed(value, v, param) for v in _values(raw)]
         return found if op == "in" else not found
-    if op == "between":
-        low, high = [_typed(value, v, param) for v in _values(raw)][:2]
-        return low <= value <= high
-    target = _typed(value, str(raw), param)
-    return {"is": value == target, "is_not": value != target, "on": value == target,
-            "starts_with": str(value).startswith(str(target)),
-            "after": value > target, "gt": value > target, "gte": value >= target,
-            "before": value < target, "lt": value < target, "lte": value <= target}[op]
+    try:
+        if op == "between":
+            bounds = [_typed(value, v, param) for v in _values(raw)]
+            if len(bounds) != 2:
+                raise errors.wrong_value(param, "should have two values")
+            return bounds[0] <= value <= bounds[1]
+        target = _typed(value, str(raw), param)
+        if op in ("is", "on"):
+            return value == target
+        if op == "is_not":
+            return value != target
+        if op == "starts_with":
+            return str(value).startswith(str(target))
+        return {"after": value > target, "gt": value > target, "gte": value >= target,
+                "before": value < target, "lt": value < target, "lte": value <= target}[op]
+    except TypeError:  # an object or list field cannot be compared
+        raise errors.wrong_value(param, f"invalid value {raw}") from None
 
 
 def _filters(params: dict[str, Any]) -> list[tuple[str, str, Any]]:
@@ -149,19 +163,29 @@ def list_page(params: dict[str, Any], objects: list[dict[str, Any]], sort_field:
     keyed = sorted(((o.get(sort_field) or 0, seq, o) for seq, o in enumerate(objects)),
                    key=lambda k: (k[0], k[1]), reverse=descending)
     if params.get("offset"):
+        after = _offset(params["offset"])
         try:
-            value, seq = json.loads(params["offset"])
-            after = (float(value), int(seq))
-        except (ValueError, TypeError):
+            keyed = [k for k in keyed if ((k[0], k[1]) < after if descending
+                                          else (k[0], k[1]) > after)]
+        except TypeError:  # an offset from a list sorted on another field
             raise errors.wrong_value("offset", "invalid value") from None
-        keyed = [k for k in keyed if ((k[0], k[1]) < after if descending
-                                      else (k[0], k[1]) > after)]
     page, rest = keyed[:limit], keyed[limit:]
     body: dict[str, Any] = {"list": [wrap(o) for _, _, o in page]}
     if rest:
         last = page[-1]
-        body["next_offset"] = json.dumps([str(last[0]), str(last[1])])
+        body["next_offset"] = json.dumps([last[0], str(last[1])])
     return JSONResponse(body)
+
+
+def _offset(raw: Any) -> tuple[Any, int]:
+    """A `next_offset`: the last entry's sort key (a number or a string) and its position."""
+    try:
+        value, seq = json.loads(raw)
+        if not isinstance(value, int | float | str) or isinstance(value, bool):
+            raise TypeError
+        return value, int(seq)
+    except (ValueError, TypeError):
+        raise errors.wrong_value("offset", "invalid value") from None
 
 
 # -- routes ---------------------------------------------------------------------------------------
@@ -395,25 +419,23 @@ def _misc_routes(r: APIRouter) -> None:
     _webhook_endpoint_routes(r)
 
 
-WEBHOOK_FIELDS = ("name", "url", "api_version", "basic_auth_username", "basic_auth_password",
-                  "enabled_events", "send_card_resource", "disabled", "primary_url")
-
-
 def _endpoint_view(endpoint: dict[str, Any]) -> dict[str, Any]:
     """The API never returns the Basic auth credentials."""
     return {k: v for k, v in endpoint.items() if not k.startswith("basic_auth")}
 
 
 def _set_endpoint(endpoint: dict[str, Any], params: dict[str, Any]) -> None:
-    for name in WEBHOOK_FIELDS:
-        if name not in params:
-            continue
-        value = params[name]
-        if name in ("send_card_resource", "disabled", "primary_url"):
-            value = str(value).lower() == "true"
-        elif name == "enabled_events":
-            value = value if isinstance(value, list) else _values(value)
-        endpoint[name] = value
+    endpoint.update(models.text_params(params, (
+        "name", "url", "api_version", "basic_auth_username", "basic_auth_password")))
+    for name in ("send_card_resource", "disabled", "primary_url"):
+        if name in params:
+            endpoint[name] = str(params[name]).lower() == "true"
+    if "enabled_events" in params:
+        events = params["enabled_events"]
+        events = events if isinstance(events, list) else _values(events)
+        if not all(isinstance(e, str) for e in events):
+            raise errors.wrong_value("enabled_events", "invalid value")
+        endpoint["enabled_events"] = events
 
 
 def _webhook_endpoint_routes(r: APIRouter) -> None:

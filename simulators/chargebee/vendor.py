@@ -93,6 +93,11 @@ class ChargebeeVendor(Vendor):
 
         return routes.router()
 
+    def openapi(self, generated: dict[str, Any]) -> dict[str, Any]:
+        from simulators.chargebee.openapi import published
+
+        return published(generated)
+
     def next_due(self, sim: Simulator) -> float | None:
         from simulators.chargebee import billing
 

@@ -1,0 +1,426 @@
+"""The fake Chargebee's published OpenAPI document (`simulators/chargebee/openapi.py`) is valid,
+lists exactly the routes the fake serves, describes every response the Chargebee tests produce
+(successes and native errors, validated with `jsonschema`), and a short Schemathesis run against
+a live fake finds no server error."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import inspect
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import jsonschema
+import pytest
+import schemathesis
+from fastapi.routing import APIRoute
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from schemathesis.core.failures import FailureGroup
+
+from simulators.chargebee.vendor import DEMO_KEY
+from simulators.core.app import build_app
+from simulators.core.clock import Clock
+from simulators.core.control import control_router
+from simulators.core.server import start_in_thread
+from simulators.core.simulator import Simulator
+from simulators.registry import create_vendor
+from tests.conftest import Fake
+from tests.integration import test_chargebee_http as http_tests
+from tests.integration import test_chargebee_sdk as sdk_tests
+
+PREFIX = "/api/v2"
+AUTH = {"Authorization": "Basic " + base64.b64encode(f"{DEMO_KEY}:".encode()).decode()}
+
+
+def document() -> dict[str, Any]:
+    sim = Simulator(create_vendor("chargebee"), seed=0)
+    return build_app(sim).app.openapi()
+
+
+def served_routes() -> set[tuple[str, str]]:
+    """The routes `build_app` includes: the vendor's router and the control plane's."""
+    routers = [create_vendor("chargebee").router(), control_router()]
+    return {(method, route.path) for router in routers for route in router.routes
+            if isinstance(route, APIRoute) for method in route.methods if method != "HEAD"}
+
+
+def shape(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+# -- validating a response against the document ---------------------------------------------------
+class Checker:
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.doc = doc
+        paths = sorted(doc["paths"], key=lambda p: (p.count("{"), p))  # literals first
+        self.templates = [(re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(p))
+                                      + "$"), p) for p in paths]
+
+    def operation(self, method: str, path: str) -> tuple[str, dict[str, Any]] | None:
+        for pattern, template in self.templates:
+            if pattern.match(path):
+                found = self.doc["paths"][template].get(method.lower())
+                if found:
+                    return template, found
+        return None
+
+    def schema_for(self, operation: dict[str, Any], status: int) -> dict[str, Any]:
+        responses = operation["responses"]
+        chosen = (responses.get(str(status)) or responses.get(f"{str(status)[0]}XX")
+                  or responses["default"])
+        schema = chosen["content"]["application/json"]["schema"]
+        return {**schema, "components": self.doc["components"]}
+
+    def problems(self, method: str, path: str, status: int, body: Any) -> list[str]:
+        found = self.operation(method, path)
+        if found is None:  # an unknown URL or method: still Chargebee's error body
+            assert status in (404, 405), f"{method} {path} -> {status} is not documented"
+            schema = {"$ref": "#/components/schemas/Error", "components": self.doc["components"]}
+        else:
+            schema = self.schema_for(found[1], status)
+        validator = jsonschema.Draft202012Validator(schema)
+        return [f"{method} {path} -> {status}: {'/'.join(map(str, e.absolute_path))}: "
+                f"{e.message[:200]}" for e in validator.iter_errors(body)]
+
+
+@pytest.fixture(scope="module")
+def checker() -> Checker:
+    return Checker(document())
+
+
+# -- 1. the document ------------------------------------------------------------------------------
+def test_document_is_valid_openapi_and_lists_exactly_the_served_routes() -> None:
+    doc = document()
+    schemathesis.openapi.from_dict(doc).validate()  # the OpenAPI 3.1 meta-schema
+    for schema in doc["components"]["schemas"].values():
+        jsonschema.Draft202012Validator.check_schema(schema)
+    documented = {(method.upper(), shape(path)) for path, item in doc["paths"].items()
+                  for method in item if method in ("get", "post", "put", "delete", "patch")}
+    served = {(method, shape(path)) for method, path in served_routes()}
+    assert documented == served, (documented ^ served)
+    vendor = {(m, p) for m, p in served if p.startswith(PREFIX)}
+    assert len(vendor) == 37 and ("POST", "/api/v2/customers/{}/subscription_for_items") in vendor
+    operation_ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
+    assert len(operation_ids) == len(set(operation_ids))
+    assert doc["components"]["securitySchemes"]["basicAuth"] == {
+        **doc["components"]["securitySchemes"]["basicAuth"], "type": "http", "scheme": "basic"}
+    create = doc["paths"]["/api/v2/customers/{customer_id}/subscription_for_items"]["post"]
+    form = create["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert "subscription_items[item_price_id][0]" in form["required"]
+    assert "^cf_[a-z0-9_]+$" in form["patternProperties"]
+    assert {"400", "401", "404", "429", "500", "503"} <= set(create["responses"])
+    broken = copy.deepcopy(doc)
+    broken["paths"]["/api/v2/customers"]["get"]["responses"]["200"]["description"] = 7
+    with pytest.raises(Exception):  # noqa: B017 - jsonschema_rs's ValidationError
+        schemathesis.openapi.from_dict(broken).validate()
+
+
+# -- 2. conformance of what the Chargebee tests see ----------------------------------------------
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    status: int
+    body: bytes
+
+
+@dataclass
+class Recorder:
+    """ASGI wrapper that keeps a copy of each complete response."""
+
+    app: Any
+    seen: list[Recorded] = field(default_factory=list)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status, chunks = 0, []
+
+        async def tap(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    self.seen.append(Recorded(scope["method"], scope["path"], status,
+                                              b"".join(chunks)))
+            await send(message)
+
+        await self.app(scope, receive, tap)
+
+
+@pytest.fixture
+def recording(tls_certificates):
+    recorders: list[Recorder] = []
+    servers = []
+
+    def start(vendor: str = "chargebee", *, tls: bool = False, controlled_clock: bool = False,
+              **_: Any) -> Fake:
+        sim = Simulator(create_vendor(vendor), seed=0,
+                        clock=Clock.frozen() if controlled_clock else Clock.real())
+        recorder = Recorder(build_app(sim))
+        cert = tls_certificates if tls else None
+        server = start_in_thread(recorder, tls=cert)
+        recorders.append(recorder)
+        servers.append(server)
+        return Fake(server.url, sim, server, cert)
+
+    yield start, recorders
+    for server in servers:
+        server.stop()
+
+
+def _module_fake(module: Any, start: Any) -> Fake:
+    """The `fake` fixture of the Chargebee test modules, on a recording server."""
+    fake = start("chargebee", tls=True, controlled_clock=True)
+    schema = (sdk_tests.load_schema(sdk_tests.SCHEMA) if module is sdk_tests else None)
+    tenant = fake.sim.tenants.declare(module.SITE, {"api_key": module.KEY}, schema=schema)
+    fake.sim.vendor.configure_tenant(fake.sim, tenant)
+    return fake
+
+
+def _cases(module: Any) -> list[tuple[Any, dict[str, Any]]]:
+    """(test, parametrized arguments) for every test function of a module."""
+    cases = []
+    for name, test in inspect.getmembers(module, inspect.isfunction):
+        if not name.startswith("test_") or test.__module__ != module.__name__:
+            continue
+        marks = [m for m in getattr(test, "pytestmark", []) if m.name == "parametrize"]
+        if not marks:
+            cases.append((test, {}))
+            continue
+        names, values = marks[0].args
+        names = [n.strip() for n in names.split(",")]
+        cases += [(test, dict(zip(names, v, strict=True))) for v in values]
+    return cases
+
+
+def _sdk_client(fake: Fake, monkeypatch: pytest.MonkeyPatch) -> sdk_tests.Chargebee:
+    """What the SDK module's `cb` fixture builds."""
+    monkeypatch.setattr(sdk_tests.Chargebee, "verify_ca_certs", True)
+    monkeypatch.setattr(sdk_tests.Chargebee, "ca_cert_path", fake.ca_file)
+    port = urlsplit(fake.url).port
+    return sdk_tests.Chargebee(api_key=sdk_tests.KEY, site="127",
+                               chargebee_domain=f"0.0.1:{port}")
+
+
+def _run(module: Any, test: Any, params: dict[str, Any], start: Any, receiver: Any) -> None:
+    names = set(inspect.signature(test).parameters) - set(params)
+    fake = _module_fake(module, start) if names & {"fake", "site", "cb"} else None
+    args: dict[str, Any] = dict(params)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for name in names:
+            if name == "fake":
+                args[name] = fake
+            elif name == "site":
+                args[name] = http_tests.Site(fake)
+            elif name == "cb":
+                args[name] = _sdk_client(fake, monkeypatch)
+            elif name == "start_fake":
+                args[name] = start
+            elif name == "receiver":
+                receiver.received.clear()
+                receiver.statuses = []
+                args[name] = receiver
+            else:
+                raise AssertionError(f"no fixture {name} for {test.__name__}")
+        test(**args)
+
+
+def _tour(site: http_tests.Site) -> None:
+    """The operations the Chargebee tests leave out, with a filter, a sort and paging."""
+    http_tests.catalog(site)
+    customer = http_tests.customer_with(site, http_tests.GOOD)
+    http_tests.subscribe(site, customer)
+    source = site.get("/payment_sources", **{"customer_id[is]": customer}).json()
+    source_id = source["list"][0]["payment_source"]["id"]
+    gets = [f"/payment_sources/{source_id}", f"/customers/{customer}/subscriptions",
+            "/item_families/cloud", "/items/pro", "/item_prices/pro-USD"]
+    for path in gets:
+        assert site.get(path).status_code == 200, path
+    for path in ("/item_families", "/items", "/item_prices"):
+        page = site.get(path, limit="1", **{"sort_by[asc]": "id"}).json()
+        assert site.get(path, offset=page.get("next_offset", "")).status_code == 200
+    endpoint = site.post("/webhook_endpoints", {"name": "ops", "url": "http://127.0.0.1:9/h",
+                                                "enabled_events[0]": "customer_created"})
+    endpoint_id = endpoint.json()["webhook_endpoint"]["id"]
+    assert site.get("/webhook_endpoints").status_code == 200
+    assert site.get(f"/webhook_endpoints/{endpoint_id}").status_code == 200
+    assert site.post(f"/webhook_endpoints/{endpoint_id}", {"disabled": "true"}).status_code == 200
+    assert site.post(f"/webhook_endpoints/{endpoint_id}/delete").status_code == 200
+
+
+def test_every_recorded_response_matches_the_document(recording, receiver, checker) -> None:
+    start, recorders = recording
+    for module in (http_tests, sdk_tests):
+        for test, params in _cases(module):
+            _run(module, test, params, start, receiver)
+    _tour(http_tests.Site(_module_fake(http_tests, start)))
+    seen = [r for rec in recorders for r in rec.seen if r.path.startswith(PREFIX)]
+    failures: list[str] = []
+    checked: set[tuple[str, str, int]] = set()
+    for response in seen:
+        failures += checker.problems(response.method, response.path, response.status,
+                                     json.loads(response.body))
+        found = checker.operation(response.method, response.path)
+        checked.add((response.method, found[0] if found else response.path, response.status))
+    assert len(seen) > 150 and not failures, "\n".join(failures[:20])
+    operations = {(m, p) for m, p, s in checked if s == 200}
+    missing = {(m.upper(), p) for p, item in checker.doc["paths"].items() for m in item
+               if p.startswith(PREFIX)} - operations
+    assert not missing, sorted(missing)
+    statuses = {s for _, _, s in checked}
+    assert {200, 400, 401, 404, 405, 409, 422, 429, 500, 503} <= statuses, statuses
+
+
+def test_the_check_catches_a_broken_body(start_fake, checker) -> None:
+    fake = start_fake("chargebee")
+    client = httpx.Client(base_url=f"{fake.url}{PREFIX}", headers=AUTH)
+    created = client.post("/customers", data={"first_name": "Ada", "card[number]":
+                                              "4111111111111111", "card[expiry_month]": "1",
+                                              "card[expiry_year]": "2099"}).json()
+    assert checker.problems("POST", f"{PREFIX}/customers", 200, created) == []
+    broken = copy.deepcopy(created)
+    broken["customer"]["net_term_days"] = "0"  # a string where Chargebee sends an integer
+    del broken["customer"]["created_at"]  # required
+    broken["customer"]["colour"] = "blue"  # not a customer field
+    broken["card"]["object"] = "payment_source"  # the wrong object marker
+    found = checker.problems("POST", f"{PREFIX}/customers", 200, broken)
+    assert len(found) == 4, found
+    custom = copy.deepcopy(created)
+    custom["customer"]["cf_segment"] = "SMB"  # a site's custom field: described generically
+    assert checker.problems("POST", f"{PREFIX}/customers", 200, custom) == []
+    listed = client.get("/customers").json()
+    assert checker.problems("GET", f"{PREFIX}/customers", 200, listed) == []
+    assert checker.problems("GET", f"{PREFIX}/customers", 200, {"list": [created["customer"]]})
+    error = client.get("/customers/nobody").json()
+    assert checker.problems("GET", f"{PREFIX}/customers/nobody", 404, error) == []
+    assert checker.problems("GET", f"{PREFIX}/customers/nobody", 404,
+                            {"error": {"message": "Stripe's shape"}})
+    client.close()
+
+
+@pytest.mark.parametrize("method,path,data,param", [
+    ("POST", "/customers", {"card[number]": "4111111111111111", "card[expiry_month]": "1",
+                            "card[expiry_year]": "0"}, "card[expiry_year]"),
+    ("POST", "/item_prices", {"id": "p2", "name": "P", "item_id": "pro", "period": "100000",
+                              "period_unit": "year"}, "period"),
+    ("POST", "/item_prices", {"id": "p3", "name": "P", "item_id": "pro", "price": "-5"},
+     "price"),
+    ("GET", "/customers", {"created_at[between]": "[1]"}, "created_at[between]"),
+    ("POST", "/customers", {"first_name[x]": "1"}, "first_name"),
+    ("POST", "/customers", {"meta_data": "[1]"}, "meta_data"),
+    ("POST", "/customers", {"billing_address[city][x]": "1"}, "billing_address[city]"),
+    ("POST", "/customers/smoke/subscription_for_items", {
+        "subscription_items[item_price_id][0]": "pro-USD",
+        "subscription_items[quantity][0]": "-1"}, "subscription_items[quantity][0]"),
+])
+def test_inputs_that_crashed_the_fake_are_native_400s(start_fake, checker, method, path, data,
+                                                      param) -> None:
+    """Found while writing the document: 500s, or stored as malformed objects (a dict for
+    first_name, a negative quantity). Each is now Chargebee's 400 naming the parameter."""
+    fake = start_fake("chargebee")
+    with httpx.Client(base_url=f"{fake.url}{PREFIX}", headers=AUTH) as client:
+        http_tests.catalog(http_tests.Site(fake, DEMO_KEY))
+        client.post("/customers", data={"id": "smoke"})
+        response = (client.post(path, data=data) if method == "POST"
+                    else client.get(path, params=data))
+    assert response.status_code == 400, response.text
+    assert response.json()["param"] == param
+    assert checker.problems(method, f"{PREFIX}{path}", 400, response.json()) == []
+
+
+def test_paging_a_list_sorted_by_name(start_fake) -> None:
+    fake = start_fake("chargebee")
+    site = http_tests.Site(fake, DEMO_KEY)
+    http_tests.catalog(site)
+    assert site.post("/items", {"id": "basic", "name": "Basic", "type": "plan",
+                                "item_family_id": "cloud"}).status_code == 200
+    first = site.get("/items", limit="1", **{"sort_by[asc]": "name"}).json()
+    second = site.get("/items", limit="1", offset=first["next_offset"],
+                      **{"sort_by[asc]": "name"}).json()  # a 400 before: offsets were floats
+    assert [e["item"]["id"] for e in first["list"] + second["list"]] == ["basic", "pro"]
+    assert "next_offset" not in second
+
+
+# -- 3. a Schemathesis smoke run ------------------------------------------------------------------
+POSITIVE_CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+                   response_schema_conformance]
+NEGATIVE_CHECKS = [not_a_server_error, status_code_conformance,
+                   response_schema_conformance]
+
+
+def _explore(operation: Any, mode: GenerationMode, checks: list, base_url: str,
+             known: dict[str, str], failures: list[str]) -> int:
+    """A few generated requests for one operation; returns how many were sent. Positive
+    requests address the seeded objects (random ids would only meet 404s)."""
+    sent = 0
+    names = re.findall(r"\{([^}]+)\}", operation.path)
+    fixed = ({n: known[n] for n in names} if mode is GenerationMode.POSITIVE else None)
+
+    @given(case=operation.as_strategy(generation_mode=mode, path_parameters=fixed))
+    @settings(max_examples=6, deadline=None, database=None, derandomize=True,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    def run(case: Any) -> None:
+        nonlocal sent
+        sent += 1
+        try:
+            case.call_and_validate(base_url=base_url, headers=AUTH, checks=checks)
+        except (FailureGroup, Exception) as exc:  # collect them all, report at the end
+            failures.append(f"{mode.value} {case.method} {case.formatted_path} {case.query} "
+                            f"{case.body!r}: {str(exc)[:600]}")
+
+    run()
+    return sent
+
+
+def test_schemathesis_finds_no_server_error(start_fake) -> None:
+    fake = start_fake("chargebee")
+    doc = httpx.get(f"{fake.url}/_sim/openapi.json").json()
+    schema = schemathesis.openapi.from_dict(doc).include(path_regex=f"^{PREFIX}/")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == 37
+    known = seed(fake.url)
+    failures: list[str] = []
+    sent = sum(_explore(operation, mode, checks, fake.url, known, failures)
+               for operation in operations
+               for mode, checks in ((GenerationMode.POSITIVE, POSITIVE_CHECKS),
+                                    (GenerationMode.NEGATIVE, NEGATIVE_CHECKS)))
+    assert sent > 300
+    assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures[:15])
+    # the run can fail: an injected 500 is reported
+    fault = {"kind": "http_error", "status": 500, "first_n": 1}
+    assert httpx.post(f"{fake.url}/_sim/faults", json=fault).status_code == 201
+    _explore(operations[0], GenerationMode.POSITIVE, POSITIVE_CHECKS, fake.url, known, failures)
+    assert failures and all("500" in f for f in failures), failures
+
+
+def seed(url: str) -> dict[str, str]:
+    """Objects for the generated requests to address: the path parameters' values."""
+    site = http_tests.Site(Fake(url, None, None, None), DEMO_KEY)  # type: ignore[arg-type]
+    http_tests.catalog(site)
+    customer = http_tests.customer_with(site, http_tests.GOOD)
+    created = site.post(f"/customers/{customer}/subscription_for_items",
+                        {"subscription_items[item_price_id][0]": "pro-USD"}).json()
+    endpoint = site.post("/webhook_endpoints", {"name": "ops", "url": "http://127.0.0.1:9/h"})
+    transaction = site.get("/transactions").json()["list"][0]["transaction"]
+    return {"customer_id": customer, "subscription_id": created["subscription"]["id"],
+            "invoice_id": created["invoice"]["id"], "transaction_id": transaction["id"],
+            "payment_source_id": created["customer"]["primary_payment_source_id"],
+            "item_family_id": "cloud", "item_id": "pro", "item_price_id": "pro-USD",
+            "event_id": site.get("/events").json()["list"][0]["event"]["id"],
+            "webhook_endpoint_id": endpoint.json()["webhook_endpoint"]["id"]}
