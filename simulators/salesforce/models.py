@@ -61,7 +61,8 @@ def user_id(tenant: Tenant) -> str:
 
 def sf_datetime(epoch: float) -> str:
     moment = datetime.fromtimestamp(epoch, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+    # the year by hand: strftime's %Y does not pad years before 1000
+    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}+0000"
 
 
 def table(tenant: Tenant, sobject: str) -> dict[str, dict[str, Any]]:

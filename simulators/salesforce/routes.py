@@ -247,7 +247,7 @@ class Api:
         try:
             start, end = (datetime.fromisoformat(params[k].replace(" ", "+")).astimezone(UTC)
                           for k in ("start", "end"))
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, OverflowError):  # overflow: e.g. 0001-01-01T00:00+01:00
             raise SalesforceError(400, "INVALID_REPLICATION_DATE", "start and end must be "
                                   "ISO 8601 date-times, e.g. 2024-05-31T00:00:00+00:00") from None
         now = datetime.fromtimestamp(self.ctx.now, UTC)
@@ -349,7 +349,11 @@ class Api:
             if match is None:
                 raise not_found()
             params = dict(parse_qsl(split.query))
-            headers = {k.lower(): str(v) for k, v in (sub.get("httpHeaders") or {}).items()}
+            sent = sub.get("httpHeaders") or {}
+            if not isinstance(sent, dict):
+                raise json_parser("httpHeaders: a JSON object of header names to values is "
+                                  "required")
+            headers = {k.lower(): str(v) for k, v in sent.items()}
             return self.dispatch(method, match.group(1), match.group(2) or "", params, body,
                                  headers, nested=True)
         except Unresolved as exc:
@@ -408,7 +412,11 @@ class Api:
                 return {"id": normal, "success": True, "errors": []}
             if not isinstance(item, dict):
                 raise json_parser("each record must be a JSON object")
-            kind = (item.get("attributes") or {}).get("type")
+            attributes = item.get("attributes") or {}
+            if not isinstance(attributes, dict):
+                raise json_parser("attributes: a JSON object with the record's type is "
+                                  "required")
+            kind = attributes.get("type")
             obj = work.org.get(str(kind)) if kind else None
             if obj is None:
                 raise SalesforceError(400, "INVALID_TYPE", "sObject type "
@@ -418,10 +426,13 @@ class Api:
                     raise SalesforceError(400, "INVALID_FIELD_FOR_INSERT_UPDATE",
                                           "cannot specify Id in an insert call", ["Id"])
                 return {"id": work.create(obj, item), "success": True, "errors": []}
-            record_id = item.get("Id") or item.get("id")
-            if not record_id:
+            sent_id = item.get("Id") or item.get("id")
+            if not sent_id:
                 raise SalesforceError(400, "MISSING_ARGUMENT", "Id not specified in an update "
                                       "call", [])
+            if not isinstance(sent_id, str):
+                raise SalesforceError(400, "MALFORMED_ID", f"malformed id {sent_id}", ["Id"])
+            record_id = sent_id
             record = work.find(obj, str(record_id))
             if record is None:
                 raise SalesforceError(400, "INVALID_CROSS_REFERENCE_KEY",
@@ -536,13 +547,19 @@ async def revoke_endpoint(request: Request) -> Response:
 
 
 def router() -> APIRouter:
+    # Operation ids as in openapi.py; the catch-alls are described there resource by resource.
     r = APIRouter()
-    r.add_api_route("/services/oauth2/token", token, methods=["POST"])
-    r.add_api_route("/services/oauth2/authorize", authorize_endpoint, methods=["GET"])
-    r.add_api_route("/services/oauth2/revoke", revoke_endpoint, methods=["POST"])
-    r.add_api_route("/services/data", versions, methods=["GET"])
-    r.add_api_route("/services/data/", versions, methods=["GET"])
+    r.add_api_route("/services/oauth2/token", token, methods=["POST"],
+                    operation_id="requestToken")
+    r.add_api_route("/services/oauth2/authorize", authorize_endpoint, methods=["GET"],
+                    operation_id="authorize")
+    r.add_api_route("/services/oauth2/revoke", revoke_endpoint, methods=["POST"],
+                    operation_id="revokeToken")
+    r.add_api_route("/services/data", versions, methods=["GET"], operation_id="listVersions")
+    r.add_api_route("/services/data/", versions, methods=["GET"],
+                    operation_id="listVersionsWithSlash")
     methods = ["GET", "POST", "PATCH", "DELETE", "PUT"]
-    r.add_api_route("/services/data/{version}", rest, methods=methods)
-    r.add_api_route("/services/data/{version}/{path:path}", rest, methods=methods)
+    r.add_api_route("/services/data/{version}", rest, methods=methods, include_in_schema=False)
+    r.add_api_route("/services/data/{version}/{path:path}", rest, methods=methods,
+                    include_in_schema=False)
     return r

@@ -80,6 +80,11 @@ class SalesforceVendor(Vendor):
         count_api_call(tenant, now)
         return tenant, {"token": token, "user": user_id(tenant)}
 
+    def openapi(self, generated: dict[str, Any]) -> dict[str, Any]:
+        from simulators.salesforce.openapi import published
+
+        return published(generated)
+
     def response_headers(self, ctx: RequestContext) -> dict[str, str]:
         if ctx.tenant is None:
             return {}

@@ -1,0 +1,407 @@
+"""The fake Salesforce's published OpenAPI (`/_sim/openapi.json`) is true.
+
+1. It is valid OpenAPI 3.1 and lists exactly the routes the app serves: the concrete routes by
+   path and method, and every resource behind the `/services/data/{version}/...` catch-all.
+2. Every response the Salesforce HTTP and SDK tests produce (re-run here against a fake whose
+   responses are recorded on the way out) matches the document: a documented operation and
+   status, the content type, the required headers and, with `jsonschema`, the body. Every
+   documented operation must answer successfully at least once, and requests to undocumented
+   resources may only get Salesforce's 404/405; so the document lists nothing the fake lacks.
+3. A short Schemathesis run against a live fake finds no server error.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+import schemathesis
+from fastapi.routing import APIRoute
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from simulators.core.app import build_app
+from simulators.core.clock import Clock
+from simulators.core.control import control_router
+from simulators.core.server import start_in_thread
+from simulators.core.simulator import Simulator
+from simulators.registry import create_vendor
+from simulators.salesforce.vendor import DEMO_SETTINGS
+from tests.conftest import Fake
+from tests.integration import test_salesforce_http as http_tests
+from tests.integration import test_salesforce_sdk as sdk_tests
+
+V = "/services/data/v59.0"
+METHODS = ("get", "post", "patch", "delete", "put")
+SAMPLE = {"version": "v59.0", "sobject": "Account", "id": "0015g00000000AAAAA",
+          "field": "Id", "value": "x", "queryLocator": "01g5g00000000AAAAA-200"}
+
+
+def _app() -> Any:
+    return build_app(Simulator(create_vendor("salesforce"), seed=0)).app
+
+
+@cache
+def document() -> dict[str, Any]:
+    return _app().openapi()
+
+
+def vendor_paths() -> dict[str, Any]:
+    return {p: item for p, item in document()["paths"].items() if not p.startswith("/_sim")}
+
+
+@cache
+def templates() -> list[tuple[re.Pattern[str], str]]:
+    """Documented paths as regexes, literal segments first (`/describe` before `/{id}`)."""
+    paths = sorted(vendor_paths(), key=lambda p: (p.count("{"), p))
+    return [(re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(p)) + "$"), p)
+            for p in paths]
+
+
+def template_of(path: str) -> str | None:
+    if path != "/services/data/":
+        path = path.rstrip("/")  # Salesforce (and the fake) accept trailing slashes
+    return next((t for pattern, t in templates() if pattern.match(path)), None)
+
+
+def _deref(node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        section, name = node["$ref"].split("/")[-2:]
+        node = document()["components"][section][name]
+    return node
+
+
+def _responses(template: str, method: str) -> dict[str, dict[str, Any]]:
+    responses = document()["paths"][template][method.lower()]["responses"]
+    return {status: _deref(response) for status, response in responses.items()}
+
+
+def _response(template: str, method: str, status: int) -> dict[str, Any] | None:
+    responses = _responses(template, method)
+    return responses.get(str(status)) or responses.get("default")
+
+
+@cache
+def validator(template: str, method: str, status: int) -> jsonschema.Validator:
+    response = _response(template, method, status)
+    assert response is not None
+    schema = response["content"]["application/json"]["schema"]
+    return jsonschema.Draft202012Validator({**schema, "components": document()["components"]})
+
+
+def problems(method: str, path: str, status: int, body: bytes,
+             headers: dict[str, str]) -> list[str]:
+    """What in a response disagrees with the document (empty when it matches)."""
+    where = f"{method} {path} -> {status}"
+    template = template_of(path)
+    operation = (document()["paths"].get(template or "") or {}).get(method.lower())
+    if operation is None:  # an undocumented resource or method: only Salesforce's 404/405
+        if status not in (401, 404, 405):
+            return [f"{where}: not a documented operation"]
+        template, method = "/services/data/{version}", "GET"  # checked as an error body
+    response = _response(template, method, status)
+    if response is None:
+        return [f"{where}: status not documented"]
+    found = [f"{where}: no {name} header" for name, spec in response.get("headers", {}).items()
+             if spec.get("required") and name.lower() not in headers]
+    if "content" not in response:
+        return found + ([f"{where}: unexpected body {body[:80]!r}"] if body else [])
+    if not headers.get("content-type", "").startswith("application/json"):
+        return found + [f"{where}: content-type {headers.get('content-type')}"]
+    return found + [f"{where}: {'/'.join(map(str, e.absolute_path))}: {e.message}"
+                    for e in validator(template, method, status).iter_errors(json.loads(body))]
+
+
+# -- 1. the document ----------------------------------------------------------------------------
+
+def test_document_is_valid_openapi_and_lists_exactly_the_served_routes(start_fake) -> None:
+    published = httpx.get(f"{start_fake('salesforce').url}/_sim/openapi.json").json()
+    assert published == json.loads(json.dumps(document()))
+    assert published["openapi"] == "3.1.0"
+    schemathesis.openapi.from_dict(copy.deepcopy(published)).validate()
+    for schema in published["components"]["schemas"].values():
+        jsonschema.Draft202012Validator.check_schema(schema)
+    broken = copy.deepcopy(published)
+    broken["paths"]["/services/data/{version}/query"]["get"]["responses"] = "none"
+    with pytest.raises(Exception, match="is not of type"):
+        schemathesis.openapi.from_dict(broken).validate()
+
+    operation_ids = [op["operationId"] for item in published["paths"].values()
+                     for m, op in item.items() if m in METHODS]
+    assert len(operation_ids) == len(set(operation_ids))
+
+    # the app is these two routers (simulators/core/app.py)
+    vendor_router = create_vendor("salesforce").router()
+    routes = [r for r in vendor_router.routes + control_router().routes
+              if isinstance(r, APIRoute)]
+    documented = {p: {m for m in item if m in METHODS} for p, item in vendor_paths().items()}
+    control = {r.path for r in routes if r.path.startswith("/_sim")}
+    assert control == {p for p in published["paths"] if p.startswith("/_sim")}
+    concrete = [r for r in routes if r.include_in_schema and not r.path.startswith("/_sim")]
+    catch_alls = [r for r in routes if not r.include_in_schema]
+    assert len(catch_alls) == 2
+    for route in concrete:  # the explicit routes: same path, methods and operation id
+        methods = {m.lower() for m in route.methods} - {"head"}
+        assert documented.pop(route.path) == methods, route.path
+        for method in methods:
+            assert published["paths"][route.path][method]["operationId"] == route.operation_id
+    for path, methods in documented.items():  # the rest is served by the catch-alls
+        concrete_path = path.format(**SAMPLE)
+        served = [r for r in catch_alls if r.path_regex.match(concrete_path)]
+        assert served and methods <= {m.lower() for m in served[0].methods}, path
+        assert path.startswith("/services/data/{version}")
+    assert {"/services/data/{version}/sobjects/{sobject}/{id}",
+            "/services/data/{version}/query/{queryLocator}",
+            "/services/data/{version}/composite/sobjects"} <= set(documented)
+
+
+# -- 2. every recorded response conforms -------------------------------------------------------
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Recorder:
+    """ASGI wrapper that keeps a copy of each complete response (dropped ones never complete)."""
+
+    app: Any
+    seen: list[Recorded] = field(default_factory=list)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.app(scope, receive, _Tap(self, scope, send).send)
+
+
+class _Tap:
+    def __init__(self, recorder: Recorder, scope: Any, send: Any) -> None:
+        self.recorder, self.scope, self._send = recorder, scope, send
+        self.status, self.headers, self.body = 0, {}, b""
+
+    @property
+    def transport(self) -> Any:  # the pipeline drops connections through the server's transport
+        return getattr(getattr(self._send, "__self__", None), "transport", None)
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.headers = {k.decode().lower(): v.decode() for k, v in message["headers"]}
+        elif message["type"] == "http.response.body":
+            self.body += message.get("body", b"")
+            if not message.get("more_body"):
+                self.recorder.seen.append(Recorded(self.scope["method"], self.scope["path"],
+                                                   self.status, self.headers, self.body))
+        await self._send(message)
+
+
+class Recording:
+    """A `start_fake` look-alike whose fakes record their responses into `seen`."""
+
+    def __init__(self, tls_certificates: Any) -> None:
+        self.certificates = tls_certificates
+        self.seen: list[Recorded] = []
+        self.stack = ExitStack()
+
+    def __call__(self, vendor: str, *, tls: bool = False, seed: int = 0,
+                 controlled_clock: bool = False, simulator: Simulator | None = None) -> Fake:
+        sim = simulator or Simulator(create_vendor(vendor), seed=seed,
+                                     clock=Clock.frozen() if controlled_clock else Clock.real())
+        recorder = Recorder(build_app(sim), self.seen)
+        cert = self.certificates if tls else None
+        server = start_in_thread(recorder, tls=cert)
+        self.stack.callback(server.stop)
+        return Fake(server.url, sim, server, cert)
+
+
+def _cases(test: Any) -> list[dict[str, Any]]:
+    """The argument sets of a (possibly parametrized) test function."""
+    cases: list[dict[str, Any]] = [{}]
+    for mark in getattr(test, "pytestmark", []):
+        if mark.name == "parametrize":
+            names = mark.args[0] if isinstance(mark.args[0], list | tuple) else \
+                [n.strip() for n in mark.args[0].split(",")]
+            rows = [dict(zip(names, v if len(names) > 1 else (v,), strict=True))
+                    for v in mark.args[1]]
+            cases = [{**c, **r} for c in cases for r in rows]
+    return cases
+
+
+def _run(test: Any, args: dict[str, Any], recording: Recording, receiver: Any) -> None:
+    """Call a test of the other modules, building its fixtures (theirs and conftest's)."""
+    module = sys.modules[test.__module__]
+    with recording.stack, ExitStack() as teardown:
+        values: dict[str, Any] = {"start_fake": recording, "receiver": receiver, **args}
+
+        def get(name: str) -> Any:
+            if name not in values:
+                function = getattr(module, name).__wrapped__
+                made = function(**{p: get(p) for p in inspect.signature(function).parameters})
+                if inspect.isgenerator(made):
+                    generator, made = made, next(made)
+                    teardown.callback(next, generator, None)
+                values[name] = made
+            return values[name]
+
+        test(**{name: get(name) for name in inspect.signature(test).parameters})
+
+
+def _tests(module: Any) -> list[Any]:
+    return [f for name, f in inspect.getmembers(module, inspect.isfunction)
+            if name.startswith("test_") and f.__module__ == module.__name__]
+
+
+@contextmanager
+def _session(fake: Fake) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=fake.url, trust_env=False) as client:
+        form = {"grant_type": "client_credentials", "client_id": DEMO_SETTINGS["client_id"],
+                "client_secret": DEMO_SETTINGS["client_secret"]}
+        token = client.post("/services/oauth2/token", data=form)
+        assert problems("POST", "/services/oauth2/token", 200, token.content,
+                        token.headers) == []
+        client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        yield client
+
+
+def _tour(start: Recording) -> None:
+    """Operations the other tests do not reach (directly, not through a composite)."""
+    with _session(start("salesforce", controlled_clock=True)) as client:
+        assert client.get("/services/data").status_code == 200
+        assert client.get(f"{V}/sobjects/Account").status_code == 200
+        made = client.post(f"{V}/sobjects/Account", json={"Name": "Tour"}).json()["id"]
+        assert client.get(f"{V}/sobjects/Account/Id/{made}").status_code == 200
+        for n in range(201):
+            client.post(f"{V}/sobjects/Contact", json={"LastName": f"c{n}"})
+        page = client.get(f"{V}/queryAll", params={"q": "SELECT Id FROM Contact"},
+                          headers={"Sforce-Query-Options": "batchSize=200"}).json()
+        assert client.get(page["nextRecordsUrl"]).status_code == 200
+        assert client.delete(f"{V}/sobjects/Account/Id/{made}").status_code == 204
+
+
+def test_every_recorded_response_matches_the_document(tls_certificates, receiver) -> None:
+    seen: list[Recorded] = []
+    for test in _tests(http_tests) + _tests(sdk_tests):
+        for args in _cases(test):
+            receiver.received.clear()
+            recording = Recording(tls_certificates)
+            _run(test, args, recording, receiver)
+            seen += recording.seen
+    tour = Recording(tls_certificates)
+    with tour.stack:
+        _tour(tour)
+    seen = [r for r in seen + tour.seen if r.path.startswith("/services/")]
+
+    failures: list[str] = []
+    answered: set[tuple[str, str]] = set()
+    statuses: set[int] = set()
+    for r in seen:
+        failures += problems(r.method, r.path, r.status, r.body, r.headers)
+        statuses.add(r.status)
+        if r.status < 400:
+            answered.add((r.method.lower(), template_of(r.path) or r.path))
+    assert len(seen) > 200 and not failures, "\n".join(failures[:20])
+    operations = {(m, p) for p, item in vendor_paths().items() for m in item if m in METHODS}
+    assert operations - answered == set(), "documented operations never answered"
+    assert answered <= operations
+    assert {200, 201, 204, 300, 302, 400, 401, 403, 404, 405, 500, 503} <= statuses
+
+
+def test_the_check_catches_broken_responses(start_fake) -> None:
+    with _session(start_fake("salesforce")) as http:
+        created = http.post(f"{V}/sobjects/Account", json={"Name": "Acme"})
+        url = f"{V}/sobjects/Account/{created.json()['id']}"
+        record = http.get(url)
+        missing = http.get(f"{V}/sobjects/Account/0015g00000000ZZAAA")
+    for response, method, path in ((created, "POST", f"{V}/sobjects/Account"),
+                                   (record, "GET", url), (missing, "GET", missing.url.path)):
+        assert problems(method, path, response.status_code, response.content,
+                        dict(response.headers)) == []
+
+    def check(method: str, path: str, status: int, body: Any,
+              headers: dict[str, str] | None = None) -> list[str]:
+        headers = headers or {"content-type": "application/json", "sforce-limit-info": "x",
+                              "location": "x"}
+        return problems(method, path, status, json.dumps(body).encode(), headers)
+
+    broken = {**record.json(), "Name": {"first": "A"}}  # a field value is never an object
+    del broken["attributes"]  # required
+    assert len(check("GET", url, 200, broken)) == 2
+    saved = {**created.json(), "success": "true", "colour": "blue"}  # wrong type, extra field
+    assert len(check("POST", f"{V}/sobjects/Account", 201, saved)) == 2
+    assert check("GET", url, 404, {"errorCode": "NOT_FOUND"})  # an object, not a list
+    assert check("GET", url, 404, [{"message": "no code"}])
+    assert check("GET", url, 200, record.json(), {"content-type": "application/json"}) == [
+        f"GET {url} -> 200: no Sforce-Limit-Info header"]
+    assert check("GET", url, 200, record.json(), {"content-type": "text/html"})
+    assert check("POST", "/services/oauth2/token", 400, {"error": "invalid_grant"})
+    assert check("PUT", url, 200, {})  # an undocumented method may only be refused
+    assert check("GET", f"{V}/nothing", 200, {})  # as may an undocumented resource
+
+
+# -- 3. a Schemathesis smoke run --------------------------------------------------------------
+
+def test_schemathesis_finds_no_server_error(start_fake) -> None:
+    fake = start_fake("salesforce")
+    form = {"grant_type": "client_credentials", "client_id": DEMO_SETTINGS["client_id"],
+            "client_secret": DEMO_SETTINGS["client_secret"]}
+    token = httpx.post(f"{fake.url}/services/oauth2/token", data=form).json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    schema = schemathesis.openapi.from_url(f"{fake.url}/_sim/openapi.json")
+    schema = schema.include(path_regex="^/services/").exclude(path_regex="oauth2/revoke")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == sum(len([m for m in item if m in METHODS])
+                                  for item in vendor_paths().values()) - 1  # all but revoke
+    strict = [not_a_server_error, status_code_conformance, content_type_conformance,
+              response_schema_conformance]
+    negated = 0
+    for operation in operations:
+        # valid data on an sObject the org has, so that requests get past the 404
+        known = {"sobject": "Account"} if "{sobject}" in operation.path else None
+        _fuzz(operation, "positive", strict, fake.url, auth, known)
+        try:
+            _fuzz(operation, "negative", [not_a_server_error], fake.url, auth)
+            negated += 1
+        except Unsatisfiable:  # nothing to negate (no parameters, no body)
+            assert not operation.path_parameters and not operation.body, operation.label
+    assert negated > 20
+    statuses = [e.get("status") for e in fake.sim.journal.entries()]
+    assert len(statuses) > 300 and 500 not in statuses
+    assert {200, 400, 404} <= set(statuses)
+
+
+def _fuzz(operation: Any, mode: str, checks: list[Any], url: str, auth: dict[str, str],
+          path_parameters: dict[str, str] | None = None) -> None:
+    strategy = operation.as_strategy(generation_mode=schemathesis.GenerationMode(mode),
+                                     path_parameters=path_parameters)
+
+    @given(case=strategy)
+    @settings(max_examples=8, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    def run(case: Any) -> None:
+        response = case.call(base_url=url, headers=auth, allow_redirects=False)
+        case.validate_response(response, checks=checks)
+
+    run()
