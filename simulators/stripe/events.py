@@ -55,15 +55,16 @@ def emit(sim: Any, tenant: Tenant, event_type: str, obj: dict[str, Any], *,
         "request": {"id": request_id, "idempotency_key": idempotency_key}, "type": event_type,
     }
     tenant.collection("event")[event["id"]] = event
+    endpoints = [e for e in tenant.collection("webhook_endpoint").values()
+                 if e.get("status") == "enabled"
+                 and ("*" in (e.get("enabled_events") or [])
+                      or event_type in (e.get("enabled_events") or []))]
+    if not endpoints:
+        return event
+    event["pending_webhooks"] = len(endpoints)  # as the delivered payload shows it
     schedule = RETRY_SCHEDULES[tenant.settings.get("webhook_retries", "sandbox")]
     body = json.dumps(event, indent=2).encode()
-    for endpoint in tenant.collection("webhook_endpoint").values():
-        if endpoint.get("status") != "enabled":
-            continue
-        enabled = endpoint.get("enabled_events") or []
-        if "*" not in enabled and event_type not in enabled:
-            continue
-        event["pending_webhooks"] += 1
+    for endpoint in endpoints:
         sim.webhooks.send(Delivery(
             tenant=tenant.id, endpoint=endpoint["id"], url=endpoint["url"], event_id=event["id"],
             event_type=event_type, body=body, schedule=schedule,

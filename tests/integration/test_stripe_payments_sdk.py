@@ -136,6 +136,7 @@ def test_webhook_endpoint_deliveries_are_signed(fake, receiver) -> None:
     events = [stripe.Webhook.construct_event(r.body.decode(), r.headers["Stripe-Signature"],
                                              endpoint.secret) for r in received]
     assert sorted(e.type for e in events) == ["charge.succeeded", "payment_intent.succeeded"]
+    assert all(e.pending_webhooks == 1 for e in events)  # counted before the payload was sent
     with pytest.raises(stripe.SignatureVerificationError):
         stripe.Webhook.construct_event(received[0].body.decode().replace("700", "701"),
                                        received[0].headers["Stripe-Signature"], endpoint.secret)
