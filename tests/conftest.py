@@ -77,3 +77,14 @@ def toy(start_fake) -> Fake:
     from tests.support.toy_vendor import ToyVendor
 
     return start_fake("toy", simulator=Simulator(ToyVendor(), seed=7, clock=Clock.frozen()))
+
+
+@pytest.fixture
+def start_recorded_fake(tls_certificates: ServerCertificate) -> Iterator:
+    """Like `start_fake`, but every complete response of its fakes is kept in `.seen`
+    (a `tests.support.recording.Recording`; its fakes are stopped after)."""
+    from tests.support.recording import Recording
+
+    recording = Recording(tls_certificates)
+    with recording:
+        yield recording

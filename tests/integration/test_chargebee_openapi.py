@@ -10,7 +10,6 @@ import copy
 import inspect
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,9 +30,7 @@ from schemathesis.core.failures import FailureGroup
 
 from simulators.chargebee.vendor import DEMO_KEY
 from simulators.core.app import build_app
-from simulators.core.clock import Clock
 from simulators.core.control import control_router
-from simulators.core.server import start_in_thread
 from simulators.core.simulator import Simulator
 from simulators.registry import create_vendor
 from tests.conftest import Fake
@@ -128,62 +125,6 @@ def test_document_is_valid_openapi_and_lists_exactly_the_served_routes() -> None
 
 
 # -- 2. conformance of what the Chargebee tests see ----------------------------------------------
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    status: int
-    body: bytes
-
-
-@dataclass
-class Recorder:
-    """ASGI wrapper that keeps a copy of each complete response."""
-
-    app: Any
-    seen: list[Recorded] = field(default_factory=list)
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status, chunks = 0, []
-
-        async def tap(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body"):
-                    self.seen.append(Recorded(scope["method"], scope["path"], status,
-                                              b"".join(chunks)))
-            await send(message)
-
-        await self.app(scope, receive, tap)
-
-
-@pytest.fixture
-def recording(tls_certificates):
-    recorders: list[Recorder] = []
-    servers = []
-
-    def start(vendor: str = "chargebee", *, tls: bool = False, controlled_clock: bool = False,
-              **_: Any) -> Fake:
-        sim = Simulator(create_vendor(vendor), seed=0,
-                        clock=Clock.frozen() if controlled_clock else Clock.real())
-        recorder = Recorder(build_app(sim))
-        cert = tls_certificates if tls else None
-        server = start_in_thread(recorder, tls=cert)
-        recorders.append(recorder)
-        servers.append(server)
-        return Fake(server.url, sim, server, cert)
-
-    yield start, recorders
-    for server in servers:
-        server.stop()
-
-
 def _module_fake(module: Any, start: Any) -> Fake:
     """The `fake` fixture of the Chargebee test modules, on a recording server."""
     fake = start("chargebee", tls=True, controlled_clock=True)
@@ -264,13 +205,14 @@ def _tour(site: http_tests.Site) -> None:
     assert site.post(f"/webhook_endpoints/{endpoint_id}/delete").status_code == 200
 
 
-def test_every_recorded_response_matches_the_document(recording, receiver, checker) -> None:
-    start, recorders = recording
+def test_every_recorded_response_matches_the_document(start_recorded_fake, receiver,
+                                                      checker) -> None:
+    start = start_recorded_fake
     for module in (http_tests, sdk_tests):
         for test, params in _cases(module):
             _run(module, test, params, start, receiver)
     _tour(http_tests.Site(_module_fake(http_tests, start)))
-    seen = [r for rec in recorders for r in rec.seen if r.path.startswith(PREFIX)]
+    seen = [r for r in start.seen if r.path.startswith(PREFIX)]
     failures: list[str] = []
     checked: set[tuple[str, str, int]] = set()
     for response in seen:

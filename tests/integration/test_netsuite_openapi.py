@@ -21,15 +21,13 @@ from fastapi.routing import APIRoute
 from hypothesis import HealthCheck, Phase, given, settings
 
 from simulators.core.app import build_app
-from simulators.core.clock import Clock
 from simulators.core.control import control_router
-from simulators.core.server import start_in_thread
 from simulators.core.simulator import Simulator
 from simulators.netsuite.vendor import DEMO_SETTINGS
 from simulators.registry import create_vendor
-from tests.conftest import Fake
 from tests.integration import test_netsuite_http as http_tests
 from tests.integration import test_netsuite_oauth2 as oauth2_tests
+from tests.support.recording import module_tests
 
 VENDOR_PREFIX = "/services/"
 TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
@@ -135,62 +133,6 @@ def _narrowed(template: str, path: str, schema: dict[str, Any]) -> dict[str, Any
     return {"$ref": f"#/components/schemas/{name}"} if name else schema
 
 
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Recorder:
-    """ASGI wrapper that keeps a copy of each complete response."""
-
-    app: Any
-    seen: list[Recorded] = field(default_factory=list)
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        state: dict[str, Any] = {"body": b""}
-
-        async def tap(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                state["status"] = message["status"]
-                state["headers"] = {k.decode().lower(): v.decode()
-                                    for k, v in message.get("headers", [])}
-            elif message["type"] == "http.response.body":
-                state["body"] += message.get("body", b"")
-                if not message.get("more_body"):
-                    self.seen.append(Recorded(scope["method"], scope["path"], state["status"],
-                                              state["headers"], state["body"]))
-            await send(message)
-
-        await self.app(scope, receive, tap)
-
-
-@pytest.fixture
-def recording() -> Any:
-    recorders: list[Recorder] = []
-    servers: list[Any] = []
-
-    def start(vendor: str = "netsuite", *, controlled_clock: bool = False, **_: Any) -> Fake:
-        sim = Simulator(create_vendor(vendor), seed=0,
-                        clock=Clock.frozen() if controlled_clock else Clock.real())
-        recorder = Recorder(build_app(sim))
-        server = start_in_thread(recorder)
-        recorders.append(recorder)
-        servers.append(server)
-        return Fake(server.url, sim, server, None)
-
-    yield start, recorders
-    for server in servers:
-        server.stop()
-
-
 def _run(test: Any, start: Any) -> None:
     """Call a NetSuite test function with its fixtures built on the recording fake."""
     args: dict[str, Any] = {}
@@ -210,16 +152,11 @@ def _run(test: Any, start: Any) -> None:
             netsuite.close()
 
 
-def _tests(module: Any) -> list[Any]:
-    return [f for name, f in inspect.getmembers(module, inspect.isfunction)
-            if name.startswith("test_") and f.__module__ == module.__name__]
-
-
-def test_every_recorded_response_matches_the_document(recording: Any) -> None:
-    start, recorders = recording
-    for test in _tests(http_tests) + _tests(oauth2_tests):
+def test_every_recorded_response_matches_the_document(start_recorded_fake: Any) -> None:
+    start = start_recorded_fake
+    for test in module_tests(http_tests) + module_tests(oauth2_tests):
         _run(test, start)
-    seen = [r for rec in recorders for r in rec.seen if r.path.startswith(VENDOR_PREFIX)]
+    seen = [r for r in start.seen if r.path.startswith(VENDOR_PREFIX)]
     failures: list[str] = []
     checked: set[tuple[str, str, int]] = set()
     for response in seen:

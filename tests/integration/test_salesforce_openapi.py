@@ -19,7 +19,6 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -38,15 +37,14 @@ from schemathesis.checks import (
 )
 
 from simulators.core.app import build_app
-from simulators.core.clock import Clock
 from simulators.core.control import control_router
-from simulators.core.server import start_in_thread
 from simulators.core.simulator import Simulator
 from simulators.registry import create_vendor
 from simulators.salesforce.vendor import DEMO_SETTINGS
 from tests.conftest import Fake
 from tests.integration import test_salesforce_http as http_tests
 from tests.integration import test_salesforce_sdk as sdk_tests
+from tests.support.recording import Recording, module_tests
 
 V = "/services/data/v59.0"
 METHODS = ("get", "post", "patch", "delete", "put")
@@ -174,69 +172,6 @@ def test_document_is_valid_openapi_and_lists_exactly_the_served_routes(start_fak
 
 # -- 2. every recorded response conforms -------------------------------------------------------
 
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Recorder:
-    """ASGI wrapper that keeps a copy of each complete response (dropped ones never complete)."""
-
-    app: Any
-    seen: list[Recorded] = field(default_factory=list)
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        await self.app(scope, receive, _Tap(self, scope, send).send)
-
-
-class _Tap:
-    def __init__(self, recorder: Recorder, scope: Any, send: Any) -> None:
-        self.recorder, self.scope, self._send = recorder, scope, send
-        self.status, self.headers, self.body = 0, {}, b""
-
-    @property
-    def transport(self) -> Any:  # the pipeline drops connections through the server's transport
-        return getattr(getattr(self._send, "__self__", None), "transport", None)
-
-    async def send(self, message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-            self.headers = {k.decode().lower(): v.decode() for k, v in message["headers"]}
-        elif message["type"] == "http.response.body":
-            self.body += message.get("body", b"")
-            if not message.get("more_body"):
-                self.recorder.seen.append(Recorded(self.scope["method"], self.scope["path"],
-                                                   self.status, self.headers, self.body))
-        await self._send(message)
-
-
-class Recording:
-    """A `start_fake` look-alike whose fakes record their responses into `seen`."""
-
-    def __init__(self, tls_certificates: Any) -> None:
-        self.certificates = tls_certificates
-        self.seen: list[Recorded] = []
-        self.stack = ExitStack()
-
-    def __call__(self, vendor: str, *, tls: bool = False, seed: int = 0,
-                 controlled_clock: bool = False, simulator: Simulator | None = None) -> Fake:
-        sim = simulator or Simulator(create_vendor(vendor), seed=seed,
-                                     clock=Clock.frozen() if controlled_clock else Clock.real())
-        recorder = Recorder(build_app(sim), self.seen)
-        cert = self.certificates if tls else None
-        server = start_in_thread(recorder, tls=cert)
-        self.stack.callback(server.stop)
-        return Fake(server.url, sim, server, cert)
-
-
 def _cases(test: Any) -> list[dict[str, Any]]:
     """The argument sets of a (possibly parametrized) test function."""
     cases: list[dict[str, Any]] = [{}]
@@ -253,7 +188,7 @@ def _cases(test: Any) -> list[dict[str, Any]]:
 def _run(test: Any, args: dict[str, Any], recording: Recording, receiver: Any) -> None:
     """Call a test of the other modules, building its fixtures (theirs and conftest's)."""
     module = sys.modules[test.__module__]
-    with recording.stack, ExitStack() as teardown:
+    with recording, ExitStack() as teardown:
         values: dict[str, Any] = {"start_fake": recording, "receiver": receiver, **args}
 
         def get(name: str) -> Any:
@@ -267,11 +202,6 @@ def _run(test: Any, args: dict[str, Any], recording: Recording, receiver: Any) -
             return values[name]
 
         test(**{name: get(name) for name in inspect.signature(test).parameters})
-
-
-def _tests(module: Any) -> list[Any]:
-    return [f for name, f in inspect.getmembers(module, inspect.isfunction)
-            if name.startswith("test_") and f.__module__ == module.__name__]
 
 
 @contextmanager
@@ -301,18 +231,15 @@ def _tour(start: Recording) -> None:
         assert client.delete(f"{V}/sobjects/Account/Id/{made}").status_code == 204
 
 
-def test_every_recorded_response_matches_the_document(tls_certificates, receiver) -> None:
-    seen: list[Recorded] = []
-    for test in _tests(http_tests) + _tests(sdk_tests):
+def test_every_recorded_response_matches_the_document(start_recorded_fake, receiver) -> None:
+    recording = start_recorded_fake  # each replayed test's fakes are stopped after it
+    for test in module_tests(http_tests) + module_tests(sdk_tests):
         for args in _cases(test):
             receiver.received.clear()
-            recording = Recording(tls_certificates)
             _run(test, args, recording, receiver)
-            seen += recording.seen
-    tour = Recording(tls_certificates)
-    with tour.stack:
-        _tour(tour)
-    seen = [r for r in seen + tour.seen if r.path.startswith("/services/")]
+    with recording:
+        _tour(recording)
+    seen = [r for r in recording.seen if r.path.startswith("/services/")]
 
     failures: list[str] = []
     answered: set[tuple[str, str]] = set()

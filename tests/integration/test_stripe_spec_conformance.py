@@ -14,24 +14,17 @@ import gzip
 import inspect
 import json
 import re
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import httpx
 import jsonschema
-import pytest
 
-from simulators.core.app import build_app
-from simulators.core.clock import Clock
-from simulators.core.server import start_in_thread
-from simulators.core.simulator import Simulator
-from simulators.registry import create_vendor
-from tests.conftest import Fake
 from tests.integration import test_stripe_billing_sdk as billing_tests
 from tests.integration import test_stripe_http_errors as http_tests
 from tests.integration import test_stripe_payments_sdk as sdk_tests
+from tests.support.recording import module_tests
 
 SPEC = Path(__file__).parents[2] / "simulators" / "stripe" / "spec" / "openapi.spec3.json.gz"
 
@@ -98,72 +91,11 @@ def problems(method: str, path: str, status: int, body: Any) -> list[str]:
             for e in validator.iter_errors(body)]
 
 
-# -- a fake whose responses are recorded --------------------------------------------------------
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    status: int
-    body: bytes
-
-
-@dataclass
-class Recorder:
-    """ASGI wrapper that keeps a copy of each complete response (dropped ones never complete)."""
-
-    app: Any
-    seen: list[Recorded] = field(default_factory=list)
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        await self.app(scope, receive, _Tap(self, scope, send).send)
-
-
-class _Tap:
-    def __init__(self, recorder: Recorder, scope: Any, send: Any) -> None:
-        self.recorder, self.scope, self._send = recorder, scope, send
-        self.status, self.body = 0, b""
-
-    @property
-    def transport(self) -> Any:  # the pipeline drops connections through the server's transport
-        return getattr(getattr(self._send, "__self__", None), "transport", None)
-
-    async def send(self, message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-        elif message["type"] == "http.response.body":
-            self.body += message.get("body", b"")
-            if not message.get("more_body"):
-                self.recorder.seen.append(Recorded(self.scope["method"], self.scope["path"],
-                                                   self.status, self.body))
-        await self._send(message)
-
-
-@pytest.fixture
-def recording(tls_certificates):
-    recorder_list: list[Recorder] = []
-    servers = []
-
-    def start(vendor: str = "stripe", *, controlled_clock: bool = False, **_: Any) -> Fake:
-        sim = Simulator(create_vendor(vendor), seed=0,
-                        clock=Clock.frozen() if controlled_clock else Clock.real())
-        recorder = Recorder(build_app(sim))
-        server = start_in_thread(recorder)
-        recorder_list.append(recorder)
-        servers.append(server)
-        return Fake(server.url, sim, server, None)
-
-    yield start, recorder_list
-    for server in servers:
-        server.stop()
-
-
+# -- replaying the payments tests on a recording fake --------------------------------------------
 def _run(test: Any, start: Any, receiver: Any) -> None:
     """Call a test function of the other modules with their fixtures built here."""
     names = inspect.signature(test).parameters
-    fake = start() if {"fake", "api"} & set(names) else None
+    fake = start("stripe") if {"fake", "api"} & set(names) else None
     client = None
     args: dict[str, Any] = {}
     for name in names:
@@ -186,17 +118,13 @@ def _run(test: Any, start: Any, receiver: Any) -> None:
             client.close()
 
 
-def _tests(module: Any) -> list[Any]:
-    return [f for name, f in inspect.getmembers(module, inspect.isfunction)
-            if name.startswith("test_") and f.__module__ == module.__name__]
-
-
-def test_every_recorded_response_matches_the_official_spec(recording, receiver) -> None:
-    start, recorders = recording
-    for test in _tests(sdk_tests) + _tests(http_tests) + _tests(billing_tests):
+def test_every_recorded_response_matches_the_official_spec(start_recorded_fake,
+                                                           receiver) -> None:
+    start = start_recorded_fake
+    for test in module_tests(sdk_tests) + module_tests(http_tests) + module_tests(billing_tests):
         receiver.received.clear()
         _run(test, start, receiver)
-    seen = [r for rec in recorders for r in rec.seen if r.path.startswith("/v1/")]
+    seen = [r for r in start.seen if r.path.startswith("/v1/")]
     checked: set[tuple[str, str, int]] = set()
     failures: list[str] = []
     for response in seen:
