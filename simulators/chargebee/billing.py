@@ -21,6 +21,7 @@ from simulators.chargebee.models import (
     GATEWAY_ACCOUNT,
     add_period,
     apply_custom_fields,
+    billing_cycles,
     card_view,
     gateway_charge,
     get,
@@ -121,9 +122,7 @@ def create_subscription(sim: Simulator, tenant: Tenant, customer: dict[str, Any]
         sub["payment_source_id"] = source_id
     if params.get("meta_data"):
         sub["meta_data"] = parse_json(params["meta_data"], "meta_data")
-    cycles = optional_int(params, "billing_cycles")
-    if cycles is not None and cycles < 1:
-        raise errors.wrong_value("billing_cycles", "should be greater than or equal to 1")
+    cycles = billing_cycles(params)
     if cycles:
         sub["remaining_billing_cycles"] = cycles
     apply_custom_fields(tenant, "subscription", params, sub, creating=True)

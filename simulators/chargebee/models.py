@@ -213,6 +213,14 @@ def optional_int(params: dict[str, Any], name: str, prefix: str = "") -> int | N
     return None if params.get(name) in (None, "") else _int(params, name, prefix)
 
 
+def billing_cycles(params: dict[str, Any]) -> int | None:
+    """`billing_cycles` of an item price or subscription: absent, or at least 1."""
+    cycles = optional_int(params, "billing_cycles")
+    if cycles is not None and cycles < 1:
+        raise errors.wrong_value("billing_cycles", "should be greater than or equal to 1")
+    return cycles
+
+
 # -- customers ------------------------------------------------------------------------------------
 def text_params(params: dict[str, Any], names: tuple[str, ...],
                 prefix: str = "") -> dict[str, str]:
@@ -364,9 +372,7 @@ def create_item_price(tenant: Tenant, params: dict[str, Any], now: float) -> dic
     if optional_int(params, "trial_period"):
         price["trial_period_unit"] = _enum(params, "trial_period_unit", ("day", "month"), "day")
         price["trial_period"] = _period(params, "trial_period", price["trial_period_unit"])
-    cycles = optional_int(params, "billing_cycles")
-    if cycles is not None and cycles < 1:
-        raise errors.wrong_value("billing_cycles", "should be greater than or equal to 1")
+    cycles = billing_cycles(params)
     if cycles:
         price["billing_cycles"] = cycles
     apply_custom_fields(tenant, "item_price", params, price, creating=True)
