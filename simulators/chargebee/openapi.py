@@ -12,11 +12,10 @@ the fake returns; a site's `cf_` custom fields, which differ per site, are `patt
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from simulators.chargebee.routes import MAX_LIMIT, PREFIX
-from simulators.core.pipeline import CONTROL_PREFIX
+from simulators.core.openapi import publish, ref
 
 Schema = dict[str, Any]
 FORM = "application/x-www-form-urlencoded"
@@ -39,10 +38,6 @@ ERROR_STATUSES = {
     "4XX": "Any other client error Chargebee sends (403, 409, 422, injected faults)",
     "5XX": "Any other server error",
 }
-
-
-def ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def obj(required: list[str], props: dict[str, Schema], *, custom_fields: bool = False,
@@ -620,24 +615,15 @@ def vendor_paths() -> dict[str, dict[str, Any]]:
 
 def published(generated: dict[str, Any]) -> dict[str, Any]:
     """The Chargebee document plus FastAPI's `/_sim/` paths and their components."""
-    components = copy.deepcopy(generated.get("components", {}))
-    schemas = components.setdefault("schemas", {})
-    for name, schema in component_schemas().items():
-        if name in schemas:  # never shadow a control-plane model
-            raise ValueError(f"schema name clash between Chargebee and the control plane: {name}")
-        schemas[name] = schema
-    components["securitySchemes"] = {"basicAuth": {
+    security = {"basicAuth": {
         "type": "http", "scheme": "basic",
         "description": "The site's API key as the username, an empty password"}}
-    control = {p: item for p, item in generated.get("paths", {}).items()
-               if p.startswith(CONTROL_PREFIX)}
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "landscape fake Chargebee", "version": "v2",
-                 "description": "Chargebee API v2 (Product Catalog 2.0) as the fake serves it "
-                                "(real host: https://{site}.chargebee.com), plus the /_sim "
-                                "control plane. Request bodies are form-encoded with Chargebee's "
-                                "bracketed keys, list index last."},
-        "paths": {**vendor_paths(), **control},
-        "components": components,
-    }
+    return publish(
+        generated, owner="Chargebee",
+        info={"title": "landscape fake Chargebee", "version": "v2",
+              "description": "Chargebee API v2 (Product Catalog 2.0) as the fake serves it "
+                             "(real host: https://{site}.chargebee.com), plus the /_sim "
+                             "control plane. Request bodies are form-encoded with Chargebee's "
+                             "bracketed keys, list index last."},
+        paths=vendor_paths(),
+        components={"schemas": component_schemas(), "securitySchemes": security})

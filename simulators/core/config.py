@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from simulators.core.clock import Clock
 from simulators.core.faults import FaultSpec
 from simulators.core.latency import Latency
-from simulators.core.schemas import SchemaError, load_schema
+from simulators.core.schemas import Schema, SchemaError, load_schema
 from simulators.core.simulator import Limits, Simulator
 from simulators.core.vendor import Vendor
 
@@ -111,23 +111,25 @@ def build_simulator(vendor: Vendor, config: FakeConfig | None = None, *,
     for spec in config.faults:
         sim.faults.add(spec, clock.now())
     base = config_path.parent if config_path else Path.cwd()
+    # checked even when no tenant is declared, so a wrong --schema never starts silently
+    default_schema = _load_schema(schema_path, vendor) if schema_path else None
     declared = config.tenants or {tenant_id: TenantConfig(settings=settings)
                                   for tenant_id, settings in vendor.default_tenants().items()}
     for tenant_id, tenant_config in declared.items():
-        schema_file = (base / tenant_config.schema_file if tenant_config.schema_file
-                       else schema_path)
-        schema = _load_schema(schema_file, vendor.name, tenant_id) if schema_file else None
+        schema = (_load_schema(base / tenant_config.schema_file, vendor)
+                  if tenant_config.schema_file else default_schema)
         tenant = sim.tenants.declare(tenant_id, dict(tenant_config.settings), schema)
         vendor.configure_tenant(sim, tenant)
     return sim
 
 
-def _load_schema(path: Path, vendor: str, tenant_id: str) -> Any:
+def _load_schema(path: Path, vendor: Vendor) -> Schema:
+    """The schema file at `path`, checked with the vendor's own rules: a schema written for
+    another vendor is refused (its `vendor:` key names which)."""
+    if vendor.schema_rules is None:
+        raise ConfigError(f"{path}: the fake {vendor.title} takes no schema; remove the "
+                          f"tenant's 'schema' key (or the --schema option)")
     try:
-        schema = load_schema(path)
+        return load_schema(path, vendor.schema_rules)
     except SchemaError as exc:
         raise ConfigError(str(exc)) from exc
-    if schema.vendor != vendor:
-        raise ConfigError(f"{path}: vendor: the schema is for {schema.vendor!r}, but tenant "
-                          f"{tenant_id!r} is a {vendor} tenant; point it to a {vendor} schema")
-    return schema

@@ -10,23 +10,18 @@ field tables in models.py, so they cannot drift) with custom fields (`custentity
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
+from simulators.core.openapi import generated_title, publish, ref
 from simulators.netsuite import metadata, models, oauth2
 from simulators.netsuite.errors import CONTENT_TYPE as ERROR_TYPE
 from simulators.netsuite.routes import COLLECTION, MAX_LIMIT, RECORD, REST, SINGULAR
 
-CONTROL_PREFIX = "/_sim"
 CUSTOM_FIELD = "^(" + "|".join(models.CUSTOM_PREFIXES) + ")"
 RECORD_TYPES = ["customer", "invoice", "customerPayment"]
 SUBLIST_LINES = {"item": "InvoiceItemLine", "apply": "PaymentApplyLine"}
 SECURITY = [{"tba": []}, {"oauth2": []}]
 INJECTED = (500, 502, 503, 504)
-
-
-def ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -381,22 +376,11 @@ def vendor_paths() -> dict[str, Any]:
 
 def published(generated: dict[str, Any]) -> dict[str, Any]:
     """The NetSuite document merged with the `/_sim/` paths and models FastAPI generated."""
-    control = {p: item for p, item in generated.get("paths", {}).items()
-               if p.startswith(CONTROL_PREFIX)}
-    components = copy.deepcopy(generated.get("components", {}))
-    generated_schemas = components.setdefault("schemas", {})
-    for name, schema in schemas().items():
-        if name in generated_schemas:  # never shadow a control-plane model
-            raise ValueError(f"schema name clash between NetSuite and the control plane: {name}")
-        generated_schemas[name] = schema
-    components["securitySchemes"] = security_schemes()
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": generated.get("info", {}).get("title", "landscape fake NetSuite"),
-                 "version": "v1", "description": "SuiteTalk REST web services as served by the "
-                 "landscape fake NetSuite (record API, SuiteQL, metadata catalog, OAuth 2.0 "
-                 "token endpoint), plus the /_sim control plane."},
-        "tags": [{"name": t} for t in ("record", "query", "metadata", "auth")],
-        "paths": {**vendor_paths(), **copy.deepcopy(control)},
-        "components": components,
-    }
+    return publish(
+        generated, owner="NetSuite",
+        info={"title": generated_title(generated, "landscape fake NetSuite"), "version": "v1",
+              "description": "SuiteTalk REST web services as served by the landscape fake "
+                             "NetSuite (record API, SuiteQL, metadata catalog, OAuth 2.0 token "
+                             "endpoint), plus the /_sim control plane."},
+        tags=("record", "query", "metadata", "auth"), paths=vendor_paths(),
+        components={"schemas": schemas(), "securitySchemes": security_schemes()})

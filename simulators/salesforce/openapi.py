@@ -12,13 +12,12 @@ every recorded response of the Salesforce tests against it.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import Any
 
+from simulators.core.openapi import generated_title, publish, ref
 from simulators.salesforce.routes import MAX_COLLECTION, MAX_SUBREQUESTS, VERSIONS
 
-CONTROL_PREFIX = "/_sim"
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 DATA = "/services/data/{version}"
@@ -26,10 +25,6 @@ ID_PATTERN = "^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$"
 NAME_PATTERN = "^[A-Za-z][A-Za-z0-9_]*$"
 DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$"
 SECURED: list[dict[str, list[str]]] = [{"salesforceSession": []}, {"salesforceOAuth": ["api"]}]
-
-
-def ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def nullable(kind: str) -> dict[str, Any]:
@@ -548,25 +543,12 @@ def vendor_document() -> dict[str, Any]:
 def published(generated: dict[str, Any]) -> dict[str, Any]:
     """The fake's OpenAPI: the Salesforce resources it serves + FastAPI's `/_sim/` paths."""
     vendor = vendor_document()
-    paths = {**vendor["paths"], **{p: item for p, item in generated.get("paths", {}).items()
-                                   if p.startswith(CONTROL_PREFIX)}}
-    components = copy.deepcopy(generated.get("components", {}))
-    for section, entries in vendor["components"].items():
-        target = components.setdefault(section, {})
-        clash = set(target) & set(entries)
-        if clash:  # never shadow a control-plane model
-            raise ValueError(f"{section} names used by Salesforce and the control plane: "
-                             f"{sorted(clash)}")
-        target.update(entries)
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": generated.get("info", {}).get("title", "landscape fake Salesforce"),
-                 "version": generated.get("info", {}).get("version", "1"),
-                 "description": "The Salesforce REST API as the landscape fake serves it "
-                                f"(versions {VERSIONS[0]}–{VERSIONS[-1]}; trailing slashes "
-                                "accepted), plus the /_sim control plane."},
-        "tags": [{"name": n} for n in ("OAuth", "Versions", "Limits", "sObjects", "Query",
-                                       "Composite")],
-        "paths": paths,
-        "components": components,
-    }
+    return publish(
+        generated, owner="Salesforce",
+        info={"title": generated_title(generated, "landscape fake Salesforce"),
+              "version": generated.get("info", {}).get("version", "1"),
+              "description": "The Salesforce REST API as the landscape fake serves it "
+                             f"(versions {VERSIONS[0]}–{VERSIONS[-1]}; trailing slashes "
+                             "accepted), plus the /_sim control plane."},
+        tags=("OAuth", "Versions", "Limits", "sObjects", "Query", "Composite"),
+        paths=vendor["paths"], components=vendor["components"])

@@ -18,10 +18,11 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+from simulators.core.openapi import generated_title, publish
+from simulators.core.pipeline import CONTROL_PREFIX
 from simulators.stripe.errors import invalid_request, unknown_param
 
 SPEC_FILE = Path(__file__).parent / "spec" / "openapi.spec3.json.gz"
-CONTROL_PREFIX = "/_sim"
 METHODS = ("get", "post", "delete")
 
 
@@ -168,8 +169,7 @@ def published(generated: dict[str, Any]) -> dict[str, Any]:
     schema_names: set[str] = set()
     for path, item in generated.get("paths", {}).items():
         if path.startswith(CONTROL_PREFIX):
-            paths[path] = item
-            continue
+            continue  # `publish` adds the control plane
         target = spec_path(path)
         served = {m: op for m, op in item.items() if m in METHODS}
         for method, operation in served.items():
@@ -179,22 +179,15 @@ def published(generated: dict[str, Any]) -> dict[str, Any]:
                 continue
             paths.setdefault(target, {})[method] = copy.deepcopy(official_op)
             _refs(official_op, schema_names)
-    schemas = {name: official["components"]["schemas"][name] for name in sorted(schema_names)}
-    components = copy.deepcopy(generated.get("components", {}))
-    generated_schemas = components.setdefault("schemas", {})
-    for name, schema in schemas.items():
-        if name in generated_schemas:  # never shadow a control-plane model
-            raise ValueError(f"schema name clash between Stripe and the control plane: {name}")
-        generated_schemas[name] = copy.deepcopy(schema)
-    document = {
-        "openapi": "3.1.0",
-        "info": {"title": generated.get("info", {}).get("title", "landscape fake Stripe"),
-                 "version": official["info"]["version"],
-                 "description": "Operations served by the landscape fake Stripe, as in Stripe's "
-                                "official OpenAPI spec (MIT), plus the /_sim control plane."},
-        "paths": paths,
-        "components": components,
-    }
+    components: dict[str, Any] = {
+        "schemas": {name: official["components"]["schemas"][name]
+                    for name in sorted(schema_names)}}
     if "securitySchemes" in official.get("components", {}):
-        components["securitySchemes"] = copy.deepcopy(official["components"]["securitySchemes"])
-    return to_openapi_31(document)
+        components["securitySchemes"] = official["components"]["securitySchemes"]
+    return to_openapi_31(publish(
+        generated, owner="Stripe",
+        info={"title": generated_title(generated, "landscape fake Stripe"),
+              "version": official["info"]["version"],
+              "description": "Operations served by the landscape fake Stripe, as in Stripe's "
+                             "official OpenAPI spec (MIT), plus the /_sim control plane."},
+        paths=paths, components=components))

@@ -14,9 +14,8 @@ from simulators.core.schemas import (
     FieldValueError,
     Schema,
     SchemaError,
-    load_schema,
-    schema_from_dict,
 )
+from simulators.registry import load_schema, schema_from_dict
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "schemas"
 VARIANTS = sorted(SCHEMA_DIR.glob("*.yaml"))
@@ -144,7 +143,7 @@ SF_HEAD = "vendor: salesforce\nname: m\nobjects:\n"
             name: m
             objects: {}
             """,
-            ["merchant.yaml: missing required key 'vendor'; add it, e.g. 'vendor: salesforce'"],
+            ["merchant.yaml: missing required key 'vendor'; add it, e.g. 'vendor: stripe'"],
             id="missing-vendor",
         ),
         pytest.param(
@@ -434,7 +433,8 @@ SF_HEAD = "vendor: salesforce\nname: m\nobjects:\n"
               customrecord_sub:
                 key_prefix: a0S
             """,
-            ["objects.customrecord_sub.key_prefix: 'key_prefix' is Salesforce-only; remove it"],
+            ["objects.customrecord_sub.key_prefix: NetSuite objects have no key prefix; remove "
+             "'key_prefix'"],
             id="key-prefix-not-salesforce",
         ),
         pytest.param(
