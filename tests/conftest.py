@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -41,24 +42,66 @@ def tls_certificates(tmp_path_factory: pytest.TempPathFactory) -> ServerCertific
     return ensure_certificates(Path(tmp_path_factory.mktemp("tls")))
 
 
+CONFORMANCE = pytest.StashKey[Callable[[], None]]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Once a test has passed, its fakes' responses must match the vendors' documents."""
+    result = yield  # a test that failed keeps its own failure
+    check = item.stash.get(CONFORMANCE, None)
+    if check is not None:
+        check()
+    return result
+
+
 @pytest.fixture
-def start_fake(tls_certificates: ServerCertificate) -> Iterator:
-    """`start_fake("stripe", tls=False, seed=0, controlled_clock=False)` -> Fake (stopped after)."""
-    running: list[Fake] = []
+def start_fake(request: pytest.FixtureRequest,
+               tls_certificates: ServerCertificate) -> Iterator[Callable[..., Fake]]:
+    """`start_fake("stripe", tls=False, seed=0, controlled_clock=False)` -> Fake (stopped after).
+
+    Every complete vendor response a fake serves is recorded, and when the test is over each
+    one is held to the vendor's published OpenAPI document (and Stripe's official spec); the
+    test fails on any that does not match (tests/support/conformance.py). A fake whose traffic
+    is deliberately off-spec is started with `check_responses=False`, saying why where it is.
+    """
+    from tests.support.recording import Recorder
+
+    running: list[tuple[Fake, Recorder, bool]] = []
 
     def start(vendor: str, *, tls: bool = False, seed: int = 0,
-              controlled_clock: bool = False, simulator: Simulator | None = None) -> Fake:
+              controlled_clock: bool = False, simulator: Simulator | None = None,
+              check_responses: bool = True) -> Fake:
         sim = simulator or Simulator(create_vendor(vendor), seed=seed,
                                      clock=Clock.frozen() if controlled_clock else Clock.real())
         cert = tls_certificates if tls else None
-        server = start_in_thread(build_app(sim), tls=cert)
+        recorder = Recorder(build_app(sim))
+        server = start_in_thread(recorder, tls=cert)
         fake = Fake(server.url, sim, server, cert)
-        running.append(fake)
+        running.append((fake, recorder, check_responses))
         return fake
 
+    request.node.stash[CONFORMANCE] = lambda: _check_conformance(running)
     yield start
-    for fake in running:
+    for fake, _, _ in running:
         fake.server.stop()
+
+
+def _check_conformance(running: list[tuple[Fake, Any, bool]]) -> None:
+    from tests.support import conformance
+
+    found: list[str] = []
+    for fake, recorder, check in running:
+        if check:
+            app = getattr(recorder.app, "app", None)  # the pipeline's FastAPI app
+            document = getattr(app, "openapi", None)  # what its /_sim/openapi.json serves
+            for response in list(recorder.seen):
+                found += conformance.problems(fake.sim.vendor.name, response, document)
+    if found:
+        more = f"\n... and {len(found) - 20} more" if len(found) > 20 else ""
+        pytest.fail(f"{len(found)} response(s) do not match the vendor's OpenAPI document (a "
+                    "fake that must serve off-spec traffic is started with "
+                    "check_responses=False):\n" + "\n".join(found[:20]) + more, pytrace=False)
 
 
 @pytest.fixture
@@ -77,14 +120,3 @@ def toy(start_fake) -> Fake:
     from tests.support.toy_vendor import ToyVendor
 
     return start_fake("toy", simulator=Simulator(ToyVendor(), seed=7, clock=Clock.frozen()))
-
-
-@pytest.fixture
-def start_recorded_fake(tls_certificates: ServerCertificate) -> Iterator:
-    """Like `start_fake`, but every complete response of its fakes is kept in `.seen`
-    (a `tests.support.recording.Recording`; its fakes are stopped after)."""
-    from tests.support.recording import Recording
-
-    recording = Recording(tls_certificates)
-    with recording:
-        yield recording

@@ -1,8 +1,10 @@
 """The shared pipeline over real loopback HTTP, with a minimal vendor: every fault kind, limits,
-idempotency, the control plane, the clock, webhooks and TLS."""
+idempotency, the control plane, the clock, webhooks and TLS. The in-flight idempotency rule is
+tested in-process, where the test controls when the first request's handler finishes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -11,9 +13,13 @@ import httpx
 import pytest
 import requests
 
+from simulators.core.app import build_app
 from simulators.core.clock import Clock
 from simulators.core.simulator import Simulator
-from tests.support.toy_vendor import ToyVendor
+from simulators.registry import VENDORS, create_vendor
+from tests.support import conformance
+from tests.support.recording import Recorded
+from tests.support.toy_vendor import Gate, ToyVendor
 
 AUTH = {"authorization": "Bearer t1"}
 
@@ -126,7 +132,7 @@ def test_decline_fault_is_a_directive_for_the_handler(toy) -> None:
     assert response.json()["error"]["message"] == "do_not_honor"
 
 
-def test_idempotency_mismatch_in_flight_and_retention(toy) -> None:
+def test_idempotency_mismatch_and_retention(toy) -> None:
     assert bump(toy, headers={"idempotency-key": "k"}).status_code == 200
     mismatch = bump(toy, by=3, headers={"idempotency-key": "k"})
     assert mismatch.status_code == 400 and mismatch.json()["error"]["code"] == \
@@ -134,20 +140,75 @@ def test_idempotency_mismatch_in_flight_and_retention(toy) -> None:
     # validation failures store nothing: the same key can then be used for a valid request
     assert bump(toy, by="invalid", headers={"idempotency-key": "v"}).status_code == 400
     assert bump(toy, by=2, headers={"idempotency-key": "v"}).json()["value"] == 3
-    # a second request while the first is running
-    add_fault(toy, kind="latency", latency={"kind": "fixed", "ms": 400}, first_n=1)
-    results: list[requests.Response] = []
-    slow = threading.Thread(target=lambda: results.append(
-        bump(toy, headers={"idempotency-key": "slow"})))
-    slow.start()
-    time.sleep(0.15)
-    in_use = bump(toy, headers={"idempotency-key": "slow"})
-    slow.join()
-    assert in_use.status_code == 409 and results[0].status_code == 200
     # past retention (3600 s for this vendor) the key runs as a new request
     httpx.post(f"{toy.url}/_sim/clock/advance", json={"seconds": 3601})
     again = bump(toy, headers={"idempotency-key": "k"})
-    assert "idempotent-replayed" not in again.headers and again.json()["value"] == 5
+    assert "idempotent-replayed" not in again.headers and again.json()["value"] == 4
+
+
+def test_a_key_in_use_gets_the_in_use_error_then_the_replay() -> None:
+    """The in-flight rule, once, in-process: while the first request with a key is inside its
+    handler (held there by the toy's gate), a second with the key gets the vendor's in-use
+    error; once the first is done, the key replays its result."""
+    vendor = ToyVendor()
+    gate = vendor.gate = Gate()
+    sim = Simulator(vendor, seed=7, clock=Clock.frozen())
+    headers = {**AUTH, "idempotency-key": "k"}
+
+    async def held(request: asyncio.Task) -> bool:
+        """Whether `request` reached the gated handler (rather than being answered first):
+        waits for one or the other, so a broken rule fails the test instead of hanging it."""
+        gate.entered.clear()
+        entered = asyncio.create_task(gate.entered.wait())
+        await asyncio.wait({request, entered}, return_when=asyncio.FIRST_COMPLETED)
+        entered.cancel()
+        return not request.done()
+
+    async def scenario() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=build_app(sim))
+        async with httpx.AsyncClient(transport=transport, base_url="http://toy") as client:
+            def post() -> asyncio.Task:
+                return asyncio.create_task(client.post("/gated/a", json={}, headers=headers))
+
+            first = post()
+            assert await held(first)  # the first request holds the key, inside the handler
+            second = post()
+            assert not await held(second)  # answered without running the handler
+            gate.opened.set()
+            return [await first, await second, await post()]
+
+    first, second, third = asyncio.run(scenario())
+    assert (second.status_code, second.json()) == (
+        409, {"error": {"code": "idempotency_in_use", "message": "k"}})
+    assert (first.status_code, first.json()["value"]) == (200, 1)
+    assert "idempotent-replayed" not in first.headers
+    assert (third.status_code, third.json()) == (200, first.json())
+    assert third.headers["idempotent-replayed"] == "true"
+    assert sim.tenants.find("t1").collection("counters") == {"a": 1}
+
+
+IN_USE = {  # each vendor's native answer to a key in use (what the engine sends, see above)
+    "stripe": (409, lambda body: (body["error"]["type"], body["error"]["code"]),
+               ("invalid_request_error", "idempotency_key_in_use"), "POST", "/v1/customers"),
+    "chargebee": (429, lambda body: (body["type"], body["api_error_code"]),
+                  ("operation_failed", "lock_timeout"), "POST", "/api/v2/customers"),
+}
+
+
+def test_every_vendor_with_idempotency_keys_says_how_a_key_in_use_is_answered() -> None:
+    assert {name for name in VENDORS if create_vendor(name).idempotency} == set(IN_USE)
+
+
+@pytest.mark.parametrize("vendor", list(IN_USE))
+def test_a_vendor_answers_a_key_in_use_natively(vendor: str) -> None:
+    status, native, expected, method, path = IN_USE[vendor]
+    the_vendor = create_vendor(vendor)
+    error = the_vendor.idempotency.in_flight("k")
+    assert error.status == status and native(error.body) == expected
+    assert error.store_idempotent is False  # the key still belongs to the running request
+    response = Recorded(method, path, "", status,
+                        {"content-type": the_vendor.errors.content_type}, error.encode())
+    assert conformance.problems(vendor, response) == []
 
 
 def test_rate_and_concurrency_limits(toy) -> None:

@@ -4,9 +4,6 @@ idempotency guarantees the SDK's own retries rely on."""
 
 from __future__ import annotations
 
-import threading
-import time
-
 import httpx
 import pytest
 import stripe
@@ -186,28 +183,3 @@ def test_key_reused_after_24_hours_runs_again(start_fake) -> None:
     later = client.v1.customers.create(params=params, options={"idempotency_key": "daily"})
     assert later.id != first.id and later.created >= first.created + 90000
     assert len(stored(fake, "customer")) == 2
-
-
-def test_overlapping_requests_with_one_key_get_409(fake) -> None:
-    add_fault(fake, kind="latency", latency={"kind": "fixed", "ms": 1500}, first_n=1,
-              match={"method": "POST", "path": "/v1/customers"})
-    results: dict[str, object] = {}
-
-    def slow() -> None:
-        results["first"] = sdk(fake, retries=0).v1.customers.create(
-            params={"email": "slow@example.com"}, options={"idempotency_key": "busy"})
-
-    thread = threading.Thread(target=slow)
-    thread.start()
-    time.sleep(0.5)  # the first request now holds the key, inside its injected latency
-    with pytest.raises(stripe.APIError) as busy:
-        sdk(fake, retries=0).v1.customers.create(params={"email": "slow@example.com"},
-                                                 options={"idempotency_key": "busy"})
-    thread.join(10)
-    assert busy.value.http_status == 409
-    assert busy.value.json_body["error"]["code"] == "idempotency_key_in_use"
-    # once the first finished, a retry with the key is a replay of its result
-    replay = sdk(fake).v1.customers.create(params={"email": "slow@example.com"},
-                                           options={"idempotency_key": "busy"})
-    assert replay.id == results["first"].id
-    assert len(stored(fake, "customer")) == 1

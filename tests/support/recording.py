@@ -1,22 +1,12 @@
-"""Fakes whose complete responses are recorded on the way out, for the conformance tests that
-re-run other test modules and then validate every response against a document or spec."""
+"""An ASGI wrapper that keeps a copy of every complete response a fake serves, so the `start_fake`
+fixture can hold each one to the vendor's OpenAPI document (tests/support/conformance.py)."""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
-from simulators.core.app import build_app
-from simulators.core.clock import Clock
-from simulators.core.server import start_in_thread
-from simulators.core.simulator import Simulator
-from simulators.core.tls import ServerCertificate
-from simulators.registry import create_vendor
-from tests.conftest import Fake
+CONTROL_PREFIX = "/_sim/"
 
 
 @dataclass
@@ -31,13 +21,14 @@ class Recorded:
 
 @dataclass
 class Recorder:
-    """ASGI wrapper that keeps a copy of each complete response (dropped ones never complete)."""
+    """Wraps a fake's ASGI app; `seen` gets each complete vendor response (not the control
+    plane's). Dropped and truncated responses never complete, so they are not kept."""
 
     app: Any
     seen: list[Recorded] = field(default_factory=list)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
             await self.app(scope, receive, send)
             return
         await self.app(scope, receive, _Tap(self, scope, send).send)
@@ -46,58 +37,24 @@ class Recorder:
 class _Tap:
     def __init__(self, recorder: Recorder, scope: Any, send: Any) -> None:
         self.recorder, self.scope, self._send = recorder, scope, send
-        self.status, self.headers, self.body = 0, {}, b""
+        self.status, self.headers, self.body = 0, {}, bytearray()
 
     @property
-    def transport(self) -> Any:  # the pipeline drops connections through the server's transport
+    def transport(self) -> Any:
+        """The pipeline drops a connection through `send.__self__.transport` (uvicorn's)."""
         return getattr(getattr(self._send, "__self__", None), "transport", None)
 
     async def send(self, message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
             self.status = message["status"]
-            self.headers = {k.decode().lower(): v.decode() for k, v in message.get("headers", [])}
+            self.headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                            for k, v in message.get("headers", [])}
         elif message["type"] == "http.response.body":
             self.body += message.get("body", b"")
             if not message.get("more_body"):
                 scope = self.scope
                 self.recorder.seen.append(Recorded(
-                    scope["method"], scope["path"], scope.get("query_string", b"").decode(),
-                    self.status, self.headers, self.body))
+                    scope["method"], scope["path"],
+                    scope.get("query_string", b"").decode("latin-1"),
+                    self.status, self.headers, bytes(self.body)))
         await self._send(message)
-
-
-class Recording:
-    """A `start_fake` look-alike whose fakes record their responses into one `seen` list.
-
-    As a context manager it stops the fakes started so far (`seen` is kept), so a long replay
-    can free each test's servers before the next test starts its own.
-    """
-
-    def __init__(self, certificates: ServerCertificate) -> None:
-        self.certificates = certificates
-        self.seen: list[Recorded] = []
-        self._servers = ExitStack()
-
-    def __call__(self, vendor: str, *, tls: bool = False, seed: int = 0,
-                 controlled_clock: bool = False, simulator: Simulator | None = None) -> Fake:
-        sim = simulator or Simulator(create_vendor(vendor), seed=seed,
-                                     clock=Clock.frozen() if controlled_clock else Clock.real())
-        cert = self.certificates if tls else None
-        server = start_in_thread(Recorder(build_app(sim), self.seen), tls=cert)
-        self._servers.callback(server.stop)
-        return Fake(server.url, sim, server, cert)
-
-    def __enter__(self) -> Recording:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        self._servers.close()
-
-
-def module_tests(module: ModuleType) -> list[Callable[..., Any]]:
-    """The test functions a module defines (not those it imports), to replay on a recording."""
-    return [f for name, f in inspect.getmembers(module, inspect.isfunction)
-            if name.startswith("test_") and f.__module__ == module.__name__]

@@ -1,13 +1,20 @@
-"""A minimal vendor for testing the engine itself: a counter store with Bearer-token tenants."""
+"""A minimal vendor for testing the engine itself: a counter store with Bearer-token tenants.
+
+It is also the worked example of simulators/README.md, "Adding a vendor": everything a vendor
+gives the engine, schema rules included, in one file.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from simulators.core.schemas import FieldValueError, SchemaRules
+from simulators.core.schemas.rules import snake
 from simulators.core.simulator import Simulator
 from simulators.core.tenancy import Tenant
 from simulators.core.vendor import IdempotencyPolicy, NativeErrors, Vendor, VendorError, context
@@ -37,15 +44,45 @@ class ToyErrors(NativeErrors):
         return _error(404, "not_found", path)
 
 
+class ToySchemaRules(SchemaRules):
+    """A toy merchant adds `x_` fields to its counters, and nothing else."""
+
+    vendor = "toy"
+    title = "Toy"
+    references = False
+
+    def check_object(self, name: str, custom: bool | None) -> str | None:
+        if custom or name != "counter":
+            return f"the toy has one object, 'counter'; add fields to it instead of {name!r}"
+        return None
+
+    def check_field(self, obj: str, obj_custom: bool, name: str) -> str | None:
+        if not name.startswith("x_") or name == "x_":
+            return f"toy custom fields start with 'x_'; rename it to 'x_{snake(name)}'"
+        return None
+
+
+class Gate:
+    """Holds requests to `POST /gated/{name}` inside the handler until the test opens it, so an
+    in-process test knows a request is running (no sleeps): await `entered`, then set `opened`."""
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+        self.opened = asyncio.Event()
+
+
 class ToyVendor(Vendor):
     name = "toy"
     title = "Toy"
+    default_port = 12119
     errors = ToyErrors()
+    schema_rules = ToySchemaRules()
     idempotency = IdempotencyPolicy(
         header="idempotency-key", retention_seconds=3600,
         mismatch=lambda key: _error(400, "idempotency_mismatch", key),
         in_flight=lambda key: _error(409, "idempotency_in_use", key),
         replayed_header=("Idempotent-Replayed", "true"))
+    gate: Gate | None = None  # set on an instance to serve POST /gated/{name}
 
     def authenticate(self, sim: Simulator, request: Request) -> tuple[Tenant, dict[str, Any]]:
         auth = request.headers.get("authorization", "")
@@ -77,6 +114,35 @@ class ToyVendor(Vendor):
             if name not in counters:
                 raise self.errors.not_found(request.url.path)
             return JSONResponse({"name": name, "value": counters[name]})
+
+        @router.put("/counters/{name}/fields")
+        async def set_fields(request: Request, name: str) -> JSONResponse:
+            """Custom fields of a counter, checked against the tenant's schema."""
+            ctx = context(request)
+            schema = ctx.tenant.schema.object("counter") if ctx.tenant.schema else None
+            changes: dict[str, Any] = {}
+            for key, value in json.loads(await request.body() or b"{}").items():
+                field = schema.field(key) if schema else None
+                if field is None:
+                    raise _error(400, "unknown_field", key)
+                try:
+                    changes[field.name] = field.coerce(value)
+                except FieldValueError as exc:
+                    raise _error(400, "invalid_field", str(exc)) from None
+            defaults = {f.name: f.default_value() for f in schema.fields.values()
+                        if f.has_default} if schema else {}
+            fields = ctx.tenant.collection("fields").setdefault(name, defaults)
+            fields.update(changes)
+            return JSONResponse({"name": name, "fields": fields})
+
+        @router.post("/gated/{name}")
+        async def gated(request: Request, name: str) -> JSONResponse:
+            """`POST /counters/{name}`, once the test opens the gate."""
+            if self.gate is None:
+                raise self.errors.not_found(request.url.path)
+            self.gate.entered.set()
+            await self.gate.opened.wait()
+            return await increment(request, name)
 
         @router.post("/notify")
         async def notify(request: Request) -> JSONResponse:
