@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import NoReturn, TypeVar
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from simulators.registry import VENDORS
+from simulators.client import ControlClient, ControlError, FakeUnreachable
+from simulators.registry import VENDORS, create_vendor
+
+T = TypeVar("T")
 
 app = typer.Typer(help="Fake payment-recovery landscape: Stripe, Chargebee, NetSuite, Salesforce.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -33,14 +36,14 @@ app.add_typer(clock_app, name="clock")
 console = Console(width=None if sys.stdout.isatty() else 120)  # wide tables in logs too
 err = Console(stderr=True, soft_wrap=True)
 
-DEFAULT_PORTS = {"stripe": 12111, "chargebee": 12112, "netsuite": 12113, "salesforce": 12114}
 URL_HELP = "Base URL of the running fake (default: the Stripe fake's default address)"
-DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORTS['stripe']}"
+DEFAULT_URL = f"http://127.0.0.1:{create_vendor('stripe').default_port}"
+CA_HELP = "CA file to trust for a fake served with --tls (serve prints its path)"
 CREDENTIAL_KEYS = ("api_key", "client_id", "client_secret", "consumer_key", "consumer_secret",
                    "token_id", "token_secret", "username", "password", "security_token")
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     err.print(f"[red]error:[/red] {message}")
     raise typer.Exit(code)
 
@@ -49,7 +52,8 @@ def fail(message: str, code: int = 2) -> None:
 def serve(
     vendor: str = typer.Argument(..., help=f"One of: {', '.join(VENDORS)}"),
     port: int = typer.Option(None, help="Port (0 picks a free one; default per vendor: "
-                             + ", ".join(f"{v} {p}" for v, p in DEFAULT_PORTS.items()) + ")"),
+                             + ", ".join(f"{v} {create_vendor(v).default_port}"
+                                         for v in VENDORS) + ")"),
     host: str = typer.Option("127.0.0.1", help="Loopback address to listen on"),
     tls: bool = typer.Option(False, "--tls", help="Serve https with the local CA "
                              "(simple-salesforce and chargebee insist on https)"),
@@ -67,15 +71,16 @@ def serve(
     from simulators.core.config import ConfigError, build_simulator, load_config
     from simulators.core.server import NotLoopback, bind, serve_forever, url_of
     from simulators.core.tls import ensure_certificates
-    from simulators.registry import create_vendor
 
     if vendor not in VENDORS:
         fail(f"unknown vendor {vendor!r}; choose one of: {', '.join(VENDORS)}")
     try:
         fake_config = load_config(config) if config else None
-        sim = build_simulator(create_vendor(vendor), fake_config, config_path=config, seed=seed,
+        the_vendor = create_vendor(vendor)
+        sim = build_simulator(the_vendor, fake_config, config_path=config, seed=seed,
                               controlled_clock=controlled_clock, schema_path=schema)
-        sock = bind(host, DEFAULT_PORTS[vendor] if port is None else port)
+        port = the_vendor.default_port if port is None else port
+        sock = bind(host, port)
     except (ConfigError, NotLoopback) as exc:
         fail(str(exc))
     except OSError as exc:
@@ -101,18 +106,13 @@ def serve(
 
 
 # -- faults ---------------------------------------------------------------------------------------
-def _call(method: str, url: str, **kwargs: Any) -> Any:
+def _control(url: str, ca: Path | None, operation: Callable[[ControlClient], T]) -> T:
+    """Run one control-plane operation; its errors become one line on stderr, not a traceback."""
     try:
-        response = httpx.request(method, url, timeout=30, **kwargs)
-    except httpx.HTTPError as exc:
-        fail(f"no fake answers at {url} ({exc}); start one with `landscape serve <vendor>`")
-    if response.status_code == 422:
-        details = response.json().get("detail", [])
-        fail("; ".join(f"{'.'.join(str(p) for p in d['loc'][1:])}: {d['msg']}"
-                       for d in details) or response.text)
-    if response.status_code >= 400:
-        fail(f"{response.status_code}: {response.text}")
-    return response.json()
+        with ControlClient(url, verify=ca or True) as client:
+            return operation(client)
+    except (ControlError, FakeUnreachable) as exc:
+        fail(str(exc))
 
 
 @faults_app.command("add")
@@ -139,6 +139,7 @@ def faults_add(
     limit: int = typer.Option(None, help="concurrency_limit: max in flight"),
     copies: int = typer.Option(None, help="webhook_duplicate/burst: extra copies"),
     spec_json: str = typer.Option(None, "--json", help="The whole fault as JSON instead"),
+    ca: Path = typer.Option(None, "--ca", help=CA_HELP),
 ) -> None:
     """Install a fault on a running fake."""
     if spec_json:
@@ -156,42 +157,47 @@ def faults_add(
         if latency_ms is not None:
             spec["latency"] = {"kind": "fixed", "ms": latency_ms}
         spec = {k: v for k, v in spec.items() if v is not None}
-    fault = _call("POST", f"{url}/_sim/faults", json=spec)
-    console.print(f"added {fault['id']} ({fault['kind']})")
+    fault = _control(url, ca, lambda fake: fake.faults.add(spec))
+    console.print(f"added {fault.id} ({fault.kind})")
 
 
 @faults_app.command("list")
-def faults_list(url: str = typer.Option(DEFAULT_URL, help=URL_HELP)) -> None:
+def faults_list(url: str = typer.Option(DEFAULT_URL, help=URL_HELP),
+                ca: Path = typer.Option(None, "--ca", help=CA_HELP)) -> None:
     """List installed faults with how often they matched and hit."""
-    faults = _call("GET", f"{url}/_sim/faults")
+    faults = _control(url, ca, lambda fake: fake.faults.list())
     table = Table("id", "kind", "probability", "match", "matched", "hits")
     for fault in faults:
-        table.add_row(fault["id"], fault["kind"], str(fault["probability"]),
-                      json.dumps(fault.get("match", {})), str(fault["matched"]),
-                      str(fault["hits"]))
+        table.add_row(fault.id, fault.kind, str(fault.probability),
+                      json.dumps(fault.match.model_dump(exclude_none=True)), str(fault.matched),
+                      str(fault.hits))
     console.print(table if faults else "no faults installed")
 
 
 @faults_app.command("clear")
 def faults_clear(url: str = typer.Option(DEFAULT_URL, help=URL_HELP),
-                 fault_id: str = typer.Option(None, "--id", help="Remove only this fault")) -> None:
+                 fault_id: str = typer.Option(None, "--id", help="Remove only this fault"),
+                 ca: Path = typer.Option(None, "--ca", help=CA_HELP)) -> None:
     """Remove every fault (or one)."""
-    _call("DELETE", f"{url}/_sim/faults" + (f"/{fault_id}" if fault_id else ""))
+    _control(url, ca, lambda fake: fake.faults.remove(fault_id) if fault_id
+             else fake.faults.clear())
     console.print(f"removed {fault_id or 'all faults'}")
 
 
 # -- clock ----------------------------------------------------------------------------------------
 @clock_app.command("show")
-def clock_show(url: str = typer.Option(DEFAULT_URL, help=URL_HELP)) -> None:
+def clock_show(url: str = typer.Option(DEFAULT_URL, help=URL_HELP),
+               ca: Path = typer.Option(None, "--ca", help=CA_HELP)) -> None:
     """Print simulated time."""
-    console.print(_call("GET", f"{url}/_sim/clock"))
+    console.print(_control(url, ca, lambda fake: fake.clock.describe()).model_dump())
 
 
 @clock_app.command("advance")
 def clock_advance(seconds: float = typer.Argument(..., help="How far to move time"),
-                  url: str = typer.Option(DEFAULT_URL, help=URL_HELP)) -> None:
+                  url: str = typer.Option(DEFAULT_URL, help=URL_HELP),
+                  ca: Path = typer.Option(None, "--ca", help=CA_HELP)) -> None:
     """Advance simulated time; renewals, retries and webhook retries due on the way run."""
-    console.print(_call("POST", f"{url}/_sim/clock/advance", json={"seconds": seconds}))
+    console.print(_control(url, ca, lambda fake: fake.clock.advance(seconds)).model_dump())
 
 
 # -- demo and benchmark ---------------------------------------------------------------------------

@@ -11,6 +11,8 @@ import ssl
 import httpx
 import pytest
 
+from simulators.client import ControlClient
+
 SITE, KEY = "acme-test", "test_acme_key_1"
 GOOD, DECLINES = "4111111111111111", "4005519200000004"
 ERROR_FIELDS = {"message", "api_error_code", "error_code", "error_msg", "http_status_code"}
@@ -44,9 +46,13 @@ class Site:
 @pytest.fixture
 def fake(start_fake):
     fake = start_fake("chargebee", tls=True, controlled_clock=True)
-    tenant = fake.sim.tenants.declare(SITE, {"api_key": KEY})
-    fake.sim.vendor.configure_tenant(fake.sim, tenant)
+    declare_site(fake, SITE, {"api_key": KEY})
     return fake
+
+
+def declare_site(fake, site: str, settings: dict) -> None:
+    with ControlClient(fake.url, verify=fake.ca_file) as control:
+        control.declare_tenant(site, settings)
 
 
 @pytest.fixture
@@ -199,9 +205,7 @@ def test_decline_fault_fails_the_charge(site) -> None:
 
 
 def test_plan_rate_limit_per_site(fake) -> None:
-    tenant = fake.sim.tenants.declare("small-site", {"api_key": "small_key",
-                                                     "rate_limit_per_minute": 3})
-    fake.sim.vendor.configure_tenant(fake.sim, tenant)
+    declare_site(fake, "small-site", {"api_key": "small_key", "rate_limit_per_minute": 3})
     small, other = Site(fake, "small_key"), Site(fake)
     assert [small.get("/customers").status_code for _ in range(3)] == [200, 200, 200]
     limited = small.get("/customers")
@@ -211,9 +215,8 @@ def test_plan_rate_limit_per_site(fake) -> None:
 
 
 def test_webhook_with_basic_auth_and_retries(fake, receiver) -> None:
-    tenant = fake.sim.tenants.declare(SITE, {"webhooks": [{
+    declare_site(fake, SITE, {"webhooks": [{
         "url": receiver.url, "basic_auth_username": "cb", "basic_auth_password": "pw"}]})
-    fake.sim.vendor.configure_tenant(fake.sim, tenant)
     site = Site(fake)
     receiver.statuses = [500]  # the first attempt fails
     customer = site.post("/customers", {"first_name": "Ada"}).json()["customer"]
@@ -260,9 +263,7 @@ def test_cancel_at_end_of_term(site) -> None:
 
 
 def test_site_dunning_settings_keep_the_subscription_active(fake) -> None:
-    tenant = fake.sim.tenants.declare(SITE, {"dunning": {"retry_days": [1],
-                                                         "on_exhausted": "active"}})
-    fake.sim.vendor.configure_tenant(fake.sim, tenant)
+    declare_site(fake, SITE, {"dunning": {"retry_days": [1], "on_exhausted": "active"}})
     site = Site(fake)
     catalog(site)
     customer = customer_with(site, GOOD)

@@ -18,7 +18,7 @@ from chargebee import (
     PaymentError,
 )
 
-from simulators.core.schemas import load_schema
+from simulators.client import ControlClient
 
 SITE, KEY = "acme-test", "test_acme_key_1"
 SCHEMA = Path(__file__).resolve().parents[2] / "scenarios/schemas/chargebee-custom-fields.yaml"
@@ -29,8 +29,8 @@ DAY = 86400
 @pytest.fixture
 def fake(start_fake):
     fake = start_fake("chargebee", tls=True, controlled_clock=True)
-    tenant = fake.sim.tenants.declare(SITE, {"api_key": KEY}, schema=load_schema(SCHEMA))
-    fake.sim.vendor.configure_tenant(fake.sim, tenant)
+    with ControlClient(fake.url, verify=fake.ca_file) as control:
+        control.declare_tenant(SITE, {"api_key": KEY}, schema=SCHEMA)
     return fake
 
 

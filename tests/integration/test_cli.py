@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import subprocess
 import sys
 
@@ -9,6 +10,7 @@ import httpx
 import pytest
 
 from harness.processes import start_process, stop_process
+from simulators.core.tls import ensure_certificates
 
 LANDSCAPE = [sys.executable, "-m", "harness.cli"]
 
@@ -45,6 +47,26 @@ def test_bad_fault_is_explained_not_a_traceback(stripe_process) -> None:
     result = landscape("faults", "add", "--url", stripe_process.url, "--kind", "latency")
     assert result.returncode == 2
     assert "needs latency" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_tls_fake_needs_its_ca_and_unknown_ids_are_explained(tmp_path) -> None:
+    ca_file = str(ensure_certificates(tmp_path).ca_file)
+    started = start_process([*LANDSCAPE, "serve", "stripe", "--port", "0", "--tls",
+                             "--tls-dir", str(tmp_path)],
+                            verify=ssl.create_default_context(cafile=ca_file))
+    try:
+        url = started.url
+        untrusted = landscape("faults", "list", "--url", url)
+        assert untrusted.returncode == 2 and "--ca" in untrusted.stderr
+        listed = landscape("faults", "list", "--url", url, "--ca", ca_file)
+        assert listed.returncode == 0 and "no faults installed" in listed.stdout
+        unknown = landscape("faults", "clear", "--url", url, "--ca", ca_file, "--id", "flt_9")
+        assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+        assert "404" in unknown.stderr and "no fault 'flt_9'" in unknown.stderr
+        shown = landscape("clock", "show", "--url", url, "--ca", ca_file)
+        assert shown.returncode == 0 and "'mode': 'real'" in shown.stdout
+    finally:
+        stop_process(started)
 
 
 def test_no_fake_running_is_explained() -> None:

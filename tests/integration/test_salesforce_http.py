@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from simulators.core.schemas import load_schema, schema_from_dict
+from simulators.client import ControlClient
 from simulators.salesforce import ids
 from simulators.salesforce.vendor import DEMO_ORG, DEMO_SETTINGS
 
@@ -39,11 +39,12 @@ class Client:
 @pytest.fixture
 def make_client(start_fake):
     def make(schema: Any = "salesforce-plan-junction.yaml", **settings: Any) -> Client:
+        """`schema`: a file under scenarios/schemas, or the schema itself as a mapping."""
         fake = start_fake("salesforce", controlled_clock=True)
         if isinstance(schema, str):
-            schema = load_schema(SCHEMAS / schema)
-        tenant = fake.sim.tenants.declare(DEMO_ORG, {**DEMO_SETTINGS, **settings}, schema)
-        fake.sim.vendor.configure_tenant(fake.sim, tenant)
+            schema = SCHEMAS / schema
+        with ControlClient(fake.url) as control:
+            control.declare_tenant(DEMO_ORG, {**DEMO_SETTINGS, **settings}, schema)
         client = Client(fake)
         yield_clients.append(client)
         return client
@@ -200,8 +201,8 @@ def test_get_with_fields_and_upsert_status_by_version(sf: Client) -> None:
 
 
 def test_upsert_matching_several_records_answers_300(make_client) -> None:
-    schema = schema_from_dict({"vendor": "salesforce", "name": "loose", "objects": {
-        "Account": {"fields": {"Legacy_Key__c": {"type": "string", "external_id": True}}}}})
+    schema = {"vendor": "salesforce", "name": "loose", "objects": {
+        "Account": {"fields": {"Legacy_Key__c": {"type": "string", "external_id": True}}}}}
     sf = make_client(schema)
     first = sf.create("Account", {"Name": "A", "Legacy_Key__c": "k"})
     second = sf.create("Account", {"Name": "B", "Legacy_Key__c": "K"})

@@ -23,7 +23,7 @@ from simple_salesforce import (
     SalesforceResourceNotFound,
 )
 
-from simulators.core.schemas import load_schema
+from simulators.client import ControlClient
 from simulators.salesforce.vendor import DEMO_ORG, DEMO_SETTINGS
 
 pytestmark = pytest.mark.sdk
@@ -57,10 +57,9 @@ def make_org(start_fake):
 
     def make(schema: str | None = "salesforce-cpq.yaml", **settings: Any) -> Org:
         fake = start_fake("salesforce", tls=True, controlled_clock=True)
-        tenant = fake.sim.tenants.declare(
-            DEMO_ORG, {**DEMO_SETTINGS, **settings},
-            load_schema(SCHEMAS / schema) if schema else None)
-        fake.sim.vendor.configure_tenant(fake.sim, tenant)
+        with ControlClient(fake.url, verify=fake.ca_file) as control:
+            control.declare_tenant(DEMO_ORG, {**DEMO_SETTINGS, **settings},
+                                   SCHEMAS / schema if schema else None)
         orgs.append(Org(fake))
         return orgs[-1]
 
