@@ -22,6 +22,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 test: lint
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 unit: $(STAMP)
@@ -29,6 +31,7 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/landscape bench stripe
+	$(BIN)/python -m harness.inprocess --flows 200 --latency-ms 500
 
 serve-stripe: $(STAMP)
 	$(BIN)/landscape serve stripe

@@ -39,7 +39,6 @@ DEFAULT_RETRY_DAYS = [3, 5, 7]
 OPEN = ("payment_due", "not_paid")
 OFFLINE_METHODS = ("cash", "check", "bank_transfer", "other", "chargeback", "custom",
                    "ach_credit", "sepa_credit", "boleto", "upi", "netbanking_emandates")
-MAX_CATCH_UP = 10_000  # clock-driven steps in one tick, a guard against a runaway loop
 
 
 def dunning_settings(tenant: Tenant) -> tuple[list[float], str]:
@@ -157,6 +156,7 @@ def create_subscription(sim: Simulator, tenant: Tenant, customer: dict[str, Any]
         if txn is not None:
             _apply(tenant, invoice, txn, now)
     subs[sub_id] = touch(sub, now)
+    _plan_renewal(tenant, sub)
     content = {"subscription": sub, "customer": customer, "card": card_view(tenant, customer),
                "invoice": invoice}
     emit(sim, tenant, "subscription_created", content, now=now, webhooks=webhooks)
@@ -194,6 +194,7 @@ def cancel_subscription(sim: Simulator, tenant: Tenant, sub: dict[str, Any],
                     "cancel_schedule_created_at": int(now)})
         sub.pop("next_billing_at", None)
         touch(sub, now)
+        _plan_renewal(tenant, sub)
         emit(sim, tenant, "subscription_cancellation_scheduled", _sub_content(tenant, sub),
              now=now, webhooks=webhooks)
     else:
@@ -207,6 +208,7 @@ def _cancel(sim: Simulator, tenant: Tenant, sub: dict[str, Any], at: float,
         sub["cancel_reason"] = reason
     sub.pop("next_billing_at", None)
     touch(sub, at)
+    _plan_renewal(tenant, sub)
     emit(sim, tenant, "subscription_cancelled", _sub_content(tenant, sub), now=at,
          source=source, webhooks=webhooks)
 
@@ -218,7 +220,11 @@ def _sub_content(tenant: Tenant, sub: dict[str, Any]) -> dict[str, Any]:
 
 # -- invoices and transactions --------------------------------------------------------------------
 def _invoice(sim: Simulator, tenant: Tenant, sub: dict[str, Any], start: float, end: float,
-             now: float, *, first: bool) -> dict[str, Any]:
+             now: float, *, first: bool, invoice_id: str | None = None) -> dict[str, Any]:
+    """A subscription invoice; invoice ids are a site sequence unless one is chosen (provider
+    states), and a chosen number moves the sequence past it so later ones never collide."""
+    if invoice_id is not None and invoice_id.isdigit():
+        tenant.counters["invoice"] = max(tenant.counters.get("invoice", 0), int(invoice_id))
     prices = tenant.collection("item_price")
     lines = []
     for item in sub["subscription_items"]:
@@ -234,7 +240,8 @@ def _invoice(sim: Simulator, tenant: Tenant, sub: dict[str, Any], start: float, 
             "discount_amount": 0, "item_level_discount_amount": 0})
     total = sum(line["amount"] for line in lines)
     invoice = {
-        "id": str(tenant.next_number("invoice")), "customer_id": sub["customer_id"],
+        "id": invoice_id or str(tenant.next_number("invoice")),
+        "customer_id": sub["customer_id"],
         "subscription_id": sub["id"], "recurring": True, "status": "payment_due",
         "price_type": "tax_exclusive", "date": int(start), "due_date": int(start),
         "net_term_days": 0, "exchange_rate": 1.0, "total": total, "amount_paid": 0,
@@ -290,6 +297,7 @@ def _apply(tenant: Tenant, invoice: dict[str, Any], txn: dict[str, Any], now: fl
         if invoice.get("dunning_status") in ("in_progress", "stopped", "exhausted"):
             invoice["dunning_status"] = "success"
         tenant.collection("_dunning").pop(invoice["id"], None)
+        _plan_retry(tenant, invoice["id"])
     txn["linked_invoices"].append({
         "invoice_id": invoice["id"], "applied_amount": applied, "applied_at": int(now),
         "invoice_date": invoice["date"], "invoice_total": invoice["total"],
@@ -437,6 +445,7 @@ def stop_dunning(sim: Simulator, tenant: Tenant, invoice: dict[str, Any], now: f
     invoice.pop("next_retry_at", None)
     invoice.pop("expected_payment_date", None)
     tenant.collection("_dunning").pop(invoice["id"], None)
+    _plan_retry(tenant, invoice["id"])
     touch(invoice, now)
     emit(sim, tenant, "invoice_updated", _content(tenant, invoice), now=now)
 
@@ -454,6 +463,7 @@ def pause_dunning(sim: Simulator, tenant: Tenant, invoice: dict[str, Any],
         state["paused_until"] = until
     invoice["expected_payment_date"] = until
     invoice.pop("next_retry_at", None)
+    _plan_retry(tenant, invoice["id"])
     touch(invoice, now)
     emit(sim, tenant, "invoice_updated", _content(tenant, invoice), now=now)
 
@@ -474,6 +484,7 @@ def _unpause(tenant: Tenant, invoice: dict[str, Any], state: dict[str, Any],
     state["paused_until"] = None
     invoice["next_retry_at"] = int(max(scheduled, now))
     invoice.pop("expected_payment_date", None)
+    _plan_retry(tenant, invoice["id"])
     touch(invoice, now)
 
 
@@ -495,38 +506,57 @@ def _dunning_due(tenant: Tenant, invoice_id: str, state: dict[str, Any]) -> floa
     return tenant.collection("invoice").get(invoice_id, {}).get("next_retry_at")
 
 
-def _due_work(sim: Simulator) -> list[tuple[float, str, Tenant, str]]:
-    work = []
-    for tenant in sim.tenants.all():
-        for sub in tenant.data.get("subscription", {}).values():
-            at = _subscription_due(sub)
-            if at is not None:
-                work.append((float(at), "renew", tenant, sub["id"]))
-        for invoice_id, state in tenant.data.get("_dunning", {}).items():
-            at = _dunning_due(tenant, invoice_id, state)
-            if at is not None:
-                work.append((float(at), "retry", tenant, invoice_id))
-    return work
+def _plan_renewal(tenant: Tenant, sub: dict[str, Any]) -> None:
+    """(Re)schedule the subscription's next clock-driven step (renewal, start, cancellation)."""
+    at = _subscription_due(sub)
+    key = f"renew:{sub['id']}"
+    if at is None:
+        tenant.unschedule(key)
+    else:
+        tenant.schedule(key, at, "renew", subscription=sub["id"])
 
 
-def next_due(sim: Simulator) -> float | None:
-    times = [at for at, *_ in _due_work(sim)]
-    return min(times) if times else None
+def _plan_retry(tenant: Tenant, invoice_id: str) -> None:
+    """(Re)schedule the invoice's next dunning step, or drop it once dunning is over."""
+    state = tenant.collection("_dunning").get(invoice_id)
+    at = None if state is None else _dunning_due(tenant, invoice_id, state)
+    key = f"retry:{invoice_id}"
+    if at is None:
+        tenant.unschedule(key)
+    else:
+        tenant.schedule(key, at, "retry", invoice=invoice_id)
 
 
-def tick(sim: Simulator, now: float) -> None:
-    for _ in range(MAX_CATCH_UP):
-        due = sorted((w for w in _due_work(sim) if w[0] <= now), key=lambda w: (w[0], w[1]))
-        if not due:
-            return
-        at, kind, tenant, object_id = due[0]
-        if kind == "renew":
-            _renew(sim, tenant, tenant.collection("subscription")[object_id], at)
-        else:
-            _retry(sim, tenant, object_id, at)
+def _run_renewal(sim: Simulator, tenant: Tenant, key: str, entry: dict[str, Any]) -> None:
+    sub = tenant.collection("subscription").get(entry["subscription"])
+    at = None if sub is None else _subscription_due(sub)
+    if sub is None or at is None:
+        return
+    if at > entry["at"]:  # moved later since it was planned
+        _plan_renewal(tenant, sub)
+        return
+    _renew(sim, tenant, sub, at)
 
 
-def _renew(sim: Simulator, tenant: Tenant, sub: dict[str, Any], at: float) -> None:
+def _run_retry(sim: Simulator, tenant: Tenant, key: str, entry: dict[str, Any]) -> None:
+    invoice_id = entry["invoice"]
+    state = tenant.collection("_dunning").get(invoice_id)
+    at = None if state is None else _dunning_due(tenant, invoice_id, state)
+    if at is None:
+        return
+    if at > entry["at"]:
+        _plan_retry(tenant, invoice_id)
+        return
+    _retry(sim, tenant, invoice_id, at)
+
+
+SCHEDULED_WORK = {"renew": _run_renewal, "retry": _run_retry}
+
+
+def _renew(sim: Simulator, tenant: Tenant, sub: dict[str, Any], at: float, *,
+           invoice_id: str | None = None) -> None:
+    """A term starts (renewal, trial end, future start); `invoice_id`: a chosen id for its
+    invoice (provider states)."""
     status = sub["status"]
     if status == "non_renewing" or (status == "active"
                                     and sub.get("remaining_billing_cycles") == 0):
@@ -542,9 +572,10 @@ def _renew(sim: Simulator, tenant: Tenant, sub: dict[str, Any], at: float) -> No
     sub["mrr"] = sum(i["amount"] for i in sub["subscription_items"])
     _count_cycle(sub)
     touch(sub, at)
+    _plan_renewal(tenant, sub)
     event = {"future": "subscription_started", "in_trial": "subscription_activated"}.get(
         status, "subscription_renewed")
-    invoice = _invoice(sim, tenant, sub, start, end, at, first=first)
+    invoice = _invoice(sim, tenant, sub, start, end, at, first=first, invoice_id=invoice_id)
     emit(sim, tenant, event, {**_sub_content(tenant, sub), "invoice": invoice}, now=at,
          source="scheduled_job")
     emit(sim, tenant, "invoice_generated", _content(tenant, invoice), now=at,
@@ -570,6 +601,7 @@ def _start_dunning(sim: Simulator, tenant: Tenant, invoice: dict[str, Any], at: 
         return
     invoice["next_retry_at"] = int(at + days[0] * DAY)
     touch(invoice, at)
+    _plan_retry(tenant, invoice["id"])
 
 
 def _retry(sim: Simulator, tenant: Tenant, invoice_id: str, at: float) -> None:
@@ -577,6 +609,7 @@ def _retry(sim: Simulator, tenant: Tenant, invoice_id: str, at: float) -> None:
     invoice = tenant.collection("invoice").get(invoice_id)
     if invoice is None or invoice["status"] not in OPEN:
         tenant.collection("_dunning").pop(invoice_id, None)
+        _plan_retry(tenant, invoice_id)
         return
     if state.get("paused_until") is not None:  # the expected payment date has passed
         _unpause(tenant, invoice, state, at)
@@ -590,6 +623,7 @@ def _retry(sim: Simulator, tenant: Tenant, invoice_id: str, at: float) -> None:
     if state["retries"] < len(days):
         invoice["next_retry_at"] = int(state["first_failed_at"] + days[state["retries"]] * DAY)
         touch(invoice, at)
+        _plan_retry(tenant, invoice_id)
     else:
         _exhaust(sim, tenant, invoice, at)
 
@@ -597,6 +631,7 @@ def _retry(sim: Simulator, tenant: Tenant, invoice_id: str, at: float) -> None:
 def _exhaust(sim: Simulator, tenant: Tenant, invoice: dict[str, Any], at: float) -> None:
     _, on_exhausted = dunning_settings(tenant)
     tenant.collection("_dunning").pop(invoice["id"], None)
+    _plan_retry(tenant, invoice["id"])
     invoice.update({"status": "not_paid", "dunning_status": "exhausted"})
     invoice.pop("next_retry_at", None)
     touch(invoice, at)

@@ -133,7 +133,9 @@ def _brand(number: str) -> str:
 
 def add_card(sim: Simulator, tenant: Tenant, customer: dict[str, Any], card: dict[str, Any],
              now: float, *, param_prefix: str = "card", replace_primary: bool = False,
-             source: str = "api", webhooks: bool = True) -> dict[str, Any]:
+             source: str = "api", webhooks: bool = True,
+             source_id: str | None = None) -> dict[str, Any]:
+    """Store a card (`source_id`: a chosen payment source id, for provider states)."""
     number = str(card.get("number") or "").replace(" ", "")
     if not number:
         raise errors.missing(f"{param_prefix}[number]")
@@ -152,7 +154,7 @@ def add_card(sim: Simulator, tenant: Tenant, customer: dict[str, Any], card: dic
             "Problem while adding the card. Error message : (card_verification_failed) "
             "Card verification failed.", "payment_method_verification_failed",
             "gateway.card.verification_failed")
-    ps_id = new_id(sim, tenant, "pm", 17)
+    ps_id = source_id or new_id(sim, tenant, "pm", 17)
     masked = "*" * (len(number) - 4) + number[-4:]
     source_obj = touch({
         "id": ps_id, "customer_id": customer["id"], "type": "card",

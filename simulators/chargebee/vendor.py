@@ -10,7 +10,6 @@ declared anywhere) the key itself names the site, created on first use.
 from __future__ import annotations
 
 import base64
-import time
 from collections import deque
 from typing import Any
 
@@ -18,7 +17,9 @@ from fastapi import APIRouter
 from starlette.requests import Request
 
 from simulators.chargebee.errors import ChargebeeErrors, cb_error, invalid_request
+from simulators.chargebee.schema_rules import ChargebeeSchemaRules
 from simulators.core.simulator import Simulator
+from simulators.core.states import ProviderState
 from simulators.core.tenancy import Tenant
 from simulators.core.vendor import IdempotencyPolicy, Vendor, VendorError
 
@@ -50,6 +51,8 @@ def _too_long(key: str) -> VendorError:
 class ChargebeeVendor(Vendor):
     name = "chargebee"
     title = "Chargebee"
+    schema_rules = ChargebeeSchemaRules()
+    default_port = 12112
     errors = ChargebeeErrors()
 
     def __init__(self) -> None:
@@ -58,7 +61,7 @@ class ChargebeeVendor(Vendor):
             mismatch=_mismatch, in_flight=_in_flight, too_long=_too_long,
             max_key_length=MAX_KEY_LENGTH,
             replayed_header=("chargebee-idempotency-replayed", "true"))
-        # per-site request times for the plan limits; real time, like the engine's limits
+        # per-site request times for the plan limits, on the clock's monotonic time
         self._recent: dict[str, deque[float]] = {}
 
     def authenticate(self, sim: Simulator, request: Request) -> tuple[Tenant, dict[str, Any]]:
@@ -80,13 +83,16 @@ class ChargebeeVendor(Vendor):
         if limit is None:
             plan = "test" if tenant.settings.get("test_site") else str(plan).lower()
             limit = PLAN_LIMITS.get(plan, PLAN_LIMITS["starter"])
-        now = time.monotonic()
+        now = sim.clock.monotonic()
         window = self._recent.setdefault(tenant.id, deque())
         while window and now - window[0] >= 60.0:
             window.popleft()
         if len(window) >= int(limit):
             raise self.errors.rate_limited(max(1.0, round(60.0 - (now - window[0]))))
         window.append(now)
+
+    def reset(self, sim: Simulator) -> None:
+        self._recent.clear()
 
     def router(self) -> APIRouter:
         from simulators.chargebee import routes
@@ -98,15 +104,15 @@ class ChargebeeVendor(Vendor):
 
         return published(generated)
 
-    def next_due(self, sim: Simulator) -> float | None:
-        from simulators.chargebee import billing
+    def scheduled_work(self) -> dict[str, Any]:
+        from simulators.chargebee.billing import SCHEDULED_WORK
 
-        return billing.next_due(sim)
+        return SCHEDULED_WORK
 
-    async def tick(self, sim: Simulator, now: float) -> None:
-        from simulators.chargebee import billing
+    def provider_states(self) -> dict[str, ProviderState]:
+        from simulators.chargebee.states import STATES
 
-        billing.tick(sim, now)
+        return STATES
 
     def default_tenants(self) -> dict[str, dict[str, Any]]:
         return {DEMO_SITE: {"api_key": DEMO_KEY}}

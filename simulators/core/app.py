@@ -23,6 +23,7 @@ from simulators.core.vendor import VendorError, context
 
 def build_app(sim: Simulator) -> Pipeline:
     vendor = sim.vendor
+    sim.mark_started()  # what /_sim/reset returns the fake to
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -37,10 +38,14 @@ def build_app(sim: Simulator) -> Pipeline:
     app.include_router(vendor.router())
     app.include_router(control_router())
 
+    # registered with the decorator: `add_exception_handler` is typed for handlers of any
+    # Exception, and these take their own class
+    @app.exception_handler(VendorError)
     async def vendor_error(request: Request, exc: VendorError) -> Response:
         context(request).store_idempotent = exc.store_idempotent
         return Response(exc.encode(), exc.status, exc.headers, vendor.errors.content_type)
 
+    @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if request.url.path.startswith(CONTROL_PREFIX):
             return Response(json.dumps({"detail": exc.detail}).encode(), exc.status_code,
@@ -50,8 +55,6 @@ def build_app(sim: Simulator) -> Pipeline:
                 request.method, request.url.path))
         return await vendor_error(request, vendor.errors.not_found(request.url.path))
 
-    app.add_exception_handler(VendorError, vendor_error)
-    app.add_exception_handler(StarletteHTTPException, http_error)
     for exc_class, handler in vendor.exception_handlers().items():
         app.add_exception_handler(exc_class, handler)
 
@@ -61,5 +64,6 @@ def build_app(sim: Simulator) -> Pipeline:
             app.openapi_schema = vendor.openapi(generated)
         return app.openapi_schema
 
+    # FastAPI's documented way to publish another schema is to replace `app.openapi`
     app.openapi = openapi  # type: ignore[method-assign]
     return Pipeline(sim, app)

@@ -6,14 +6,18 @@ ground truth from it. It bypasses auth, limits, latency and faults.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from simulators.core.faults import FaultSpec
 from simulators.core.latency import Latency
-from simulators.core.simulator import Limits, Simulator
+from simulators.core.limits import Limits
+from simulators.core.schemas import SchemaError
+from simulators.core.simulator import Simulator
+from simulators.core.states import StateError
+from simulators.core.tenancy import Tenant
 
 TAG = "simulator control plane"
 
@@ -33,13 +37,41 @@ class Seed(BaseModel):
     seed: int
 
 
+class Reset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seed: int | None = Field(None, description="re-seed every stream (default: the start seed)")
+
+
+class TenantDeclaration(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    settings: dict[str, Any] = Field(default_factory=dict,
+                                     description="vendor settings, see the vendor's README")
+    schema_: dict[str, Any] | None = Field(
+        None, alias="schema", description="a per-merchant schema, inline (as its YAML file)")
+    replace: bool = Field(False, description="replace settings and schema instead of merging")
+
+
+class StateChange(BaseModel):
+    """The body Pact's verifier posts to a provider-state URL, plus an optional tenant."""
+
+    model_config = ConfigDict(extra="forbid")
+    state: str = Field(..., description="the provider state's name (GET /_sim/states)")
+    params: dict[str, Any] = Field(default_factory=dict)
+    action: Literal["setup", "teardown"] = "setup"
+    tenant: str | None = Field(None, description="default: params.tenant, else the fake's "
+                                                 "first declared tenant")
+
+
 class SnapshotFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path: str = Field(..., description="file on the fake's machine")
 
 
 def _sim(request: Request) -> Simulator:
-    return request.app.state.sim
+    sim = request.app.state.sim  # set by build_app (core/app.py)
+    if not isinstance(sim, Simulator):
+        raise TypeError(f"app.state.sim is a {type(sim).__name__}, not the fake's Simulator")
+    return sim
 
 
 def control_router() -> APIRouter:
@@ -125,7 +157,7 @@ def control_router() -> APIRouter:
         return [{"id": t.id, "objects": {k: len(v) for k, v in t.data.items()}}
                 for t in _sim(request).tenants.all()]
 
-    def _tenant(request: Request, tenant_id: str):
+    def _tenant(request: Request, tenant_id: str) -> Tenant:
         tenant = _sim(request).tenants.find(tenant_id)
         if tenant is None:
             raise HTTPException(404, f"no tenant {tenant_id!r}; GET /_sim/tenants lists them")
@@ -138,7 +170,25 @@ def control_router() -> APIRouter:
     @router.post("/tenants/{tenant_id}/reset", summary="Empty a tenant's state")
     async def reset_tenant(request: Request, tenant_id: str) -> dict[str, Any]:
         _tenant(request, tenant_id).reset()
+        _sim(request).state_replaced()
         return {"reset": tenant_id}
+
+    @router.put("/tenants/{tenant_id}", summary="Declare a tenant, or change its settings/schema")
+    async def declare_tenant(request: Request, tenant_id: str,
+                             body: TenantDeclaration) -> dict[str, Any]:
+        sim = _sim(request)
+        schema = None
+        if body.schema_ is not None:
+            try:
+                schema = sim.load_schema(body.schema_, f"PUT /_sim/tenants/{tenant_id}")
+            except (SchemaError, ValueError) as exc:
+                raise HTTPException(400, str(exc)) from exc
+        try:
+            tenant = sim.declare_tenant(tenant_id, body.settings, schema, replace=body.replace)
+        except ValueError as exc:
+            raise HTTPException(400, f"tenant {tenant_id!r}: {exc}") from exc
+        return {"id": tenant.id, "settings": tenant.settings,
+                "schema": getattr(tenant.schema, "name", None) if tenant.schema else None}
 
     @router.post("/tenants/{tenant_id}/restore", summary="Replace a tenant's state")
     async def restore_tenant(request: Request, tenant_id: str,
@@ -148,6 +198,7 @@ def control_router() -> APIRouter:
             tenant.restore(snapshot)
         except (ValueError, TypeError, AttributeError) as exc:
             raise HTTPException(400, f"not a snapshot of this fake: {exc}") from exc
+        _sim(request).state_replaced()
         return {"restored": tenant_id}
 
     @router.post("/snapshot", summary="Write every tenant's state to a file")
@@ -161,17 +212,44 @@ def control_router() -> APIRouter:
             _sim(request).tenants.load(Path(body.path))
         except (OSError, ValueError, KeyError) as exc:
             raise HTTPException(400, f"cannot restore from {body.path}: {exc}") from exc
+        _sim(request).state_replaced()
         return {"path": body.path}
 
-    @router.post("/reset", summary="Reset every tenant, fault, journal and pending webhook")
-    async def reset_all(request: Request) -> dict[str, Any]:
+    @router.post("/reset", summary="Return the fake to its just-started state")
+    async def reset_all(request: Request, body: Reset | None = None) -> dict[str, Any]:
+        """Tenants (as declared at start, empty), clock, seed streams, faults, latency, limits,
+        journals, pending webhooks, idempotency keys in flight, vendor-held state."""
         sim = _sim(request)
-        for tenant in sim.tenants.all():
-            tenant.reset()
-        sim.faults.clear()
-        sim.journal.clear()
-        sim.webhooks.journal.clear()
-        return {"reset": True}
+        sim.reset(body.seed if body else None)
+        return {"reset": True, "seed": sim.seed, "clock": sim.clock.describe()}
+
+    # -- provider states ----------------------------------------------------------------------
+    @router.get("/states", summary="Named provider states this fake can set up")
+    async def list_states(request: Request) -> list[dict[str, Any]]:
+        return [s.describe() for s in _sim(request).vendor.provider_states().values()]
+
+    @router.post("/states", summary="Set up a named provider state (Pact's state-change body)")
+    async def set_state(request: Request, body: StateChange) -> dict[str, Any]:
+        sim = _sim(request)
+        states = sim.vendor.provider_states()
+        if body.state not in states:
+            raise HTTPException(404, f"no provider state {body.state!r}; this fake offers: "
+                                     f"{', '.join(map(repr, states)) or 'none'}")
+        if body.action == "teardown":  # state is cleared by POST /_sim/reset, not per state
+            return {"state": body.state, "action": "teardown"}
+        params = dict(body.params)
+        tenant_id = body.tenant or params.pop("tenant", None) or sim.default_tenant_id()
+        if tenant_id is None:
+            raise HTTPException(400, "name the tenant: {\"tenant\": ...} or params.tenant "
+                                     "(this fake declares none)")
+        tenant = sim.tenant(tenant_id)
+        if tenant is None:
+            raise HTTPException(404, f"no tenant {tenant_id!r}; GET /_sim/tenants lists them")
+        try:
+            created = states[body.state].setup(sim, tenant, params)
+        except StateError as exc:
+            raise HTTPException(400, f"provider state {body.state!r}: {exc}") from exc
+        return {"state": body.state, "tenant": tenant.id, "created": created}
 
     # -- journals -----------------------------------------------------------------------------
     @router.get("/journal/requests", summary="Requests seen, oldest first")

@@ -15,10 +15,12 @@ Where each kind acts (see pipeline.py):
 
 from __future__ import annotations
 
+import builtins
 import fnmatch
 import itertools
+import random
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -32,7 +34,7 @@ WebhookKind = Literal[
     "webhook_drop", "webhook_duplicate", "webhook_delay", "webhook_reorder", "webhook_burst",
 ]
 POST_COMMIT = {"drop_after", "truncate", "slow_body"}
-WEBHOOK_KINDS = set(WebhookKind.__args__)  # type: ignore[attr-defined]
+WEBHOOK_KINDS = set(get_args(WebhookKind))
 
 
 class Match(BaseModel):
@@ -122,7 +124,7 @@ class FaultEngine:
     """The faults installed on one fake."""
 
     faults: dict[str, Fault] = field(default_factory=dict)
-    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def add(self, spec: FaultSpec, now: float) -> Fault:
         fault = Fault(f"flt_{next(self._ids)}", spec, now)
@@ -138,9 +140,9 @@ class FaultEngine:
     def list(self) -> list[dict[str, Any]]:
         return [f.describe() for f in self.faults.values()]
 
-    def draw(self, rng: Any, now: float, *, method: str, path: str, tenant: str | None,
-             webhook: bool = False, event_type: str | None = None,
-             url: str | None = None) -> list[Fault]:
+    def draw(self, rng: random.Random, now: float, *, method: str, path: str,
+             tenant: str | None, webhook: bool = False, event_type: str | None = None,
+             url: str | None = None) -> builtins.list[Fault]:  # `list` alone: the method above
         """The faults that hit this request (or delivery), in the order they were added."""
         hit: list[Fault] = []
         for fault in list(self.faults.values()):

@@ -48,7 +48,8 @@ def decode_pairs(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     for key, value in pairs:
         parts = split_key(key)
         _assign(root, parts, value, key)
-    return _listify(root)
+    # the top level holds parameter names: a dict even when every name is a number
+    return {key: _listify(value) for key, value in root.items()}
 
 
 def _assign(node: dict[str, Any], parts: list[str], value: str, key: str) -> None:

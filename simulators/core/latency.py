@@ -43,11 +43,14 @@ class Latency(BaseModel):
         missing = [name for name in need if getattr(self, name) is None]
         if missing:
             raise ValueError(f"latency kind {self.kind!r} needs {', '.join(missing)}")
-        if self.kind == "uniform" and self.min_ms > self.max_ms:  # type: ignore[operator]
+        # (the `missing` check above has made sure the bounds a kind needs are not None)
+        if (self.kind == "uniform" and self.min_ms is not None and self.max_ms is not None
+                and self.min_ms > self.max_ms):
             raise ValueError("min_ms must be <= max_ms")
         if self.kind == "lognormal" and self.p99_ms is None and self.sigma is None:
             raise ValueError("lognormal latency needs p99_ms or sigma")
-        if self.kind == "lognormal" and self.p99_ms is not None and self.p99_ms < self.median_ms:
+        if (self.kind == "lognormal" and self.p99_ms is not None and self.median_ms is not None
+                and self.p99_ms < self.median_ms):
             raise ValueError("p99_ms must be >= median_ms")
         if self.kind == "percentiles":
             points = self.percentiles or {}

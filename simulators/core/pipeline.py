@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulators.core.faults import Fault
 from simulators.core.idempotency import fingerprint
@@ -73,7 +73,7 @@ class Pipeline:
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         sim, errors = self.sim, self.vendor.errors
-        started = time.perf_counter()
+        started = sim.clock.monotonic()  # virtual in-process, so journals replay byte for byte
         body = await _read_body(receive)
         request = Request(scope)
         method, path = scope["method"], scope["path"]
@@ -85,7 +85,7 @@ class Pipeline:
         outcome = "ok"
         in_flight: list[Fault] = []
         tenant_key: str | None = None
-        counted = False
+        counted: str | None = None  # the tenant whose in-flight count this request raised
         try:
             # 1. auth and tenant
             if not path.startswith(self.vendor.public_paths or ("\0",)):
@@ -97,9 +97,8 @@ class Pipeline:
             if ctx.tenant is not None:
                 self._check_limits(ctx.tenant.id)
                 self.vendor.enforce_limits(sim, ctx.tenant)
-                sim.limit_state.in_flight[tenant_key] = (
-                    sim.limit_state.in_flight.get(tenant_key, 0) + 1)
-                counted = True
+                counted = ctx.tenant.id
+                sim.limit_state.in_flight[counted] = sim.limit_state.in_flight.get(counted, 0) + 1
             faults = sim.faults.draw(sim.seeds.stream("faults"), sim.clock.now(),
                                      method=method, path=path, tenant=tenant_key)
             entry["faults"] = [f"{f.id}:{f.spec.kind}" for f in faults] or None
@@ -108,7 +107,7 @@ class Pipeline:
             # second request with the same key meanwhile sees it in use
             replay = self._reserve_key(scope, body, ctx, request, entry)
             # 4. latency
-            await self._delay(faults)
+            await self._delay(faults, entry)
             # 5. pre-handler faults
             outcome = await self._pre_faults(faults, ctx, send)
             if outcome != "ok":
@@ -116,7 +115,8 @@ class Pipeline:
             # 6. handler, or the stored response for a repeated idempotency key
             captured = replay or await self._run_handler(scope, body, ctx)
             # 7. post-commit faults
-            outcome, captured = await self._post_faults(faults, captured, scope, send)
+            outcome, captured = await self._post_faults(faults, captured, send,
+                                                        self._extra_headers(ctx))
             if outcome == "ok":
                 await _send(send, captured, self._extra_headers(ctx))
             entry["status"] = captured.status
@@ -127,18 +127,20 @@ class Pipeline:
         finally:
             for fault in in_flight:
                 fault.in_flight -= 1
-            if ctx.holds_idempotency_key:  # the handler never finished: release the key
+            # the handler never finished: release the key (only ever held with a tenant)
+            if (ctx.holds_idempotency_key and ctx.tenant is not None
+                    and ctx.idempotency_key is not None):
                 sim.idempotency.abandon(ctx.tenant, ctx.idempotency_key)
-            if counted:
-                sim.limit_state.in_flight[tenant_key] -= 1
+            if counted is not None:
+                sim.limit_state.in_flight[counted] -= 1
             entry["outcome"] = outcome
-            entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+            entry["duration_ms"] = round((sim.clock.monotonic() - started) * 1000, 3)
             sim.journal.record(entry)
 
     # -- stages -------------------------------------------------------------------------------
     def _check_limits(self, tenant: str) -> None:
         limits, state = self.sim.limits, self.sim.limit_state
-        wait = state.take(limits, tenant)
+        wait = state.take(limits, tenant, self.sim.clock.monotonic())
         if wait is not None:
             raise self.vendor.errors.rate_limited(max(1.0, round(wait)))
         if (limits.max_concurrency is not None
@@ -153,12 +155,13 @@ class Pipeline:
                 fault.in_flight += 1
                 in_flight.append(fault)
 
-    async def _delay(self, faults: list[Fault]) -> None:
+    async def _delay(self, faults: list[Fault], entry: dict[str, Any]) -> None:
         rng = self.sim.seeds.stream("latency")
         ms = self.sim.latency.draw_ms(rng) if self.sim.latency else 0.0
         ms += sum(f.spec.latency.draw_ms(rng) for f in faults if f.spec.latency is not None)
         if ms > 0:
-            await asyncio.sleep(ms / 1000.0)
+            entry["latency_ms"] = round(ms, 3)
+            await self.sim.clock.sleep(ms / 1000.0)
 
     async def _pre_faults(self, faults: list[Fault], ctx: RequestContext, send: Send) -> str:
         errors = self.vendor.errors
@@ -173,8 +176,8 @@ class Pipeline:
             elif spec.kind == "auth_expired":
                 raise errors.unauthorized("expired")
             elif spec.kind == "hang":
-                await asyncio.sleep(spec.seconds if spec.seconds is not None
-                                    else DEFAULT_HANG_SECONDS)
+                await self.sim.clock.sleep(spec.seconds if spec.seconds is not None
+                                           else DEFAULT_HANG_SECONDS)
                 await _drop(send)
                 return "hung"
             elif spec.kind == "drop_before":
@@ -213,7 +216,8 @@ class Pipeline:
 
     async def _run_handler(self, scope: Scope, body: bytes, ctx: RequestContext) -> Captured:
         captured = await self._call_app(scope, body)
-        if ctx.holds_idempotency_key:
+        if (ctx.holds_idempotency_key and ctx.tenant is not None
+                and ctx.idempotency_key is not None):
             ctx.holds_idempotency_key = False
             self.sim.idempotency.finish(
                 ctx.tenant, ctx.idempotency_key, ctx.idempotency_fingerprint,
@@ -225,14 +229,14 @@ class Pipeline:
         captured = Captured()
         delivered = False
 
-        async def replay_receive() -> dict[str, Any]:
+        async def replay_receive() -> Message:
             nonlocal delivered
             if delivered:
                 await asyncio.Event().wait()  # no disconnect while the handler runs
             delivered = True
             return {"type": "http.request", "body": body, "more_body": False}
 
-        async def capture(message: dict[str, Any]) -> None:
+        async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
                 captured.status = message["status"]
                 captured.headers = list(message.get("headers", []))
@@ -248,8 +252,9 @@ class Pipeline:
                                        self.vendor.errors.content_type)
         return captured
 
-    async def _post_faults(self, faults: list[Fault], captured: Captured, scope: Scope,
-                           send: Send) -> tuple[str, Captured]:
+    async def _post_faults(self, faults: list[Fault], captured: Captured, send: Send,
+                           extra: list[tuple[bytes, bytes]]) -> tuple[str, Captured]:
+        """`extra`: the vendor's headers on every response, also on a truncated or slow one."""
         for fault in faults:
             spec = fault.spec
             if spec.kind == "http_error" and spec.after_commit:
@@ -260,11 +265,12 @@ class Pipeline:
                 return "dropped_after_commit", captured
             elif spec.kind == "truncate":
                 keep = int(len(captured.body) * (spec.keep_fraction or 0.5))
-                await _send(send, captured, [], body=captured.body[:keep], more=True)
+                await _send(send, captured, extra, body=captured.body[:keep], more=True)
                 await _drop(send)
                 return "truncated", captured
             elif spec.kind == "slow_body":
-                await _send_slowly(send, captured, (spec.chunk_delay_ms or 200) / 1000.0)
+                await _send_slowly(send, captured, extra, (spec.chunk_delay_ms or 200) / 1000.0,
+                                   self.sim.clock.sleep)
                 return "slow_body", captured
         return "ok", captured
 
@@ -296,18 +302,19 @@ async def _send(send: Send, captured: Captured, extra: list[tuple[bytes, bytes]]
                 "body": captured.body if body is None else body, "more_body": more})
 
 
-async def _send_slowly(send: Send, captured: Captured, delay: float) -> None:
+async def _send_slowly(send: Send, captured: Captured, extra: list[tuple[bytes, bytes]],
+                       delay: float, sleep: Callable[[float], Awaitable[None]]) -> None:
     body = captured.body
     size = max(1, -(-len(body) // SLOW_BODY_CHUNKS))
     chunks = [body[i:i + size] for i in range(0, len(body), size)] or [b""]
     for i, chunk in enumerate(chunks):
         if i == 0:
-            await _send(send, captured, [], body=chunk, more=len(chunks) > 1)
+            await _send(send, captured, extra, body=chunk, more=len(chunks) > 1)
         else:
             await send({"type": "http.response.body", "body": chunk,
                         "more_body": i < len(chunks) - 1})
         if i < len(chunks) - 1:
-            await asyncio.sleep(delay)
+            await sleep(delay)
 
 
 async def _drop(send: Send) -> None:

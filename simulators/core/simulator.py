@@ -8,63 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
-import time
-from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from simulators.core.clock import Clock
-from simulators.core.faults import FaultEngine
+from simulators.core.faults import FaultEngine, FaultSpec
 from simulators.core.idempotency import IdempotencyKeys
 from simulators.core.journal import Journal
 from simulators.core.latency import Latency
+from simulators.core.limits import Limits as Limits  # re-exported: callers import it here
+from simulators.core.limits import LimitState
 from simulators.core.randomness import Seeds
-from simulators.core.tenancy import TenantRegistry
-from simulators.core.vendor import Vendor
+from simulators.core.scheduler import Scheduler
+from simulators.core.tenancy import Tenant, TenantRegistry
+from simulators.core.vendor import Engine, Vendor
 from simulators.core.webhooks import WebhookDispatcher
 
-BACKGROUND_INTERVAL = 0.05  # seconds of real time between background passes
-
-
-class Limits(BaseModel):
-    """Per-tenant request limits the vendor enforces (None = unlimited)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    rate_per_second: float | None = Field(None, gt=0, description="sustained requests/s")
-    burst: int | None = Field(None, ge=1, description="token-bucket size (default: rate)")
-    max_concurrency: int | None = Field(None, ge=1, description="requests in flight")
-
-
-@dataclass
-class _Bucket:
-    tokens: float
-    updated: float
-
-
-@dataclass
-class LimitState:
-    """Token buckets and in-flight counts per tenant. Rates are real time: load is real."""
-
-    buckets: dict[str, _Bucket] = field(default_factory=dict)
-    in_flight: dict[str, int] = field(default_factory=dict)
-
-    def take(self, limits: Limits, tenant: str) -> float | None:
-        """Spend a token; returns None if allowed, else seconds until one is available."""
-        if limits.rate_per_second is None:
-            return None
-        capacity = float(limits.burst or max(1, int(limits.rate_per_second)))
-        now = time.monotonic()
-        bucket = self.buckets.setdefault(tenant, _Bucket(capacity, now))
-        bucket.tokens = min(capacity,
-                            bucket.tokens + (now - bucket.updated) * limits.rate_per_second)
-        bucket.updated = now
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
-            return None
-        return (1 - bucket.tokens) / limits.rate_per_second
+MAX_IDLE = 1.0  # seconds a served fake's background runner sleeps at most between checks
 
 
 class Simulator:
@@ -74,6 +35,10 @@ class Simulator:
         self.clock = clock or Clock.real()
         self.seeds = Seeds(seed)
         self.tenants = TenantRegistry(vendor.name, auto_create=auto_create_tenants)
+        self.scheduler: Scheduler[Engine] = Scheduler(self.tenants.find)
+        self.scheduler.handle(vendor.scheduled_work())
+        self.scheduler.on_change = self.wake_background
+        self.tenants.index = self.scheduler
         self.faults = FaultEngine()
         self.journal = Journal()
         self.webhooks = WebhookDispatcher(self)
@@ -82,7 +47,11 @@ class Simulator:
         self.limits = Limits()
         self.limit_state = LimitState()
         self.settings: dict[str, Any] = {}
-        self._background: asyncio.Task | None = None
+        self._initial_seed = seed
+        self._baseline: tuple[Latency | None, Limits, dict[str, Any], list[FaultSpec]] | None = None
+        self._background: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def seed(self) -> int:
@@ -91,37 +60,138 @@ class Simulator:
     def request_id(self) -> str:
         return "req_" + self.seeds.token("request_ids", 14)
 
+    # -- tenants and the starting state ---------------------------------------------------------
+    def declare_tenant(self, tenant_id: str, settings: dict[str, Any] | None = None,
+                       schema: Any = None, *, replace: bool = False) -> Tenant:
+        """Declare (or update) a tenant with its settings and schema, and let the vendor set it
+        up (index its schema, …)."""
+        tenant = self.tenants.declare(tenant_id, settings, schema, replace=replace)
+        self.vendor.configure_tenant(self, tenant)
+        return tenant
+
+    def load_schema(self, data: Any, source: str) -> Any:
+        """A per-merchant schema given inline (as its YAML file would hold it) for this vendor;
+        raises SchemaError (or ValueError) naming `source`, the key and the fix."""
+        from simulators.core.schemas import schema_from_dict
+
+        if self.vendor.schema_rules is None:
+            raise ValueError(f"{source}: schema: the fake {self.vendor.name} takes no schemas")
+        schema = schema_from_dict(data, self.vendor.schema_rules, source)
+        if schema.vendor != self.vendor.name:
+            raise ValueError(f"{source}: vendor: the schema is for {schema.vendor!r}; this fake "
+                             f"is {self.vendor.name}: give a {self.vendor.name} schema")
+        return schema
+
+    def tenant(self, tenant_id: str) -> Tenant | None:
+        """A tenant by id for the control plane: declared, one of the vendor's default tenants
+        (declared now, with its settings), or auto-created where the fake allows it."""
+        tenant = self.tenants.find(tenant_id)
+        defaults = self.vendor.default_tenants()
+        if tenant is None and tenant_id in defaults:
+            tenant = self.declare_tenant(tenant_id, copy.deepcopy(defaults[tenant_id]))
+        return tenant or self.tenants.get(tenant_id)
+
+    def default_tenant_id(self) -> str | None:
+        """The tenant a control-plane call means when it names none: the first declared."""
+        tenants = self.tenants.all()
+        if tenants:
+            return tenants[0].id
+        return next(iter(self.vendor.default_tenants()), None)
+
+    def mark_started(self) -> None:
+        """What the fake has now (config, default tenants) is what `reset` returns it to."""
+        self.tenants.mark_baseline()
+        self._baseline = (self.latency, self.limits, copy.deepcopy(self.settings),
+                          [f.spec for f in self.faults.faults.values()])
+
+    def reset(self, seed: int | None = None) -> None:
+        """Back to the just-started state: tenants (as declared at start, empty), clock, seed
+        streams, faults, latency, limits, journals, pending webhooks, idempotency keys in flight,
+        and whatever the vendor holds. `seed` re-seeds; otherwise the seed it started with."""
+        if self._baseline is None:
+            self.mark_started()
+        assert self._baseline is not None
+        latency, limits, settings, faults = self._baseline
+        self.clock.reset()
+        self.seeds.reseed(self._initial_seed if seed is None else seed)
+        self._initial_seed = self.seeds.seed
+        self.faults = FaultEngine()
+        for spec in faults:
+            self.faults.add(spec, self.clock.now())
+        self.latency, self.limits, self.settings = latency, limits, copy.deepcopy(settings)
+        self.limit_state = LimitState()
+        self.journal.clear()
+        self.webhooks.reset()
+        self.idempotency = IdempotencyKeys()
+        self.vendor.reset(self)
+        for tenant in self.tenants.reset_to_baseline():
+            self.vendor.configure_tenant(self, tenant)
+        self.scheduler.rebuild(self.tenants.all())
+
+    def state_replaced(self) -> None:
+        """Tenant state was restored from a snapshot: re-index its scheduled work."""
+        self.scheduler.rebuild(self.tenants.all())
+
     # -- the clock ----------------------------------------------------------------------------
+    def next_due(self) -> float | None:
+        times = [t for t in (self.scheduler.next_due(), self.webhooks.next_due()) if t is not None]
+        return min(times) if times else None
+
     async def advance(self, seconds: float) -> float:
         """Move simulated time forward, doing clock-driven work in time order on the way."""
         target = self.clock.now() + seconds
         while True:
-            steps = [t for t in (self.vendor.next_due(self), self.webhooks.next_due())
-                     if t is not None and t <= target]
-            step = max(min(steps), self.clock.now()) if steps else target
+            due = self.next_due()
+            step = max(due, self.clock.now()) if due is not None and due <= target else target
             self.clock.set(step)
             await self.run_due()
             if step >= target:
                 return self.clock.now()
 
-    async def run_due(self) -> None:
+    async def run_due(self) -> int:
         """Do whatever is due by the current simulated time (vendor work, then webhooks)."""
-        due = self.vendor.next_due(self)
-        if due is not None and due <= self.clock.now():
-            await self.vendor.tick(self, self.clock.now())
-        await self.webhooks.run_due()
+        ran = await self.scheduler.run_due(self, self.clock.now())
+        return ran + await self.webhooks.run_due()
 
+    # -- the background runner: sleeps until the next due work, or until woken --------------------
     async def _background_loop(self) -> None:
+        assert self._wake is not None
         while True:
-            await asyncio.sleep(BACKGROUND_INTERVAL)
             try:
                 await self.run_due()
             except Exception:  # keep serving; log and try again on the next pass
                 logging.getLogger("landscape").exception("background work failed")
+            due = self.next_due()
+            wait = None if due is None else due - self.clock.now()
+            if wait is not None and wait <= 0:
+                await asyncio.sleep(0)
+                continue
+            if self.clock.mode == "controlled":
+                wait = None  # frozen time moves only by `advance`, which runs the work itself
+            if self.clock.mode != "virtual":  # a missed wake-up costs at most a second
+                wait = MAX_IDLE if wait is None else min(wait, MAX_IDLE)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+
+    def wake_background(self) -> None:
+        """New work was scheduled or queued: let the background runner recompute its wait."""
+        if self._wake is None or self._loop is None:
+            return
+        try:
+            same_loop = asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            same_loop = False
+        if same_loop:
+            self._wake.set()
+        elif not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     def start_background(self) -> None:
         if self._background is None:
-            self._background = asyncio.get_running_loop().create_task(self._background_loop())
+            self._loop = asyncio.get_running_loop()
+            self._wake = asyncio.Event()
+            self._background = self._loop.create_task(self._background_loop())
 
     async def stop_background(self) -> None:
         if self._background is not None:
@@ -129,4 +199,5 @@ class Simulator:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._background
             self._background = None
+            self._wake = self._loop = None
         await self.webhooks.close()

@@ -11,9 +11,16 @@ import copy
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 SNAPSHOT_FORMAT = 1
+SCHEDULE = "_schedule"  # clock-driven work (see core/scheduler.py)
+
+
+class ScheduleIndex(Protocol):
+    """What indexes scheduled work for the clock (the fake's `Scheduler`)."""
+
+    def push(self, tenant: Tenant, key: str, entry: dict[str, Any]) -> None: ...
 
 
 @dataclass
@@ -24,6 +31,22 @@ class Tenant:
     schema: Any = None  # simulators.core.schemas.Schema, when the tenant has one
     data: dict[str, dict[str, Any]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
+    # what a vendor derives from settings/schema/data (indexes, compiled schemas): never
+    # snapshotted, dropped whenever the state it derives from is replaced
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    index: ScheduleIndex | None = field(default=None, repr=False, compare=False)
+
+    def schedule(self, key: str, at: float, kind: str, *, lane: str | None = None,
+                 **data: Any) -> None:
+        """Do `kind` work on this tenant at simulated time `at` (replacing any entry under
+        `key`); the vendor's `scheduled_work()[kind]` runs it. `lane`: see core/scheduler.py."""
+        entry = {"at": at, "kind": kind, "lane": lane, **data}
+        self.collection(SCHEDULE)[key] = entry
+        if self.index is not None:
+            self.index.push(self, key, entry)
+
+    def unschedule(self, key: str) -> None:
+        self.data.get(SCHEDULE, {}).pop(key, None)
 
     def collection(self, name: str) -> dict[str, Any]:
         """The objects of one kind (e.g. "customers"), keyed by id; created on first use."""
@@ -38,6 +61,7 @@ class Tenant:
     def reset(self) -> None:
         self.data.clear()
         self.counters.clear()
+        self.derived.clear()
 
     def snapshot(self) -> dict[str, Any]:
         return {"format": SNAPSHOT_FORMAT, "vendor": self.vendor, "tenant": self.id,
@@ -52,6 +76,7 @@ class Tenant:
                              f"not {self.vendor!r}")
         self.data = copy.deepcopy(snapshot.get("data", {}))
         self.counters = dict(snapshot.get("counters", {}))
+        self.derived.clear()
 
 
 class TenantRegistry:
@@ -61,18 +86,40 @@ class TenantRegistry:
         self.vendor = vendor
         self.auto_create = auto_create
         self._tenants: dict[str, Tenant] = {}
+        self.index: ScheduleIndex | None = None  # given to every tenant
+        self._baseline: dict[str, tuple[dict[str, Any], Any]] = {}  # see `mark_baseline`
 
     def declare(self, tenant_id: str, settings: dict[str, Any] | None = None,
-                schema: Any = None) -> Tenant:
+                schema: Any = None, *, replace: bool = False) -> Tenant:
+        """Create a tenant, or update one: its settings are merged (`replace`: replaced) and a
+        schema given replaces the old one. The tenant's data is kept either way."""
         tenant = self._tenants.get(tenant_id)
         if tenant is None:
-            tenant = Tenant(tenant_id, self.vendor, settings or {}, schema)
+            tenant = Tenant(tenant_id, self.vendor, dict(settings or {}), schema)
+            tenant.index = self.index
             self._tenants[tenant_id] = tenant
         else:
-            tenant.settings.update(settings or {})
-            if schema is not None:
+            if replace:
+                tenant.settings = dict(settings or {})
                 tenant.schema = schema
+            else:
+                tenant.settings.update(settings or {})
+                if schema is not None:
+                    tenant.schema = schema
+            tenant.derived.clear()
         return tenant
+
+    def mark_baseline(self) -> None:
+        """Remember the tenants declared so far (config, defaults) as the fake's starting set."""
+        self._baseline = {t.id: (copy.deepcopy(t.settings), t.schema)
+                          for t in self._tenants.values()}
+
+    def reset_to_baseline(self) -> list[Tenant]:
+        """Back to the starting set of tenants, empty; returns them (to be configured again)."""
+        self._tenants = {}
+        for tenant_id, (settings, schema) in self._baseline.items():
+            self.declare(tenant_id, copy.deepcopy(settings), schema)
+        return self.all()
 
     def get(self, tenant_id: str) -> Tenant | None:
         tenant = self._tenants.get(tenant_id)

@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from fastapi import APIRouter
 from starlette.requests import Request
 
-if TYPE_CHECKING:
-    from simulators.core.simulator import Simulator
-    from simulators.core.tenancy import Tenant
+from simulators.core.clock import Clock
+from simulators.core.limits import LimitState
+from simulators.core.randomness import Seeds
+from simulators.core.scheduler import Work
+from simulators.core.schemas import SchemaRules
+from simulators.core.states import ProviderState
+from simulators.core.tenancy import Tenant, TenantRegistry
+from simulators.core.webhooks import WebhookDispatcher
 
 
 class VendorError(Exception):
@@ -76,19 +82,40 @@ class IdempotencyPolicy:
 
     header: str  # lower-case request header
     retention_seconds: float
-    mismatch: Any  # callable(key) -> VendorError
-    in_flight: Any  # callable(key) -> VendorError
+    mismatch: Callable[[str], VendorError]  # the key was reused with other parameters
+    in_flight: Callable[[str], VendorError]  # the key's first request is still running
     methods: tuple[str, ...] = ("POST",)
     max_key_length: int = 255
-    too_long: Any = None  # callable(key) -> VendorError
+    too_long: Callable[[str], VendorError] | None = None
     replayed_header: tuple[str, str] | None = None
+
+
+class Engine(Protocol):
+    """The running fake as a vendor's hooks and handlers see it: what `Simulator`
+    (core/simulator.py) gives them. A Protocol, so that this module, which the simulator is built
+    on, does not import it back."""
+
+    @property
+    def vendor(self) -> Vendor: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def seeds(self) -> Seeds: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def tenants(self) -> TenantRegistry: ...
+    @property
+    def webhooks(self) -> WebhookDispatcher: ...
+    @property
+    def limit_state(self) -> LimitState: ...
 
 
 @dataclass
 class RequestContext:
     """Per-request facts the pipeline hands to handlers via `request.state.sim`."""
 
-    sim: Simulator
+    sim: Engine
     request_id: str
     tenant: Tenant | None
     credentials: dict[str, Any] = field(default_factory=dict)
@@ -105,7 +132,11 @@ class RequestContext:
 
 def context(request: Request) -> RequestContext:
     """The pipeline's context for this request (what a handler calls first)."""
-    return request.scope["state"]["sim"]
+    ctx = request.scope["state"]["sim"]
+    if not isinstance(ctx, RequestContext):
+        raise TypeError(f"no RequestContext on this request (found {type(ctx).__name__}): "
+                        f"is the app wrapped in the pipeline (core/app.py build_app)?")
+    return ctx
 
 
 class Vendor(ABC):
@@ -116,16 +147,18 @@ class Vendor(ABC):
     errors: NativeErrors
     idempotency: IdempotencyPolicy | None = None
     public_paths: tuple[str, ...] = ()  # path prefixes served without credentials
+    schema_rules: SchemaRules | None = None  # its schema files' naming rules; None: no schemas
+    default_port: int = 0  # where `landscape serve <vendor>` listens unless told (0: any free)
 
     @abstractmethod
     def router(self) -> APIRouter:
         """The vendor's wire API."""
 
     @abstractmethod
-    def authenticate(self, sim: Simulator, request: Request) -> tuple[Tenant, dict[str, Any]]:
+    def authenticate(self, sim: Engine, request: Request) -> tuple[Tenant, dict[str, Any]]:
         """Resolve the tenant and credentials of a request, or raise the vendor's 401."""
 
-    def enforce_limits(self, sim: Simulator, tenant: Tenant) -> None:
+    def enforce_limits(self, sim: Engine, tenant: Tenant) -> None:
         """The vendor's own per-tenant limits (plan rate limits, account concurrency), checked
         at the pipeline's limits stage after the fake-wide ones; raise the vendor's error.
         `sim.limit_state.in_flight[tenant.id]` counts this tenant's other requests in flight."""
@@ -143,19 +176,25 @@ class Vendor(ABC):
         """The published OpenAPI document; FastAPI's generated one unless a vendor knows better."""
         return generated
 
-    def next_due(self, sim: Simulator) -> float | None:
-        """The earliest simulated time at which `tick` has work (renewals, retries), if any."""
-        return None
-
-    async def tick(self, sim: Simulator, now: float) -> None:
-        """Do the clock-driven work due by `now` (billing cycles, dunning retries, expiry)."""
-        return None
+    def scheduled_work(self) -> dict[str, Work[Engine]]:
+        """What to do when a kind of scheduled work falls due (renew, retry, expire, …), by the
+        kind a vendor gave `tenant.schedule(...)`; see core/scheduler.py."""
+        return {}
 
     def default_tenants(self) -> dict[str, dict[str, Any]]:
         """Tenants (id -> settings) a fake starts with when its config declares none, e.g. a demo
         NetSuite account with known OAuth credentials. Documented in the vendor's README."""
         return {}
 
-    def configure_tenant(self, sim: Simulator, tenant: Tenant) -> None:
+    def configure_tenant(self, sim: Engine, tenant: Tenant) -> None:
         """Called after a tenant is declared (from config or defaults), e.g. to index its schema."""
+        return None
+
+    def provider_states(self) -> dict[str, ProviderState[Engine]]:
+        """Named setups (see core/states.py): what Pact verification and seeding call."""
+        return {}
+
+    def reset(self, sim: Engine) -> None:
+        """Forget what the vendor holds outside tenant state (nonces, request windows, caches),
+        so that `Simulator.reset` returns the fake to its just-started state."""
         return None

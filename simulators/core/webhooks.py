@@ -11,18 +11,17 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
 
+from simulators.core.clock import Clock
+from simulators.core.faults import FaultEngine
 from simulators.core.journal import Journal
-
-if TYPE_CHECKING:
-    from simulators.core.simulator import Simulator
+from simulators.core.randomness import Seeds
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 DEFAULT_REORDER_HOLD = 30.0
@@ -48,16 +47,38 @@ class Delivery:
     burst: bool = False  # sent at the same instant as its copies, not one after another
 
 
+class Owner(Protocol):
+    """What the dispatcher needs from the fake that owns it (a `Simulator`)."""
+
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def seeds(self) -> Seeds: ...
+    @property
+    def faults(self) -> FaultEngine: ...  # read on every send: a reset replaces the engine
+
+    def wake_background(self) -> None:
+        """A delivery was queued: let the background runner recompute its wait."""
+
+
 class WebhookDispatcher:
-    def __init__(self, sim: Simulator, capacity: int = 20_000) -> None:
+    def __init__(self, sim: Owner, capacity: int = 20_000) -> None:
         self.sim = sim
         self.journal = Journal(capacity)
+        # None: real HTTP, to loopback hosts only. An in-process landscape gives its own
+        # transport (e.g. one that routes hosts to mounted ASGI apps); it decides what is reached.
+        self.transport: httpx.AsyncBaseTransport | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._lock = asyncio.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget pending and held deliveries and the journal (the fake's reset)."""
+        self.journal.clear()
         self._queue: list[tuple[float, int, Delivery]] = []
         self._held: dict[str, list[tuple[float, Delivery]]] = {}  # url -> (release_at, delivery)
         self._seq = itertools.count()
         self._ids = itertools.count(1)
-        self._client: httpx.AsyncClient | None = None
-        self._lock = asyncio.Lock()
 
     # -- enqueueing, where webhook faults apply ---------------------------------------------
     def send(self, delivery: Delivery) -> None:
@@ -95,6 +116,7 @@ class WebhookDispatcher:
 
     def _push(self, due: float, delivery: Delivery) -> None:
         heapq.heappush(self._queue, (due, next(self._seq), delivery))
+        self.sim.wake_background()
 
     def _release_held(self, url: str, after: float) -> None:
         """A later delivery to the same URL was queued: the held ones now go out after it."""
@@ -142,7 +164,7 @@ class WebhookDispatcher:
     async def _attempt(self, delivery: Delivery) -> None:
         delivery.attempts += 1
         host = urlsplit(delivery.url).hostname or ""
-        if host not in LOOPBACK_HOSTS:
+        if self.transport is None and host not in LOOPBACK_HOSTS:
             self._log(delivery, "refused", error=f"{host} is not a loopback address")
             self._finish(delivery, False)
             return
@@ -150,18 +172,19 @@ class WebhookDispatcher:
         headers = {"content-type": "application/json", **delivery.headers}
         if delivery.sign:
             headers.update(delivery.sign(delivery.body, now))
-        started = time.perf_counter()
+        started = self.sim.clock.monotonic()
         status, error = None, None
         try:
             response = await self._http().post(
-                delivery.url, content=delivery.body, headers=headers, auth=delivery.auth,
+                delivery.url, content=delivery.body, headers=headers,
+                auth=httpx.USE_CLIENT_DEFAULT if delivery.auth is None else delivery.auth,
                 timeout=delivery.timeout)
             status = response.status_code
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
         ok = status is not None and 200 <= status < 300
         self._log(delivery, "delivered" if ok else "failed", status=status, error=error,
-                  duration_ms=round((time.perf_counter() - started) * 1000, 2))
+                  duration_ms=round((self.sim.clock.monotonic() - started) * 1000, 2))
         if ok:
             self._finish(delivery, True)
         elif delivery.attempts <= len(delivery.schedule):
@@ -177,7 +200,8 @@ class WebhookDispatcher:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(verify=False, trust_env=False)
+            self._client = httpx.AsyncClient(verify=False, trust_env=False,
+                                             transport=self.transport)
         return self._client
 
     async def close(self) -> None:

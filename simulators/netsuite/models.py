@@ -5,7 +5,7 @@ standard fields by their REST names, custom fields by script id, references as `
 sublists (`item` on invoice, `apply` on customerpayment) as lists of line dicts, dates as
 "YYYY-MM-DD" and times as "YYYY-MM-DDTHH:MM:SSZ". Internal ids come from per-tenant counters, one
 per id space as in NetSuite: entities share one, transactions share one, each custom record type
-has its own. Custom fields are checked against the tenant's schema (simulators/core/schemas.py).
+has its own. Custom fields are checked against the tenant's schema (simulators/core/schemas/).
 """
 
 from __future__ import annotations
@@ -313,7 +313,10 @@ def list_id(fdef: FieldDef, value: str) -> str:
 
 
 def create(tenant: Tenant, rtype: RecordType, body: Any, now: float, *,
-           strict_names: bool = True, external_id: str | None = None) -> dict[str, Any]:
+           strict_names: bool = True, external_id: str | None = None,
+           record_id: str | None = None) -> dict[str, Any]:
+    """`record_id`: a chosen internal id (provider states; the caller checks it is a free
+    positive integer). The id space's counter moves past it, so later ids never collide."""
     values = Write(tenant, rtype, body, strict_names).check()
     if external_id is not None:
         values["externalId"] = external_id
@@ -328,7 +331,11 @@ def create(tenant: Tenant, rtype: RecordType, body: Any, now: float, *,
     record.update(values)
     record = {k: v for k, v in record.items() if v is not None}  # null: left empty
     _require(rtype, record)
-    record_id = str(tenant.next_number(f"ids.{rtype.id_space}"))
+    if record_id is None:
+        record_id = str(tenant.next_number(f"ids.{rtype.id_space}"))
+    else:
+        counter = f"ids.{rtype.id_space}"
+        tenant.counters[counter] = max(tenant.counters.get(counter, 0), int(record_id))
     record = {"id": record_id, **record, "dateCreated": timestamp(now),
               "lastModifiedDate": timestamp(now)}
     if rtype.name == "customer":

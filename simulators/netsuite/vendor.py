@@ -22,10 +22,12 @@ from fastapi import APIRouter
 from starlette.requests import Request
 
 from simulators.core.simulator import Simulator
+from simulators.core.states import ProviderState
 from simulators.core.tenancy import Tenant
 from simulators.core.vendor import Vendor
 from simulators.netsuite import oauth1, oauth2
 from simulators.netsuite.errors import NetSuiteErrors, invalid_login
+from simulators.netsuite.schema_rules import NetSuiteSchemaRules
 
 DEMO_ACCOUNT = "1234567_SB1"
 DEMO_SETTINGS: dict[str, Any] = {
@@ -41,11 +43,16 @@ MAX_SKEW = 300.0
 class NetSuiteVendor(Vendor):
     name = "netsuite"
     title = "NetSuite"
+    schema_rules = NetSuiteSchemaRules()
+    default_port = 12113
     errors = NetSuiteErrors()
     public_paths = (oauth2.TOKEN_PATH,)
 
     def __init__(self) -> None:
         self._nonces: dict[str, oauth1.NonceCache] = {}  # replay memory per account
+
+    def reset(self, sim: Simulator) -> None:
+        self._nonces.clear()
 
     def router(self) -> APIRouter:
         from simulators.netsuite import routes
@@ -59,6 +66,11 @@ class NetSuiteVendor(Vendor):
         from simulators.netsuite.openapi import published
 
         return published(generated)
+
+    def provider_states(self) -> dict[str, ProviderState]:
+        from simulators.netsuite.states import STATES
+
+        return STATES
 
     # -- tenants --------------------------------------------------------------------------------
     def find_tenant(self, sim: Simulator, account: str | None) -> Tenant | None:
@@ -123,7 +135,7 @@ class NetSuiteVendor(Vendor):
         try:
             params = oauth1.verify(
                 request.method, url, header, query, lookup_consumer_secret=consumer_secret,
-                lookup_token_secret=token_secret, now=sim.clock.now(),
+                lookup_token_secret=token_secret, now=sim.clock.wall(),
                 nonce_seen=self._nonces.setdefault(tenant.id, oauth1.NonceCache(MAX_SKEW)),
                 max_skew=MAX_SKEW, expected_realm=tenant.id)
         except oauth1.OAuth1Error as error:

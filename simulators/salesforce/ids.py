@@ -72,6 +72,18 @@ def new_id(tenant: Tenant, key_prefix: str) -> str:
     return to18(key_prefix + POD + _base62(number, 9))
 
 
+def reserve(tenant: Tenant, record_id: str) -> None:
+    """Move the org's sequence for the id's prefix past a chosen id of the shape `new_id`
+    makes, so that no later `new_id` produces it again."""
+    if record_id[3:6] != POD or any(ch not in BASE62 for ch in record_id[6:15]):
+        return  # not an id `new_id` can produce
+    number = 0
+    for ch in record_id[6:15]:
+        number = number * 62 + BASE62.index(ch)
+    name = f"id:{prefix(record_id)}"
+    tenant.counters[name] = max(tenant.counters.get(name, 0), number)
+
+
 def org_id(seed: str) -> str:
     """An 18-char organization id (00D…) derived from a short readable seed like "DEMO1"."""
     body = re.sub(r"[^A-Za-z0-9]", "", seed)[-9:].rjust(9, "0")

@@ -38,14 +38,13 @@ NUMBERS = ("int", "double", "currency", "percent")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _HAS_ZONE = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
-_schemas: dict[str, tuple[Any, OrgSchema]] = {}  # tenant id -> (its schema, the org's objects)
 
 
 def org_schema(tenant: Tenant) -> OrgSchema:
     """The tenant's objects, rebuilt whenever the tenant's schema object changes."""
-    cached = _schemas.get(tenant.id)
+    cached = tenant.derived.get("org_schema")
     if cached is None or cached[0] is not tenant.schema:
-        cached = _schemas[tenant.id] = (tenant.schema, OrgSchema(tenant.schema))
+        cached = tenant.derived["org_schema"] = (tenant.schema, OrgSchema(tenant.schema))
     return cached[1]
 
 
@@ -138,7 +137,9 @@ class Work:
                 and _match_key(f, r[f.name]) == key]
 
     # -- writes ---------------------------------------------------------------------------
-    def create(self, obj: SObjectDef, body: Any) -> str:
+    def create(self, obj: SObjectDef, body: Any, *, record_id: str | None = None) -> str:
+        """`record_id`: a chosen canonical 18-char id of `obj`'s key prefix (provider states;
+        the caller checks it is free). Generated ids never collide with it later."""
         values = self._values(obj, body, creating=True)
         record: dict[str, Any] = {name: None for name in obj.fields}
         for f in obj.fields.values():
@@ -154,7 +155,10 @@ class Work:
         if missing:
             raise required_missing(missing)
         self._check_unique(obj, record, None)
-        record_id = ids.new_id(self.tenant, obj.key_prefix)
+        if record_id is None:
+            record_id = ids.new_id(self.tenant, obj.key_prefix)
+        else:
+            ids.reserve(self.tenant, record_id)
         stamp = sf_datetime(self.now)
         record.update(Id=record_id, IsDeleted=False, CreatedDate=stamp, CreatedById=self.user,
                       LastModifiedDate=stamp, LastModifiedById=self.user, SystemModstamp=stamp)

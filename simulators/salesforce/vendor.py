@@ -19,6 +19,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 
 from simulators.core.simulator import Simulator
+from simulators.core.states import ProviderState
 from simulators.core.tenancy import Tenant
 from simulators.core.vendor import RequestContext, Vendor
 from simulators.salesforce import ids
@@ -29,6 +30,7 @@ from simulators.salesforce.errors import (
     oauth_error,
 )
 from simulators.salesforce.models import org_id, org_schema, user_id
+from simulators.salesforce.schema_rules import SalesforceSchemaRules
 
 DEFAULT_SESSION_TIMEOUT = 7200.0
 DEFAULT_DAILY_LIMIT = 15_000
@@ -49,6 +51,8 @@ DEMO_SETTINGS: dict[str, Any] = {
 class SalesforceVendor(Vendor):
     name = "salesforce"
     title = "Salesforce"
+    schema_rules = SalesforceSchemaRules()
+    default_port = 12114
     errors = SalesforceErrors()
     public_paths = ("/services/oauth2/",)
 
@@ -84,6 +88,11 @@ class SalesforceVendor(Vendor):
         from simulators.salesforce.openapi import published
 
         return published(generated)
+
+    def provider_states(self) -> dict[str, ProviderState]:
+        from simulators.salesforce.states import STATES
+
+        return STATES
 
     def response_headers(self, ctx: RequestContext) -> dict[str, str]:
         if ctx.tenant is None:

@@ -6,11 +6,12 @@ business rules only; the wire format is in `billing_routes.py`. Invoices are cha
 Time. A customer created with `test_clock=clock_…` belongs to that clock: its subscriptions and
 invoices live on the clock's `frozen_time` and move only when the clock is advanced
 (`advance_test_clock`). Everything else lives on the fake's own clock and moves through the
-vendor hooks `next_due`/`tick` (`POST /_sim/clock/advance`, or real time). Events, and the
-PaymentIntents/charges the payments side creates, carry the fake's own time.
+core scheduler (`Vendor.scheduled_work`, run by `POST /_sim/clock/advance` or the background
+runner). Events, and the PaymentIntents/charges the payments side creates, carry the fake's own
+time.
 
-Clock-driven work is kept in an internal per-tenant collection, `billing_schedule`
-(object id -> {"at", "clock", "kind", "slot"}): a subscription's next period end (renewal or
+Clock-driven work is kept in the tenant's schedule (core/scheduler.py; object id -> {"at",
+"lane" (the test clock, if any), "kind", "slot"}): a subscription's next period end (renewal or
 cancellation) or incomplete expiry, a renewal invoice's finalization, an open invoice's next retry.
 
 Per-tenant settings, `tenant.settings["billing"]` (all optional, Stripe-like defaults):
@@ -37,7 +38,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from simulators.core.tenancy import Tenant
+from simulators.core.scheduler import Scheduler
+from simulators.core.tenancy import SCHEDULE, Tenant
 from simulators.core.vendor import RequestContext, VendorError
 from simulators.stripe.billing_catalog import (
     PRICES,
@@ -54,7 +56,7 @@ from simulators.stripe.objects import apply_metadata, boolean, get_object, integ
 
 DAY = 86400
 SUBSCRIPTIONS, INVOICES = "subscription", "invoice"
-CLOCKS, CUSTOMERS, SCHEDULE = "test_helpers.test_clock", "customer", "billing_schedule"
+CLOCKS, CUSTOMERS = "test_helpers.test_clock", "customer"
 ENDED = ("canceled", "incomplete_expired")
 CLOCK_LIFETIME = 7 * DAY  # deletes_after in Stripe's examples is created + 7 days
 MAX_STEPS = 100_000  # guard against a runaway schedule in one advance
@@ -186,7 +188,7 @@ def delete_test_clock(ctx: RequestContext, clock_id: str) -> dict[str, Any]:
         for oid in [oid for oid, o in objects.items() if o.get("test_clock") == clock_id]:
             del objects[oid]
     schedule = tenant.data.get(SCHEDULE, {})
-    for oid in [oid for oid, e in schedule.items() if e.get("clock") == clock_id]:
+    for oid in [oid for oid, e in schedule.items() if e.get("lane") == clock_id]:
         del schedule[oid]
     del tenant.collection(CLOCKS)[clock_id]
     emit(ctx.sim, tenant, "test_helpers.test_clock.deleted", clock, request_id=ctx.request_id,
@@ -258,7 +260,11 @@ def _items(ctx: RequestContext, raw: Any, customer: dict[str, Any]) -> list[dict
     return parsed
 
 
-def create_subscription(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+def create_subscription(ctx: RequestContext, params: dict[str, Any], *,
+                        subscription_id: str | None = None,
+                        at: int | None = None) -> dict[str, Any]:
+    """`subscription_id` and a past start `at`: chosen ones (provider states set up a
+    subscription that is already a period old); Stripe assigns the id and starts it now."""
     sim, tenant = ctx.sim, ctx.tenant
     customer = _customer(tenant, text(params, "customer", required=True))
     parsed = _items(ctx, params.get("items"), customer)
@@ -274,7 +280,7 @@ def create_subscription(ctx: RequestContext, params: dict[str, Any]) -> dict[str
     if default_pm:
         _check_payment_method(tenant, default_pm, customer["id"], "default_payment_method")
     clock_id = customer.get("test_clock")
-    now = now_for(sim, tenant, clock_id)
+    now = now_for(sim, tenant, clock_id) if at is None else at
     recurring = parsed[0]["price"]["recurring"]
     anchor = integer(params, "billing_cycle_anchor")
     proration = choice(params, "proration_behavior",
@@ -296,7 +302,7 @@ def create_subscription(ctx: RequestContext, params: dict[str, Any]) -> dict[str
     if charges_now and _payment_method_for(
             tenant, customer, {"default_payment_method": default_pm}) is None:
         raise invalid_request(NO_PAYMENT_METHOD, code="resource_missing")
-    sub_id = new_id(ctx, tenant, "sub")
+    sub_id = subscription_id or new_id(ctx, tenant, "sub")
     items = []
     for entry in parsed:
         item = {"id": new_id(ctx, tenant, "si"), "object": "subscription_item",
@@ -472,8 +478,10 @@ def _set_status(sim: Any, tenant: Tenant, sub: dict[str, Any], status: str,
         _emit_sub_updated(sim, tenant, sub, before, ctx)
 
 
-def _renew(sim: Any, tenant: Tenant, sub: dict[str, Any], at: int) -> None:
-    """The period ends: cancel if asked to, else start the next period and invoice it."""
+def _renew(sim: Any, tenant: Tenant, sub: dict[str, Any], at: int, *,
+           invoice_id: str | None = None) -> None:
+    """The period ends: cancel if asked to, else start the next period and invoice it
+    (`invoice_id`: a chosen id for that invoice, for provider states)."""
     if sub["cancel_at_period_end"] or (sub["cancel_at"] and sub["cancel_at"] <= at):
         _cancel(sim, tenant, sub, at, sub["cancellation_details"]["reason"]
                 or "cancellation_requested")
@@ -486,7 +494,7 @@ def _renew(sim: Any, tenant: Tenant, sub: dict[str, Any], at: int) -> None:
     sub["current_period_start"], sub["current_period_end"] = start, end
     customer = tenant.collection(CUSTOMERS).get(sub["customer"]) or {"id": sub["customer"]}
     invoice = _new_invoice(sim, tenant, sub, customer, at, "subscription_cycle", previous,
-                           (start, end), None)
+                           (start, end), None, invoice_id=invoice_id)
     sub["latest_invoice"] = invoice["id"]
     _emit_sub_updated(sim, tenant, sub, before)
     if sub["status"] == "unpaid":  # Stripe keeps invoicing unpaid subscriptions, as drafts
@@ -528,8 +536,9 @@ def _money(amount: int, currency: str) -> str:
 
 def _new_invoice(sim: Any, tenant: Tenant, sub: dict[str, Any], customer: dict[str, Any],
                  now: int, reason: str, period: tuple[int, int], line_period: tuple[int, int],
-                 factor: float | None, ctx: RequestContext | None = None) -> dict[str, Any]:
-    invoice_id = new_id(sim, tenant, "in")
+                 factor: float | None, ctx: RequestContext | None = None, *,
+                 invoice_id: str | None = None) -> dict[str, Any]:
+    invoice_id = invoice_id or new_id(sim, tenant, "in")
     lines = []
     for item in sub["items"]["data"]:
         price, quantity = item["price"], item["quantity"]
@@ -907,41 +916,34 @@ def on_payment_intent_succeeded(sim: Any, tenant: Tenant, intent: dict[str, Any]
 
 # -- the schedule -----------------------------------------------------------------------------
 def _schedule(tenant: Tenant, obj: dict[str, Any], at: int, kind: str, **extra: Any) -> None:
-    tenant.collection(SCHEDULE)[obj["id"]] = {"at": int(at), "clock": obj.get("test_clock"),
-                                              "kind": kind, **extra}
+    """Work on the object's test clock when it has one (a lane run by advancing that clock),
+    else on the fake's own clock (core/scheduler.py)."""
+    tenant.schedule(obj["id"], int(at), kind, lane=obj.get("test_clock"), **extra)
 
 
 def _unschedule(tenant: Tenant, object_id: str) -> None:
-    tenant.data.get(SCHEDULE, {}).pop(object_id, None)
+    tenant.unschedule(object_id)
 
 
-def next_due(sim: Any) -> float | None:
-    """The earliest work on the fake's own clock (test clocks move only when advanced)."""
-    times = [entry["at"] for tenant in sim.tenants.all()
-             for entry in tenant.data.get(SCHEDULE, {}).values() if entry.get("clock") is None]
-    return float(min(times)) if times else None
+def run_scheduled(sim: Any, tenant: Tenant, object_id: str, entry: dict[str, Any]) -> None:
+    """The core scheduler's callback for work on the fake's own clock."""
+    _work(sim, tenant, object_id, int(entry["at"]), entry)
 
 
-async def tick(sim: Any, now: float) -> None:
-    for tenant in sim.tenants.all():
-        if tenant.data.get(SCHEDULE):
-            run_schedule(sim, tenant, None, int(now))
+SCHEDULED_WORK = dict.fromkeys(("renew", "expire", "finalize", "collect", "retry"),
+                               run_scheduled)
 
 
-def run_schedule(sim: Any, tenant: Tenant, clock_id: str | None, until: int) -> None:
-    """Do the work due on one clock up to `until`, earliest first, each at its own time."""
-    clock = tenant.collection(CLOCKS).get(clock_id) if clock_id else None
+def run_schedule(sim: Any, tenant: Tenant, clock_id: str, until: int) -> None:
+    """Do the work due on one test clock up to `until`, earliest first, each at its own time."""
+    clock = tenant.collection(CLOCKS)[clock_id]
     for _ in range(MAX_STEPS):
-        schedule = tenant.data.get(SCHEDULE, {})
-        due = [(entry["at"], n, oid) for n, (oid, entry) in enumerate(schedule.items())
-               if entry.get("clock") == clock_id and entry["at"] <= until]
-        if not due:
+        due = Scheduler.due_in_lane(tenant, clock_id, until)
+        if due is None:
             return
-        at, _, oid = min(due)
-        entry = schedule.pop(oid)
-        if clock is not None:
-            clock["frozen_time"] = max(int(clock["frozen_time"]), at)
-        _work(sim, tenant, oid, at, entry)
+        oid, entry = due
+        clock["frozen_time"] = max(int(clock["frozen_time"]), int(entry["at"]))
+        _work(sim, tenant, oid, int(entry["at"]), entry)
 
 
 def _work(sim: Any, tenant: Tenant, object_id: str, at: int, entry: dict[str, Any]) -> None:

@@ -11,9 +11,9 @@ import copy
 import hashlib
 import hmac
 import json
-import time
 from typing import Any
 
+from simulators.core.clock import Clock
 from simulators.core.tenancy import Tenant
 from simulators.core.webhooks import Delivery
 from simulators.stripe.objects import new_id
@@ -37,7 +37,7 @@ def _signer(secret: str):
     def sign(body: bytes, _sim_now: float) -> dict[str, str]:
         # Receivers check the timestamp against their own wall clock (the SDKs allow 300 s),
         # so the signature carries real time even when the fake's clock is controlled.
-        return {"Stripe-Signature": sign_payload(secret, body, int(time.time()))}
+        return {"Stripe-Signature": sign_payload(secret, body, int(Clock.wall()))}
     return sign
 
 

@@ -98,9 +98,11 @@ def live_customer(tenant: Tenant, customer_id: str, param: str = "id") -> dict[s
     return customer
 
 
-def create_customer(op: Op, params: dict[str, Any]) -> dict[str, Any]:
+def create_customer(op: Op, params: dict[str, Any], *,
+                    customer_id: str | None = None) -> dict[str, Any]:
+    """`customer_id`: a chosen id (provider states); Stripe assigns one otherwise."""
     customer: dict[str, Any] = {
-        "id": op.id("cus"), "object": "customer", "address": None, "balance": 0,
+        "id": customer_id or op.id("cus"), "object": "customer", "address": None, "balance": 0,
         "created": op.now, "currency": None, "default_source": None, "delinquent": False,
         "description": None, "discount": None, "email": None,
         "invoice_prefix": op.sim.seeds.token(f"ids:{op.tenant.id}", 8).upper(),
@@ -235,11 +237,11 @@ def list_customers(tenant: Tenant, params: dict[str, Any]) -> list[dict[str, Any
 # -- payment methods --------------------------------------------------------------------------
 def _new_card_method(op: Op, number: str, exp_month: int, exp_year: int, *,
                      cvc_check: str, billing: dict[str, Any] | None = None,
-                     metadata: Any = None) -> dict[str, Any]:
+                     metadata: Any = None, pm_id: str | None = None) -> dict[str, Any]:
     card = cards.card_for(number)
     billing = billing or {}
     pm: dict[str, Any] = {
-        "id": op.id("pm"), "object": "payment_method",
+        "id": pm_id or op.id("pm"), "object": "payment_method",
         "billing_details": {"address": _address(billing.get("address")) or _address({}),
                             "email": _text(billing.get("email")),
                             "name": _text(billing.get("name")),
@@ -272,7 +274,9 @@ def card_number(tenant: Tenant, pm_id: str) -> str:
     return tenant.collection(PM_CARDS).get(pm_id, "4242424242424242")
 
 
-def create_payment_method(op: Op, params: dict[str, Any]) -> dict[str, Any]:
+def create_payment_method(op: Op, params: dict[str, Any], *,
+                          payment_method_id: str | None = None) -> dict[str, Any]:
+    """`payment_method_id`: a chosen id (provider states); Stripe assigns one otherwise."""
     kind = params.get("type")
     if not kind:
         raise missing_param("type")
@@ -300,7 +304,7 @@ def create_payment_method(op: Op, params: dict[str, Any]) -> dict[str, Any]:
     return _new_card_method(op, number, month, year,
                             cvc_check="unchecked",
                             billing=params.get("billing_details") or {},
-                            metadata=params.get("metadata"))
+                            metadata=params.get("metadata"), pm_id=payment_method_id)
 
 
 def _expiry(card: dict[str, Any], now: int) -> tuple[int, int]:
@@ -349,8 +353,10 @@ def update_payment_method(op: Op, pm_id: str, params: dict[str, Any]) -> dict[st
     return pm
 
 
-def attach_payment_method(op: Op, pm_id: Any, customer_id: Any, *,
-                          param: str = "customer") -> dict[str, Any]:
+def attach_payment_method(op: Op, pm_id: Any, customer_id: Any, *, param: str = "customer",
+                          verify_card: bool = True) -> dict[str, Any]:
+    """`verify_card=False` (provider states only) attaches a declining test card as if it had
+    started declining after it was saved, which the API cannot do (only 0341 attaches)."""
     if not customer_id:
         raise missing_param("customer")
     customer = live_customer(op.tenant, customer_id, param)
@@ -362,7 +368,7 @@ def attach_payment_method(op: Op, pm_id: Any, customer_id: Any, *,
                               "customer.", "payment_method")
     # attaching verifies the card: declining test cards fail here, except 0341 (charges fail)
     card = cards.card_for(card_number(op.tenant, pm["id"]))
-    if card.outcome.declined and card.number != "4000000000000341":
+    if verify_card and card.outcome.declined and card.number != "4000000000000341":
         decline_code = card.outcome.decline_code
         raise card_error(card.outcome.code or "card_declined", decline_code,
                          cards.message_for(decline_code, card.outcome.code), param="")
@@ -429,7 +435,9 @@ def _currency(params: dict[str, Any], required: bool) -> str | None:
     return currency
 
 
-def create_payment_intent(op: Op, params: dict[str, Any]) -> dict[str, Any]:
+def create_payment_intent(op: Op, params: dict[str, Any], *,
+                          intent_id: str | None = None) -> dict[str, Any]:
+    """`intent_id`: a chosen id (provider states); Stripe assigns one otherwise."""
     amount = _amount(params, True)
     currency = _currency(params, True)
     if params.get("capture_method") not in (None, "", "automatic", "automatic_async"):
@@ -443,7 +451,7 @@ def create_payment_intent(op: Op, params: dict[str, Any]) -> dict[str, Any]:
     if customer:
         live_customer(op.tenant, customer, "customer")
         op.on_clock_of(customer)
-    intent_id = op.id("pi")
+    intent_id = intent_id or op.id("pi")
     intent: dict[str, Any] = {
         "id": intent_id, "object": "payment_intent", "amount": amount, "amount_capturable": 0,
         "amount_details": {"tip": {}}, "amount_received": 0, "application": None,
@@ -848,17 +856,20 @@ def _check_url(url: Any) -> str:
 
 
 def create_webhook_endpoint(op: Op, params: dict[str, Any],
-                            allowed_events: set[str] | None = None) -> dict[str, Any]:
+                            allowed_events: set[str] | None = None, *,
+                            endpoint_id: str | None = None,
+                            secret: str | None = None) -> dict[str, Any]:
+    """`endpoint_id`, `secret`: chosen ones (provider states); Stripe generates both otherwise."""
     if not params.get("url"):
         raise missing_param("url")
     url = _check_url(params["url"])
     enabled = _enabled_events(params.get("enabled_events"), allowed_events)
     endpoint: dict[str, Any] = {
-        "id": op.id("we"), "object": "webhook_endpoint",
+        "id": endpoint_id or op.id("we"), "object": "webhook_endpoint",
         "api_version": params.get("api_version") or None, "application": None,
         "created": op.now, "description": _text(params.get("description")),
         "enabled_events": enabled, "livemode": False, "metadata": {},
-        "secret": "whsec_" + op.sim.seeds.token(f"ids:{op.tenant.id}", 32),
+        "secret": secret or "whsec_" + op.sim.seeds.token(f"ids:{op.tenant.id}", 32),
         "status": "enabled", "url": url,
     }
     apply_metadata(endpoint, params.get("metadata"))

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import base64
-import importlib
-import importlib.util
 from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
 
 from simulators.core.simulator import Simulator
+from simulators.core.states import ProviderState
 from simulators.core.tenancy import Tenant
 from simulators.core.vendor import IdempotencyPolicy, RequestContext, Vendor
 from simulators.stripe.errors import StripeErrors, mask_key, stripe_error
 from simulators.stripe.events import API_VERSION
+from simulators.stripe.schema_rules import StripeSchemaRules
 
 KEY_PREFIXES = ("sk_test_", "rk_test_")
 IDEMPOTENCY_RETENTION = 24 * 3600.0  # Stripe prunes keys once they are at least 24 h old
@@ -44,6 +44,8 @@ def _too_long(key: str):
 class StripeVendor(Vendor):
     name = "stripe"
     title = "Stripe"
+    schema_rules = StripeSchemaRules()
+    default_port = 12111
     errors = StripeErrors()
     idempotency = IdempotencyPolicy(
         header="idempotency-key", retention_seconds=IDEMPOTENCY_RETENTION, mismatch=_mismatch,
@@ -77,21 +79,15 @@ class StripeVendor(Vendor):
 
         return published(generated)
 
-    def next_due(self, sim: Simulator) -> float | None:
-        billing = _billing()
-        return billing.next_due(sim) if billing else None
+    def scheduled_work(self) -> dict[str, Any]:
+        from simulators.stripe.billing import SCHEDULED_WORK
 
-    async def tick(self, sim: Simulator, now: float) -> None:
-        billing = _billing()
-        if billing:
-            await billing.tick(sim, now)
+        return SCHEDULED_WORK
 
+    def provider_states(self) -> dict[str, ProviderState]:
+        from simulators.stripe.states import STATES
 
-def _billing() -> Any:
-    """simulators.stripe.billing, once it exists (it is written separately from payments)."""
-    if importlib.util.find_spec("simulators.stripe.billing") is None:
-        return None
-    return importlib.import_module("simulators.stripe.billing")
+        return STATES
 
 
 def _api_key(authorization: str) -> str | None:

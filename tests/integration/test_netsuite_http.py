@@ -16,8 +16,8 @@ import pytest
 import requests
 from requests_oauthlib import OAuth1
 
-from simulators.core.schemas import load_schema
 from simulators.netsuite.vendor import DEMO_ACCOUNT, DEMO_SETTINGS
+from simulators.registry import load_schema
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "scenarios" / "schemas"
 RECOVERY = "netsuite-recovery-fields.yaml"
@@ -31,10 +31,11 @@ INVALID_LOGIN_BODY = {
         "o:errorCode": "INVALID_LOGIN"}]}
 
 
-def tba(token_secret: str = DEMO_SETTINGS["token_secret"], realm: str = DEMO_ACCOUNT) -> OAuth1:
+def tba(token_secret: str = DEMO_SETTINGS["token_secret"], realm: str = DEMO_ACCOUNT,
+        **client: Any) -> OAuth1:
     return OAuth1(DEMO_SETTINGS["consumer_key"], DEMO_SETTINGS["consumer_secret"],
                   DEMO_SETTINGS["token_id"], token_secret, signature_method="HMAC-SHA256",
-                  realm=realm)
+                  realm=realm, **client)
 
 
 @dataclass
@@ -296,8 +297,10 @@ def test_tba_rejections_are_invalid_login(netsuite: Any) -> None:
         replay = session.send(prepared)
     assert replay.status_code == 401 and replay.json() == INVALID_LOGIN_BODY
 
-    ns.control("POST", "/clock/advance", {"seconds": 600})  # client timestamps are now stale
-    stale = ns.session.get(url)
+    # freshness is checked against the wall clock the client signs with, not simulated time
+    ns.control("POST", "/clock/advance", {"seconds": 600})
+    assert ns.session.get(url).status_code == 200
+    stale = requests.get(url, auth=tba(timestamp=str(int(time.time()) - 600)))
     assert stale.status_code == 401 and stale.json() == INVALID_LOGIN_BODY
 
 
