@@ -15,7 +15,14 @@ from typing import Any
 
 from simulators.chargebee import billing, models
 from simulators.core.simulator import Simulator
-from simulators.core.states import ProviderState, StateError, states_by_name
+from simulators.core.states import (
+    ParamSpec,
+    ProviderState,
+    StateError,
+    describe_params,
+    states_by_name,
+    take_params,
+)
 from simulators.core.tenancy import Tenant
 from simulators.core.vendor import VendorError
 
@@ -26,7 +33,7 @@ TRIAL_DAYS = 14
 ID_RE = re.compile(r"[A-Za-z0-9_\-@.]{1,50}")  # Chargebee's id rule
 
 # param -> (what it is, its default; None: optional)
-CUSTOMER: dict[str, tuple[str, Any]] = {
+CUSTOMER: ParamSpec = {
     "customer_id": ("the customer's id", "state_customer_1"),
     "first_name": ("the customer's first name", "Ada"),
     "last_name": ("the customer's last name", "Lovelace"),
@@ -50,17 +57,8 @@ IN_DUNNING = {
 }
 
 
-def _take(params: dict[str, Any], spec: dict[str, tuple[str, Any]]) -> dict[str, Any]:
-    unknown = sorted(set(params) - set(spec))
-    if unknown:
-        raise StateError(f"unknown param(s) {', '.join(unknown)}; this state takes "
-                         f"{', '.join(spec)}")
-    return {name: params.get(name, default) for name, (_, default) in spec.items()}
 
 
-def _described(spec: dict[str, tuple[str, Any]]) -> dict[str, str]:
-    return {name: f"{text} (default: {default})" if default is not None else f"{text} (optional)"
-            for name, (text, default) in spec.items()}
 
 
 def _id(value: Any, param: str) -> str:
@@ -121,12 +119,12 @@ def _card(sim: Simulator, tenant: Tenant, p: dict[str, Any], behaviour: str) -> 
 
 
 def a_customer(sim: Simulator, tenant: Tenant, params: dict[str, Any]) -> dict[str, Any]:
-    return {"customer_id": _customer(sim, tenant, _take(params, CUSTOMER))["id"]}
+    return {"customer_id": _customer(sim, tenant, take_params(params, CUSTOMER))["id"]}
 
 
 def a_customer_with_a_card(sim: Simulator, tenant: Tenant,
                            params: dict[str, Any]) -> dict[str, Any]:
-    p = _take(params, CARD)
+    p = take_params(params, CARD)
     if p["card"] not in CARDS:
         raise StateError(f"card must be succeeds or declines, not {p['card']!r}")
     if "payment_source_id" not in params:
@@ -167,7 +165,7 @@ def a_subscription_in_dunning(sim: Simulator, tenant: Tenant,
     """A subscription whose 14-day trial ended now: the first charge declined on the customer's
     card, so its invoice is payment_due with dunning in progress (next_retry_at on the site's
     schedule, dunning_attempts with the failed transaction)."""
-    p = _take(params, IN_DUNNING)
+    p = take_params(params, IN_DUNNING)
     sub_id, invoice_id = _id(p["subscription_id"], "subscription_id"), _id(p["invoice_id"],
                                                                            "invoice_id")
     customer_id = _id(p["customer_id"], "customer_id")
@@ -209,8 +207,8 @@ def a_subscription_in_dunning(sim: Simulator, tenant: Tenant,
 
 
 def _state(name: str, description: str, setup: Any,
-           spec: dict[str, tuple[str, Any]]) -> ProviderState:
-    return ProviderState(name, description, _guarded(name, setup), _described(spec))
+           spec: ParamSpec) -> ProviderState:
+    return ProviderState(name, description, _guarded(name, setup), describe_params(spec))
 
 
 STATES = states_by_name(

@@ -41,3 +41,37 @@ class ProviderState(Generic[Sim]):
 def states_by_name(*states: ProviderState[Sim]) -> dict[str, ProviderState[Sim]]:
     """What `Vendor.provider_states()` returns, built from a vendor's list of states."""
     return {state.name: state for state in states}
+
+
+# -- parameters: what each state takes, with its defaults ----------------------------------------
+ParamSpec = dict[str, tuple[str, Any]]  # param -> (what it is, its default; None: optional)
+
+
+class Described(str):
+    """A default told in words (the vendor's own, or picked from the schema): the param is None
+    unless given, and the words are what `GET /_sim/states` shows."""
+
+
+def take_params(params: dict[str, Any], spec: ParamSpec) -> dict[str, Any]:
+    """Every param of `spec`, given or defaulted; an unknown one is a StateError."""
+    unknown = sorted(set(params) - set(spec))
+    if unknown:
+        raise StateError(f"unknown param(s) {', '.join(unknown)}; this state takes "
+                         f"{', '.join(spec)}")
+    return {name: params.get(name, None if isinstance(default, Described) else default)
+            for name, (_, default) in spec.items()}
+
+
+def describe_params(spec: ParamSpec) -> dict[str, str]:
+    """`ProviderState.params`: each param with what it is and its default."""
+    return {name: f"{text} (default: {default})" if default is not None else f"{text} (optional)"
+            for name, (text, default) in spec.items()}
+
+
+def field_values(value: Any, param: str) -> dict[str, Any]:
+    """A param holding more fields of a record (None: none)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise StateError(f"{param} must be an object of field values, not {value!r}")
+    return value

@@ -14,20 +14,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 from simulators.core.simulator import Simulator
-from simulators.core.states import ProviderState, StateError, states_by_name
+from simulators.core.states import (
+    Described,
+    ParamSpec,
+    ProviderState,
+    StateError,
+    describe_params,
+    field_values,
+    states_by_name,
+    take_params,
+)
 from simulators.core.tenancy import Tenant
 from simulators.core.vendor import VendorError
 from simulators.netsuite import events, models
 from simulators.netsuite.models import RecordType
 
-
-class Described(str):
-    """A default told in words (NetSuite's own, or picked from the schema): the param is None
-    unless given."""
-
-
 # param -> (what it is, its default; None: optional)
-CUSTOMER: dict[str, tuple[str, Any]] = {
+CUSTOMER: ParamSpec = {
     "customer_id": ("the customer's internal id (a positive integer)", "1001"),
     "company_name": ("companyName", "Acme Corporation"),
     "entity_id": ("entityId, the customer's name in lists", Described("the company name")),
@@ -56,18 +59,8 @@ SUBSCRIPTION_RECORD = {
 }
 
 
-def _take(params: dict[str, Any], spec: dict[str, tuple[str, Any]]) -> dict[str, Any]:
-    unknown = sorted(set(params) - set(spec))
-    if unknown:
-        raise StateError(f"unknown param(s) {', '.join(unknown)}; this state takes "
-                         f"{', '.join(spec)}")
-    return {name: params.get(name, None if isinstance(default, Described) else default)
-            for name, (_, default) in spec.items()}
 
 
-def _described(spec: dict[str, tuple[str, Any]]) -> dict[str, str]:
-    return {name: f"{text} (default: {default})" if default is not None else f"{text} (optional)"
-            for name, (text, default) in spec.items()}
 
 
 def _internal_id(value: Any, param: str) -> str:
@@ -79,12 +72,6 @@ def _internal_id(value: Any, param: str) -> str:
     return text
 
 
-def _object(value: Any, param: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise StateError(f"{param} must be an object of record fields, not {value!r}")
-    return value
 
 
 def _guarded(name: str, setup: Any) -> Any:
@@ -132,7 +119,7 @@ def _customer(sim: Simulator, tenant: Tenant, p: dict[str, Any]) -> dict[str, An
             raise StateError(f"customer {customer_id} exists with externalId "
                              f"{existing.get('externalId')!r}, not {p['external_id']!r}")
         return existing
-    body = {**_object(p["fields"], "fields"), "companyName": p["company_name"]}
+    body = {**field_values(p["fields"], "fields"), "companyName": p["company_name"]}
     for param, name in (("entity_id", "entityId"), ("external_id", "externalId"),
                         ("email", "email")):
         if p[param] is not None:
@@ -141,13 +128,13 @@ def _customer(sim: Simulator, tenant: Tenant, p: dict[str, Any]) -> dict[str, An
 
 
 def a_customer(sim: Simulator, tenant: Tenant, params: dict[str, Any]) -> dict[str, Any]:
-    customer = _customer(sim, tenant, _take(params, CUSTOMER))
+    customer = _customer(sim, tenant, take_params(params, CUSTOMER))
     return {"customer_id": customer["id"], "entity_id": customer.get("entityId"),
             "external_id": customer.get("externalId")}
 
 
 def an_open_invoice(sim: Simulator, tenant: Tenant, params: dict[str, Any]) -> dict[str, Any]:
-    p = _take(params, INVOICE)
+    p = take_params(params, INVOICE)
     rtype = _rtype(tenant, "invoice")
     invoice_id = _internal_id(p["invoice_id"], "invoice_id")
     try:
@@ -160,7 +147,7 @@ def an_open_invoice(sim: Simulator, tenant: Tenant, params: dict[str, Any]) -> d
     customer_id = _internal_id(p["customer_id"], "customer_id")
     if invoice is None:
         customer = _customer(sim, tenant, p)
-        body = {**_object(p["invoice_fields"], "invoice_fields"),
+        body = {**field_values(p["invoice_fields"], "invoice_fields"),
                 "entity": {"id": customer["id"]},
                 "item": {"items": [{"item": {"id": str(p["item_id"])}, "amount": amount}]}}
         if p["invoice_external_id"] is not None:
@@ -210,7 +197,7 @@ def _placeholder(fdef: Any, now: float) -> Any:
 
 def a_custom_subscription_record(sim: Simulator, tenant: Tenant,
                                  params: dict[str, Any]) -> dict[str, Any]:
-    p = _take(params, SUBSCRIPTION_RECORD)
+    p = take_params(params, SUBSCRIPTION_RECORD)
     rtype = _subscription_type(tenant, p["record_type"])
     record_id = _internal_id(p["record_id"], "record_id")
     customer_id = _internal_id(p["customer_id"], "customer_id")
@@ -220,7 +207,7 @@ def a_custom_subscription_record(sim: Simulator, tenant: Tenant,
     record = _existing(tenant, rtype, record_id)
     if record is None:
         _customer(sim, tenant, p)
-        body = dict(_object(p["record_fields"], "record_fields"))
+        body = dict(field_values(p["record_fields"], "record_fields"))
         given = {name.lower() for name in body}
         for fdef in links[:1]:
             if fdef.name.lower() not in given:
@@ -244,8 +231,8 @@ def a_custom_subscription_record(sim: Simulator, tenant: Tenant,
 
 
 def _state(name: str, description: str, setup: Any,
-           spec: dict[str, tuple[str, Any]]) -> ProviderState:
-    return ProviderState(name, description, _guarded(name, setup), _described(spec))
+           spec: ParamSpec) -> ProviderState:
+    return ProviderState(name, description, _guarded(name, setup), describe_params(spec))
 
 
 STATES = states_by_name(

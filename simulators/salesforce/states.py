@@ -15,23 +15,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 from simulators.core.simulator import Simulator
-from simulators.core.states import ProviderState, StateError, states_by_name
+from simulators.core.states import (
+    Described,
+    ParamSpec,
+    ProviderState,
+    StateError,
+    describe_params,
+    field_values,
+    states_by_name,
+    take_params,
+)
 from simulators.core.tenancy import Tenant
 from simulators.core.vendor import VendorError
 from simulators.salesforce import events, ids
 from simulators.salesforce.describe import SfField, SObjectDef
 from simulators.salesforce.models import Work, table
 
-
-class Described(str):
-    """A default told in words (picked from the schema, or Salesforce's own): the param is None
-    unless given."""
-
-
 STATE_ID_BODY = "STATE0000001"  # the 12 chars after the key prefix of every default id
 
 # param -> (what it is, its default; None: optional)
-ACCOUNT: dict[str, tuple[str, Any]] = {
+ACCOUNT: ParamSpec = {
     "account_id": ("the Account's id (001…, 15 or 18 chars)", ids.to18("001" + STATE_ID_BODY)),
     "name": ("the Account's Name", "Acme Corporation"),
     "fields": ("more Account fields (custom __c fields, …) as the REST API takes them", None),
@@ -60,18 +63,8 @@ SUBSCRIPTION_RECORD = {
 }
 
 
-def _take(params: dict[str, Any], spec: dict[str, tuple[str, Any]]) -> dict[str, Any]:
-    unknown = sorted(set(params) - set(spec))
-    if unknown:
-        raise StateError(f"unknown param(s) {', '.join(unknown)}; this state takes "
-                         f"{', '.join(spec)}")
-    return {name: params.get(name, None if isinstance(default, Described) else default)
-            for name, (_, default) in spec.items()}
 
 
-def _described(spec: dict[str, tuple[str, Any]]) -> dict[str, str]:
-    return {name: f"{text} (default: {default})" if default is not None else f"{text} (optional)"
-            for name, (text, default) in spec.items()}
 
 
 def record_id(value: Any, obj: SObjectDef, param: str) -> str:
@@ -89,12 +82,6 @@ def record_id(value: Any, obj: SObjectDef, param: str) -> str:
     return normal
 
 
-def _object(value: Any, param: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise StateError(f"{param} must be an object of field values, not {value!r}")
-    return value
 
 
 def _guarded(name: str, setup: Any) -> Any:
@@ -124,24 +111,24 @@ def _account(work: Work, p: dict[str, Any]) -> dict[str, Any]:
     rid = record_id(p["account_id"], obj, "account_id")
     record = _existing(work, obj, rid)
     if record is None:
-        body = {**_object(p["fields"], "fields"), "Name": p["name"]}
+        body = {**field_values(p["fields"], "fields"), "Name": p["name"]}
         work.create(obj, body, record_id=rid)
         record = table(work.tenant, obj.name)[rid]
     return record
 
 
 def an_account(work: Work, params: dict[str, Any]) -> dict[str, Any]:
-    return {"account_id": _account(work, _take(params, ACCOUNT))["Id"]}
+    return {"account_id": _account(work, take_params(params, ACCOUNT))["Id"]}
 
 
 def an_account_with_a_contact(work: Work, params: dict[str, Any]) -> dict[str, Any]:
-    p = _take(params, CONTACT)
+    p = take_params(params, CONTACT)
     account = _account(work, p)
     obj = work.sobject("Contact")
     rid = record_id(p["contact_id"], obj, "contact_id")
     contact = _existing(work, obj, rid)
     if contact is None:
-        body = {**_object(p["contact_fields"], "contact_fields"), "AccountId": account["Id"],
+        body = {**field_values(p["contact_fields"], "contact_fields"), "AccountId": account["Id"],
                 "FirstName": p["first_name"], "LastName": p["last_name"], "Email": p["email"]}
         work.create(obj, body, record_id=rid)
         contact = table(work.tenant, obj.name)[rid]
@@ -215,7 +202,7 @@ def _fill(work: Work, obj: SObjectDef, body: dict[str, Any],
 
 
 def a_custom_subscription_record(work: Work, params: dict[str, Any]) -> dict[str, Any]:
-    p = _take(params, SUBSCRIPTION_RECORD)
+    p = take_params(params, SUBSCRIPTION_RECORD)
     obj = _subscription_object(work, p["object"])
     rid = record_id(p["record_id"] or obj.key_prefix + STATE_ID_BODY, obj, "record_id")
     account_id = record_id(p["account_id"], work.sobject("Account"), "account_id")
@@ -228,7 +215,7 @@ def a_custom_subscription_record(work: Work, params: dict[str, Any]) -> dict[str
     record = _existing(work, obj, rid)
     if record is None:
         _account(work, p)
-        body = dict(_object(p["record_fields"], "record_fields"))
+        body = dict(field_values(p["record_fields"], "record_fields"))
         if p["record_name"] is not None:
             body["Name"] = p["record_name"]
         work.create(obj, _fill(work, obj, body, {f.name: account_id for f in direct}),
@@ -243,7 +230,7 @@ def a_custom_subscription_record(work: Work, params: dict[str, Any]) -> dict[str
         link = _existing(work, jobj, junction_id)
         if link is None:
             _account(work, p)
-            body = dict(_object(p["junction_fields"], "junction_fields"))
+            body = dict(field_values(p["junction_fields"], "junction_fields"))
             work.create(jobj, _fill(work, jobj, body, {to_account.name: account_id,
                                                        to_sub.name: rid}),
                         record_id=junction_id)
@@ -257,8 +244,8 @@ def a_custom_subscription_record(work: Work, params: dict[str, Any]) -> dict[str
 
 
 def _state(name: str, description: str, setup: Any,
-           spec: dict[str, tuple[str, Any]]) -> ProviderState:
-    return ProviderState(name, description, _guarded(name, setup), _described(spec))
+           spec: ParamSpec) -> ProviderState:
+    return ProviderState(name, description, _guarded(name, setup), describe_params(spec))
 
 
 STATES = states_by_name(

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulators.core.simulator import Simulator
-from simulators.core.states import ProviderState, StateError, states_by_name
+from simulators.core.states import (
+    ParamSpec,
+    ProviderState,
+    StateError,
+    describe_params,
+    states_by_name,
+    take_params,
+)
 from simulators.core.tenancy import Tenant
 from simulators.core.vendor import RequestContext, VendorError
 from simulators.stripe import billing, cards, models
@@ -33,7 +40,7 @@ DECLINING_CARDS["generic_decline"] = "4000000000000341"
 SUCCEEDING_CARD = "4242424242424242"
 
 # param -> (what it is, its default); None means "none unless given"
-CUSTOMER: dict[str, tuple[str, Any]] = {
+CUSTOMER: ParamSpec = {
     "customer_id": ("the customer's id (cus_…)", "cus_StateCustomer1"),
     "email": ("the customer's email", "jenny.rosen@example.com"),
     "name": ("the customer's name", "Jenny Rosen"),
@@ -82,17 +89,8 @@ class _Seeding(RequestContext):
         return self.at
 
 
-def _take(params: dict[str, Any], spec: dict[str, tuple[str, Any]]) -> dict[str, Any]:
-    unknown = sorted(set(params) - set(spec))
-    if unknown:
-        raise StateError(f"unknown param(s) {', '.join(unknown)}; this state takes "
-                         f"{', '.join(spec)}")
-    return {name: params.get(name, default) for name, (_, default) in spec.items()}
 
 
-def _described(spec: dict[str, tuple[str, Any]]) -> dict[str, str]:
-    return {name: f"{text} (default: {default})" if default is not None else f"{text} (optional)"
-            for name, (text, default) in spec.items()}
 
 
 def _id(value: Any, prefix: str, param: str) -> str:
@@ -196,20 +194,20 @@ def _decline_code(value: Any) -> str:
 
 
 def a_customer(sim: Simulator, tenant: Tenant, params: dict[str, Any]) -> dict[str, Any]:
-    p = _take(params, CUSTOMER)
+    p = take_params(params, CUSTOMER)
     return {"customer_id": _customer(sim, tenant, p, params)["id"]}
 
 
 def a_customer_with_a_card_that_succeeds(sim: Simulator, tenant: Tenant,
                                          params: dict[str, Any]) -> dict[str, Any]:
-    p = _take(params, GOOD_CARD)
+    p = take_params(params, GOOD_CARD)
     pm = _card(sim, tenant, p, params, None)
     return {"customer_id": pm["customer"], "payment_method_id": pm["id"]}
 
 
 def a_customer_with_a_card_that_declines(sim: Simulator, tenant: Tenant,
                                          params: dict[str, Any]) -> dict[str, Any]:
-    p = _take(params, BAD_CARD)
+    p = take_params(params, BAD_CARD)
     pm = _card(sim, tenant, p, params, _decline_code(p["decline_code"]))
     return {"customer_id": pm["customer"], "payment_method_id": pm["id"],
             "decline_code": p["decline_code"]}
@@ -235,7 +233,7 @@ def a_subscription_with_an_open_invoice_whose_payment_failed(
     retry scheduled, and the subscription is past_due. Its first period was invoiced at $0
     (billing_cycle_anchor at the renewal, proration_behavior=none), so it never charged the
     card before the renewal did."""
-    p = _take(params, FAILED_RENEWAL)
+    p = take_params(params, FAILED_RENEWAL)
     sub_id = _id(p["subscription_id"], "sub", "subscription_id")
     invoice_id = _id(p["invoice_id"], "in", "invoice_id")
     customer_id = _id(p["customer_id"], "cus", "customer_id")
@@ -283,7 +281,7 @@ def a_subscription_with_an_open_invoice_whose_payment_failed(
 # -- payments and webhooks --------------------------------------------------------------------
 def a_succeeded_payment_intent(sim: Simulator, tenant: Tenant,
                                params: dict[str, Any]) -> dict[str, Any]:
-    p = _take(params, SUCCEEDED_INTENT)
+    p = take_params(params, SUCCEEDED_INTENT)
     intent_id = _id(p["payment_intent_id"], "pi", "payment_intent_id")
     customer_id = _id(p["customer_id"], "cus", "customer_id")
     amount, currency = _amount(p["amount"]), _currency(p["currency"])
@@ -307,7 +305,7 @@ def a_succeeded_payment_intent(sim: Simulator, tenant: Tenant,
 def a_webhook_endpoint(sim: Simulator, tenant: Tenant, params: dict[str, Any]) -> dict[str, Any]:
     from simulators.stripe import openapi
 
-    p = _take(params, WEBHOOK_ENDPOINT)
+    p = take_params(params, WEBHOOK_ENDPOINT)
     endpoint_id = _id(p["endpoint_id"], "we", "endpoint_id")
     secret = p["secret"]
     if secret is not None and not (isinstance(secret, str)
@@ -330,8 +328,8 @@ def a_webhook_endpoint(sim: Simulator, tenant: Tenant, params: dict[str, Any]) -
 
 
 def _state(name: str, description: str, setup: Any,
-           spec: dict[str, tuple[str, Any]]) -> ProviderState:
-    return ProviderState(name, description, _guarded(name, setup), _described(spec))
+           spec: ParamSpec) -> ProviderState:
+    return ProviderState(name, description, _guarded(name, setup), describe_params(spec))
 
 
 STATES = states_by_name(
