@@ -28,6 +28,8 @@ from simulators.core.tenancy import Tenant
 from simulators.core.vendor import RequestContext, VendorError
 from simulators.stripe import billing, cards, models
 from simulators.stripe.billing_catalog import create_price, create_product
+from simulators.stripe.billing_invoices import _collect, _finalize
+from simulators.stripe.billing_subscriptions import _renew
 
 STATE_PRODUCT = "prod_ProviderStates"  # the one product behind every state's subscriptions
 # decline_code -> the documented test card that declines with it. 0341 is Stripe's "attaches,
@@ -270,10 +272,10 @@ def a_subscription_with_an_open_invoice_whose_payment_failed(
         ctx, {"customer": customer_id, "items": [{"price": price["id"]}],
               "billing_cycle_anchor": anchor, "proration_behavior": "none"},
         subscription_id=sub_id, at=start)
-    billing._renew(sim, tenant, sub, anchor, invoice_id=invoice_id)
+    _renew(sim, tenant, sub, anchor, invoice_id=invoice_id)
     invoice = tenant.collection(billing.INVOICES)[invoice_id]
-    billing._finalize(sim, tenant, invoice, now)
-    billing._collect(sim, tenant, invoice, now, automatic=True)
+    _finalize(sim, tenant, invoice, now)
+    _collect(sim, tenant, invoice, now, automatic=True)
     ids = _failed_renewal_ids(sub, invoice, tenant)
     return {**ids, "payment_method_id": pm["id"]}
 

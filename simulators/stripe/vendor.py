@@ -80,7 +80,7 @@ class StripeVendor(Vendor):
         return published(generated)
 
     def scheduled_work(self) -> dict[str, Any]:
-        from simulators.stripe.billing import SCHEDULED_WORK
+        from simulators.stripe.billing_clocks import SCHEDULED_WORK
 
         return SCHEDULED_WORK
 
