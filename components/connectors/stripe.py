@@ -1,0 +1,294 @@
+"""Stripe, one account (a MID) per connector, through the official SDK's async API.
+
+The SDK's own retries are off (it ignores Retry-After): `RetryPolicy` retries, and every POST
+carries an idempotency key, so a retry after an unknown outcome gets the first answer back."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import httpx
+import stripe
+
+from components.connectors.errors import ErrorKind, UnknownOutcome, VendorError
+from components.connectors.http import deadline, retry_after, transport_error
+from components.connectors.retry import RetryPolicy
+from components.domain import AttemptStatus, ChargeResult
+
+VENDOR = "stripe"
+API_BASE = "https://api.stripe.com"
+# The objects are read in this version's shape (invoice.payment_intent, invoice.charge), which
+# later versions dropped; pinned so the SDK's default version cannot change them under us.
+API_VERSION = "2023-08-16"
+PAGE_SIZE = 100  # Stripe's largest page
+CONFLICT_CODES = {"idempotency_key_in_use", "lock_timeout"}
+ALREADY_PAID = "invoice_already_paid"
+T = TypeVar("T")
+
+
+class _Final(Exception):
+    """Carries an answer out of the retry loop as it is (the loop would retry a CONFLICT)."""
+
+    def __init__(self, error: VendorError | UnknownOutcome) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class StripeConnector:
+    def __init__(self, api_key: str, *, base_url: str = API_BASE, mid: str = "primary",
+                 http: httpx.AsyncClient | None = None,
+                 policy: RetryPolicy | None = None) -> None:
+        self.mid = mid
+        self.policy = policy or RetryPolicy()
+        self._transport = stripe.HTTPXClient(timeout=self.policy.timeout)
+        self._owns_http = http is None
+        if http is not None:  # the SDK's own client was never opened: nothing to close
+            self._transport._client_async = http
+        self._client = stripe.StripeClient(
+            api_key, base_addresses={"api": base_url}, http_client=self._transport,
+            max_network_retries=0, stripe_version=API_VERSION)
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._transport.close_async()
+
+    # -- payments ---------------------------------------------------------------------------------
+    async def charge(self, *, amount: int, currency: str, customer: str, payment_method: str,
+                     idempotency_key: str, metadata: dict[str, str],
+                     description: str | None = None) -> ChargeResult:
+        """One off-session PaymentIntent, confirmed at once; a decline is a result."""
+        params: dict[str, Any] = {
+            "amount": amount, "currency": currency, "customer": customer,
+            "payment_method": payment_method, "confirm": True, "off_session": True,
+            "metadata": metadata}
+        if description is not None:
+            params["description"] = description
+
+        async def attempt() -> ChargeResult:
+            try:
+                intent = await self._client.v1.payment_intents.create_async(
+                    params=params,  # type: ignore[arg-type]
+                    options={"idempotency_key": idempotency_key})
+            except stripe.CardError as error:
+                return _declined(error)
+            return _charged(intent.to_dict(), _replayed(intent))
+
+        return await self._run(attempt)
+
+    async def pay_invoice(self, invoice_id: str, *, idempotency_key: str,
+                          payment_method: str | None = None) -> ChargeResult:
+        """Attempt an open invoice's payment now; a decline is a result. Already paid:
+        VendorError CONFLICT, code `invoice_already_paid`, raised without retrying."""
+        params: dict[str, Any] = {"off_session": True}
+        if payment_method is not None:
+            params["payment_method"] = payment_method
+
+        async def attempt() -> ChargeResult:
+            try:
+                invoice = await self._pay(invoice_id, params, idempotency_key)
+            except stripe.CardError as error:
+                return _declined(error)
+            paid = invoice.to_dict()
+            return ChargeResult(AttemptStatus.SUCCEEDED, _id(paid.get("payment_intent")),
+                                charge_id=_id(paid.get("charge")), replayed=_replayed(invoice))
+
+        return await self._run(attempt)
+
+    async def pay_invoice_out_of_band(self, invoice_id: str, *,
+                                      idempotency_key: str) -> dict[str, Any]:
+        """Mark an invoice paid elsewhere; one already paid is the desired state: returned."""
+        async def attempt() -> dict[str, Any]:
+            invoice = await self._pay(invoice_id, {"paid_out_of_band": True}, idempotency_key)
+            return invoice.to_dict()
+
+        try:
+            return await self._run(attempt)
+        except VendorError as error:
+            if error.code != ALREADY_PAID:
+                raise
+            return await self.get_invoice(invoice_id)
+
+    # -- reads ------------------------------------------------------------------------------------
+    async def get_invoice(self, invoice_id: str) -> dict[str, Any]:
+        return await self._read(lambda: self._client.v1.invoices.retrieve_async(invoice_id))
+
+    async def get_customer(self, customer_id: str) -> dict[str, Any]:
+        return await self._read(lambda: self._client.v1.customers.retrieve_async(customer_id))
+
+    async def get_payment_method(self, payment_method_id: str) -> dict[str, Any]:
+        return await self._read(
+            lambda: self._client.v1.payment_methods.retrieve_async(payment_method_id))
+
+    async def get_payment_intent(self, payment_intent_id: str) -> dict[str, Any]:
+        return await self._read(
+            lambda: self._client.v1.payment_intents.retrieve_async(payment_intent_id))
+
+    async def find_customer_by_email(self, email: str) -> dict[str, Any] | None:
+        found = await self._list(self._client.v1.customers.list_async, {"email": email},
+                                 limit_total=1)
+        return found[0] if found else None
+
+    async def list_payment_intents(self, *, created_gte: int | None = None,
+                                   customer: str | None = None, limit_total: int = 10_000,
+                                   page_size: int = PAGE_SIZE) -> list[dict[str, Any]]:
+        params = _created({"customer": customer} if customer else {}, created_gte)
+        return await self._list(self._client.v1.payment_intents.list_async, params,
+                                limit_total=limit_total, page_size=page_size)
+
+    async def list_invoices(self, *, status: str | None = None, created_gte: int | None = None,
+                            limit_total: int = 10_000,
+                            page_size: int = PAGE_SIZE) -> list[dict[str, Any]]:
+        params = _created({"status": status} if status else {}, created_gte)
+        return await self._list(self._client.v1.invoices.list_async, params,
+                                limit_total=limit_total, page_size=page_size)
+
+    async def find_payment_by_metadata(self, key: str, value: str, *,
+                                       created_gte: int | None = None) -> list[dict[str, Any]]:
+        """PaymentIntents whose metadata[key] == value (filtered here: no search endpoint)."""
+        intents = await self.list_payment_intents(created_gte=created_gte)
+        return [i for i in intents if (i.get("metadata") or {}).get(key) == value]
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    async def _pay(self, invoice_id: str, params: dict[str, Any],
+                   idempotency_key: str) -> stripe.Invoice:
+        try:
+            return await self._client.v1.invoices.pay_async(
+                invoice_id, params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key})
+        except stripe.InvalidRequestError as error:
+            # Stripe says so in words only: a 400 without a code
+            if error.code == ALREADY_PAID or "already paid" in str(error.user_message):
+                raise _Final(VendorError(VENDOR, ErrorKind.CONFLICT, str(error.user_message),
+                                         status=error.http_status, code=ALREADY_PAID,
+                                         body=error.json_body)) from error
+            raise
+
+    async def _read(self, fetch: Callable[[], Awaitable[stripe.StripeObject]]) -> dict[str, Any]:
+        async def attempt() -> dict[str, Any]:
+            return (await fetch()).to_dict()
+        return await self._run(attempt)
+
+    async def _list(self, list_page: Callable[..., Awaitable[Any]], params: dict[str, Any], *,
+                    limit_total: int, page_size: int = PAGE_SIZE) -> list[dict[str, Any]]:
+        """Follow `starting_after` page by page, each page retried on its own."""
+        found: list[dict[str, Any]] = []
+        while len(found) < limit_total:
+            query = {**params, "limit": min(page_size, limit_total - len(found))}
+            if found:
+                query["starting_after"] = found[-1]["id"]
+
+            async def attempt(query: dict[str, Any] = query) -> Any:
+                return await list_page(params=query)
+
+            page = await self._run(attempt)
+            found += [item.to_dict() for item in page.data]
+            if not page.has_more or not page.data:
+                break
+        return found[:limit_total]
+
+    async def _run(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Every call is a GET or a POST with an idempotency key: safe to repeat."""
+        async def once() -> T:
+            try:
+                async with deadline(VENDOR, self.policy.timeout):
+                    return await attempt()
+            except stripe.StripeError as error:
+                raise translate(error) from error
+        try:
+            return await self.policy.run(once, idempotent=True)
+        except _Final as final:
+            raise final.error from final.__cause__
+
+
+def translate(error: stripe.StripeError) -> VendorError | UnknownOutcome:
+    """The SDK's exception as our error kinds."""
+    if isinstance(error, stripe.APIConnectionError):
+        cause = error.__cause__
+        if isinstance(cause, httpx.TransportError):
+            return transport_error(VENDOR, cause)
+        return UnknownOutcome(VENDOR, str(error.user_message))
+    status = error.http_status
+    code = error.code or _error_field(error, "code")  # the SDK sets .code on few classes
+    if status is None or status < 400:  # e.g. a 200 whose body we could not read
+        return UnknownOutcome(VENDOR, str(error.user_message))
+    if code in CONFLICT_CODES:
+        kind = ErrorKind.CONFLICT
+    elif status == 429 or isinstance(error, stripe.RateLimitError):
+        kind = ErrorKind.RATE_LIMITED
+    elif isinstance(error, stripe.CardError):
+        kind, code = ErrorKind.DECLINED, _error_field(error, "decline_code") or code
+    elif isinstance(error, stripe.AuthenticationError | stripe.PermissionError):
+        kind = ErrorKind.AUTH
+    elif status >= 500:
+        kind = ErrorKind.UNAVAILABLE
+    elif status == 404:
+        kind = ErrorKind.NOT_FOUND
+    else:  # incl. idempotency_error: the key was used with other parameters
+        kind = ErrorKind.INVALID
+        code = code or _error_field(error, "type")
+    return VendorError(VENDOR, kind, str(error.user_message or error), status=status, code=code,
+                       retry_after=retry_after(_header(error.headers, "retry-after")),
+                       body=error.json_body)
+
+
+def _declined(error: stripe.CardError) -> ChargeResult:
+    """A 402: the body names the PaymentIntent and its decline."""
+    intent = _error_field(error, "payment_intent")
+    intent = intent if isinstance(intent, dict) else {}
+    last = intent.get("last_payment_error") or {}
+
+    def field(name: str) -> Any:
+        return _error_field(error, name) or last.get(name)
+
+    return ChargeResult(
+        AttemptStatus.DECLINED, _id(intent), charge_id=_id(field("charge")),
+        decline_code=field("decline_code") or error.code, advice_code=field("advice_code"),
+        network_advice_code=field("network_advice_code"),
+        replayed=_header(error.headers, "idempotent-replayed") == "true")
+
+
+def _charged(intent: dict[str, Any], replayed: bool) -> ChargeResult:
+    if intent.get("status") == "succeeded":
+        return ChargeResult(AttemptStatus.SUCCEEDED, intent["id"],
+                            charge_id=_id(intent.get("latest_charge")), replayed=replayed)
+    if intent.get("status") in ("requires_payment_method", "requires_action", "canceled"):
+        last = intent.get("last_payment_error") or {}
+        return ChargeResult(AttemptStatus.DECLINED, intent["id"],
+                            charge_id=_id(last.get("charge") or intent.get("latest_charge")),
+                            decline_code=last.get("decline_code") or last.get("code")
+                            or "authentication_required",
+                            advice_code=last.get("advice_code"),
+                            network_advice_code=last.get("network_advice_code"),
+                            replayed=replayed)
+    # processing: the card network has not answered yet; only a later read can tell
+    raise _Final(UnknownOutcome(VENDOR, f"payment_intent {intent['id']} is "
+                                        f"{intent.get('status')}"))
+
+
+def _error_field(error: stripe.StripeError, name: str) -> Any:
+    body = error.json_body if isinstance(error.json_body, dict) else {}
+    return (body.get("error") or {}).get(name)
+
+
+def _replayed(obj: stripe.StripeObject) -> bool:
+    response = obj.last_response
+    return response is not None and _header(response.headers, "idempotent-replayed") == "true"
+
+
+def _header(headers: Any, name: str) -> str | None:
+    for key, value in dict(headers or {}).items():
+        if key.lower() == name:
+            return str(value)
+    return None
+
+
+def _id(value: Any) -> str | None:
+    """An id, whether the field was expanded to an object or not."""
+    if isinstance(value, dict):
+        return value.get("id")
+    return value if isinstance(value, str) else None
+
+
+def _created(params: dict[str, Any], created_gte: int | None) -> dict[str, Any]:
+    return {**params, "created": {"gte": created_gte}} if created_gte is not None else params

@@ -1,0 +1,78 @@
+"""The ERP context of an invoice, read live from NetSuite (the naive hot path, and the sync
+service's cache feed) or from the local cache (the cached hot path). One reader serves both, so
+the cache holds exactly what a live read would have returned.
+
+A cached entry is `{"invoice_key", "erp_invoice_id", "erp_customer_id", "amount_remaining"
+(minor units), "currency", "status"}` under kind `erp_invoice`, versioned by the record's
+lastModifiedDate, so an older notification never overwrites a newer read.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Protocol
+
+from components.domain import invoice_key
+
+ERP_INVOICE = "erp_invoice"
+
+
+class ErpReader(Protocol):
+    async def get_by_external_id(self, record_type: str,
+                                 external_id: str) -> dict[str, Any] | None: ...
+    async def suiteql(self, query: str) -> list[dict[str, Any]]: ...
+    async def get(self, record_type: str, record_id: str) -> dict[str, Any]: ...
+
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_\-:.]{1,128}$")
+
+
+def _version(record: dict[str, Any]) -> float:
+    stamp = record.get("lastModifiedDate")
+    if isinstance(stamp, str):
+        try:
+            return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            pass
+    return 0.0
+
+
+def _minor(amount: Any, exponent: int = 2) -> int | None:
+    if amount is None:
+        return None
+    return round(float(amount) * 10 ** exponent)
+
+
+def erp_entry(billing: str, billing_invoice_id: str, record: dict[str, Any]) -> dict[str, Any]:
+    """The cache entry for a NetSuite invoice record (as the record API returns it)."""
+    customer = record.get("entity")
+    return {
+        "invoice_key": invoice_key(billing, billing_invoice_id),
+        "erp_invoice_id": str(record.get("id")),
+        "erp_customer_id": str(customer.get("id")) if isinstance(customer, dict) else customer,
+        "amount_remaining": _minor(record.get("amountRemaining")),
+        "currency": record.get("currency", {}).get("refName") if isinstance(
+            record.get("currency"), dict) else record.get("currency"),
+        "status": (record.get("status") or {}).get("refName") if isinstance(
+            record.get("status"), dict) else record.get("status"),
+        "version": _version(record),
+    }
+
+
+async def read_erp_invoice(netsuite: ErpReader, key_field: str, billing: str,
+                           billing_invoice_id: str) -> dict[str, Any] | None:
+    """Find the ERP invoice that carries the billing system's invoice id in `key_field`
+    (`externalId`, or a custom body field such as custbody_stripe_invoice_id)."""
+    if key_field == "externalId":
+        record = await netsuite.get_by_external_id("invoice", billing_invoice_id)
+        return erp_entry(billing, billing_invoice_id, record) if record else None
+    if not _SAFE_ID.match(billing_invoice_id) or not re.match(r"^\w+$", key_field):
+        return None  # never splice an odd id into SuiteQL; such an invoice is not in the ERP
+    rows = await netsuite.suiteql(
+        f"SELECT id FROM transaction WHERE type = 'CustInvc' "
+        f"AND {key_field} = '{billing_invoice_id}'")
+    if not rows:
+        return None
+    record = await netsuite.get("invoice", str(rows[0]["id"]))
+    return erp_entry(billing, billing_invoice_id, record)

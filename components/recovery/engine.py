@@ -1,0 +1,329 @@
+"""The recovery engine: from a decline to a decision, a retry and its write-backs.
+
+    decline ─▶ context (billing state, ERP from cache or live) ─▶ decide ─▶ ledger (PENDING)
+            ─▶ charge (primary or alternate MID, idempotency key per attempt) ─▶ ledger result
+               + outbox write-backs in one transaction ─▶ next decision (retry now on another
+               MID, later on the schedule, or stop)
+
+The inbox (duplicate and stale events) is the intake's job (`RecoveryService.intake`); a
+scheduled retry re-reads the invoice's context before it charges, so a payment made elsewhere
+in the meantime (a manual payment in the ERP, the billing system's own dunning) stops it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from components.connectors.chargebee import ChargebeeConnector
+from components.connectors.errors import ErrorKind, UnknownOutcome, VendorError
+from components.connectors.netsuite import NetSuiteConnector
+from components.connectors.retry import RetryPolicy
+from components.connectors.stripe import StripeConnector
+from components.context import ERP_INVOICE, read_erp_invoice
+from components.domain import (
+    Action,
+    Attempt,
+    AttemptStatus,
+    ChargeResult,
+    Decision,
+    Decline,
+    InvoiceContext,
+)
+from components.observability import Metrics, Stopwatch, correlation_id, log
+from components.recovery import writebacks
+from components.recovery.billing import (
+    BillingState,
+    chargebee_invoice_state,
+    stripe_invoice_state,
+)
+from components.recovery.policy import PolicySettings, decide, idempotency_key
+from components.settings import Protections
+from components.store import Store
+
+LOG = logging.getLogger("components.recovery")
+DAY = 86400.0
+
+
+@dataclass
+class Outcome:
+    """What happened to one decline: the decisions taken and the charges made."""
+
+    invoice_key: str
+    decisions: list[Decision] = field(default_factory=list)
+    charges: list[tuple[str, ChargeResult | None]] = field(default_factory=list)  # (mid, result)
+    status: str = "not_retried"   # recovered | declined | deferred | not_retried | unknown | error
+    latency: float = 0.0          # seconds, to the known result
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "invoice_key": self.invoice_key, "status": self.status,
+            "latency_ms": round(self.latency * 1000, 3),
+            "decisions": [{"action": d.action.value, "reason": d.reason, "mid": d.mid,
+                           "retry_at": d.retry_at} for d in self.decisions],
+            "charges": [{"mid": mid, "status": r.status.value if r else "unknown",
+                         "payment_id": r.payment_id if r else None,
+                         "decline_code": r.decline_code if r else None}
+                        for mid, r in self.charges],
+        }
+
+
+@dataclass
+class Vendors:
+    """The connectors the engine uses; the MIDs in routing order (the primary first)."""
+
+    mids: dict[str, StripeConnector]
+    chargebee: ChargebeeConnector | None = None
+    netsuite: NetSuiteConnector | None = None
+    erp_invoice_key_field: str = "externalId"
+
+    @property
+    def primary(self) -> StripeConnector:
+        return next(iter(self.mids.values()))
+
+
+class RecoveryEngine:
+    def __init__(self, store: Store, vendors: Vendors, *, billing: str, mode: str = "cached",
+                 policy: PolicySettings | None = None, protections: Protections | None = None,
+                 metrics: Metrics | None = None, now: Callable[[], float],
+                 monotonic: Callable[[], float]) -> None:
+        self.store, self.vendors, self.billing, self.mode = store, vendors, billing, mode
+        self.policy = policy or PolicySettings(mids=tuple(vendors.mids))
+        self.protections = protections or Protections()
+        self.metrics = metrics or Metrics("recovery")
+        self.now, self.monotonic = now, monotonic
+
+    # -- the hot path -------------------------------------------------------------------------
+    async def handle(self, decline: Decline, billing_invoice: dict[str, Any] | None = None, *,
+                     started: Stopwatch | None = None) -> Outcome:
+        """Decide on a decline and carry the decision out as far as it goes now."""
+        watch = started or Stopwatch(self.monotonic)
+        outcome = Outcome(decline.invoice_key)
+        try:
+            decline = await self._with_card(decline)
+            state = await self._billing_state(decline, billing_invoice)
+            await self._decide_and_charge(decline, state, outcome)
+        except (VendorError, UnknownOutcome) as error:
+            outcome.status = "error"
+            kind = error.kind.value if isinstance(error, VendorError) else "unknown_outcome"
+            self.metrics.vendor_errors.labels(getattr(error, "vendor", "?"), kind).inc()
+            log(LOG, "decline not handled", logging.WARNING, invoice_key=decline.invoice_key,
+                error=str(error))
+        outcome.latency = watch.elapsed()
+        self.metrics.decision_latency.labels(decline.source, self.mode).observe(outcome.latency)
+        last = outcome.decisions[-1] if outcome.decisions else None
+        self.metrics.outcomes.labels(outcome.status, last.reason.split(":")[0] if last else "")\
+            .inc()
+        log(LOG, "decline handled", invoice_key=decline.invoice_key, **{
+            k: v for k, v in outcome.to_dict().items() if k != "invoice_key"})
+        return outcome
+
+    async def _decide_and_charge(self, decline: Decline, state: BillingState,
+                                 outcome: Outcome) -> None:
+        context = await self._context(decline, state)
+        while True:
+            history = self.store.attempts(decline.invoice_key)
+            decision = self._decide(decline, context, history)
+            outcome.decisions.append(decision)
+            if decision.action == Action.RETRY_LATER:
+                assert decision.retry_at is not None
+                self.store.schedule_retry(decline.invoice_key, decision.retry_at,
+                                          _decline_doc(decline))
+                self.store.enqueue(writebacks.retrying(decline, context, len(history),
+                                                       decision.retry_at, correlation_id()))
+                outcome.status = "deferred" if outcome.status != "declined" else "declined"
+                return
+            if decision.action == Action.NO_RETRY:
+                if decision.reason.startswith(("hard_decline", "needs_customer",
+                                               "grace_period", "retry_budget", "network_cap")):
+                    self.store.enqueue(writebacks.failed(decline, context, len(history),
+                                                         decision.reason, correlation_id()))
+                return
+            result = await self._attempt(decline, context, decision, len(history) + 1)
+            outcome.charges.append((decision.mid or "primary", result))
+            if result is None:
+                outcome.status = "unknown"
+                return
+            if result.status == AttemptStatus.SUCCEEDED:
+                outcome.status = "recovered"
+                return
+            outcome.status = "declined"  # the ledger now holds it: decide again on history
+
+    def _decide(self, decline: Decline, context: InvoiceContext,
+                history: list[Attempt]) -> Decision:
+        now = self.now()
+        card = decline.card_fingerprint
+        return decide(
+            decline, context, history, now=now, settings=self.policy,
+            card_attempts_30d=self.store.card_attempts_since(card, now - 30 * DAY) if card else 0,
+            card_attempts_24h=self.store.card_attempts_since(card, now - DAY) if card else 0)
+
+    async def _attempt(self, decline: Decline, context: InvoiceContext, decision: Decision,
+                       attempt_no: int) -> ChargeResult | None:
+        """One retry, recorded before it is sent; None when its outcome is unknown."""
+        mid = decision.mid or next(iter(self.vendors.mids))
+        key = (idempotency_key(decline.invoice_key, attempt_no)
+               if self.protections.idempotency_key else f"unsafe:{uuid.uuid4()}")
+        reserved = self.store.reserve_attempt(Attempt(
+            idempotency_key=key, invoice_key=decline.invoice_key, attempt_no=attempt_no,
+            mid=mid, amount=context.amount_due, currency=context.currency,
+            status=AttemptStatus.PENDING, created_at=self.now(),
+            card_fingerprint=decline.card_fingerprint))
+        if not reserved:  # another replica took this attempt: it owns the outcome
+            return None
+        try:
+            result = await self._charge(decline, context, mid, key)
+        except UnknownOutcome as error:
+            self.store.finish_attempt(key, AttemptStatus.UNKNOWN, at=self.now())
+            log(LOG, "retry outcome unknown", logging.WARNING, key=key, error=str(error))
+            return None
+        except VendorError as error:
+            self.store.finish_attempt(key, AttemptStatus.FAILED, at=self.now(),
+                                      decline_code=error.code)
+            raise
+        messages = (writebacks.recovered(
+            decline, context, result, billing=self.billing, attempt_no=attempt_no,
+            paid_in_billing=self._pays_invoice(mid), at=self.now(), cid=correlation_id())
+            if result.status == AttemptStatus.SUCCEEDED else ())
+        self.store.finish_attempt(key, result.status, at=self.now(), charge_id=result.payment_id,
+                                  decline_code=result.decline_code, outbox=tuple(messages))
+        return result
+
+    async def _charge(self, decline: Decline, context: InvoiceContext, mid: str,
+                      key: str) -> ChargeResult:
+        gateway = self.vendors.mids[mid]
+        if self.protections.idempotency_key:
+            return await self._charge_once(gateway, decline, context, mid, key)
+        # without the protection: a timeout is taken as a failure and tried again, new key
+        # and all, which is exactly how a retry turns into a second charge
+        for _ in range(gateway.policy.attempts):
+            try:
+                return await self._charge_once(gateway, decline, context, mid,
+                                               f"unsafe:{uuid.uuid4()}")
+            except UnknownOutcome:
+                continue
+        raise UnknownOutcome("stripe", "every try timed out")
+
+    async def _charge_once(self, gateway: StripeConnector, decline: Decline,
+                           context: InvoiceContext, mid: str, key: str) -> ChargeResult:
+        if not self.protections.idempotency_key:
+            gateway = _single_try(gateway)
+        if self._pays_invoice(mid):
+            return await gateway.pay_invoice(decline.invoice_id, idempotency_key=key)
+        customer, payment_method = await self._card_on(gateway, decline, context)
+        return await gateway.charge(
+            amount=context.amount_due, currency=context.currency, customer=customer,
+            payment_method=payment_method, idempotency_key=key,
+            metadata={"invoice_key": decline.invoice_key, "idempotency_key": key},
+            description=f"Recovery of {decline.invoice_key}")
+
+    def _pays_invoice(self, mid: str) -> bool:
+        """Stripe Billing's invoice on the primary MID is paid through Stripe's invoice itself."""
+        return self.billing == "stripe" and mid == next(iter(self.vendors.mids))
+
+    async def _card_on(self, gateway: StripeConnector, decline: Decline,
+                       context: InvoiceContext) -> tuple[str, str]:
+        """The customer and card on a MID's account: the merchant vaults the card on each MID
+        under the same customer email."""
+        email = decline.customer_email or context.customer_email
+        customer = await gateway.find_customer_by_email(email) if email else None
+        if customer is None:
+            raise VendorError("stripe", ErrorKind.NOT_FOUND, f"no customer {email!r} on MID "
+                              f"{gateway.mid}", code="customer_not_on_mid")
+        settings = customer.get("invoice_settings") or {}
+        method = settings.get("default_payment_method") or customer.get("default_source")
+        if not method:
+            raise VendorError("stripe", ErrorKind.NOT_FOUND, f"customer {customer['id']} has no "
+                              f"default payment method on MID {gateway.mid}",
+                              code="no_payment_method_on_mid")
+        return customer["id"], method if isinstance(method, str) else method["id"]
+
+    # -- context ------------------------------------------------------------------------------
+    async def _with_card(self, decline: Decline) -> Decline:
+        """Stripe's invoice event names no decline code: read it from the invoice's payment."""
+        if decline.source != "stripe" or decline.decline_code is not None:
+            return decline
+        invoice = await self.vendors.primary.get_invoice(decline.invoice_id)
+        intent_id = invoice.get("payment_intent")
+        if not intent_id:
+            return decline
+        intent = await self.vendors.primary.get_payment_intent(
+            intent_id if isinstance(intent_id, str) else intent_id["id"])
+        error = intent.get("last_payment_error") or {}
+        method = error.get("payment_method") or {}
+        card = method.get("card") or {}
+        return dataclasses.replace(
+            decline, decline_code=error.get("decline_code") or error.get("code"),
+            advice_code=error.get("advice_code"),
+            network_advice_code=error.get("network_advice_code"),
+            card_brand=card.get("brand"), card_fingerprint=card.get("fingerprint"),
+            payment_method_id=method.get("id"))
+
+    async def _billing_state(self, decline: Decline,
+                             invoice: dict[str, Any] | None) -> BillingState:
+        if self.billing == "stripe":
+            if invoice is None:
+                invoice = await self.vendors.primary.get_invoice(decline.invoice_id)
+            return stripe_invoice_state(invoice)
+        if invoice is None or "dunning_status" not in invoice:
+            # the first failed charge's payment_failed is made before dunning takes the invoice
+            # over: a copy without dunning_status cannot tell whether dunning owns it now
+            assert self.vendors.chargebee is not None
+            invoice = await self.vendors.chargebee.get_invoice(decline.invoice_id)
+        return chargebee_invoice_state(invoice)
+
+    async def _context(self, decline: Decline, state: BillingState) -> InvoiceContext:
+        erp = await self._erp(decline)
+        history = self.store.attempts(decline.invoice_key)
+        first = min([a.created_at for a in history] + [decline.occurred_at or self.now()])
+        return InvoiceContext(
+            invoice_key=decline.invoice_key, amount_due=state.amount_due,
+            currency=state.currency, status=state.status,
+            dunning_in_flight=state.dunning_in_flight, next_billing_retry_at=state.next_retry_at,
+            erp_amount_remaining=erp.get("amount_remaining") if erp else None,
+            erp_invoice_id=erp.get("erp_invoice_id") if erp else None,
+            erp_customer_id=erp.get("erp_customer_id") if erp else None,
+            customer_email=decline.customer_email or state.customer_email,
+            first_failed_at=first)
+
+    async def _erp(self, decline: Decline) -> dict[str, Any] | None:
+        if self.vendors.netsuite is None:
+            return None
+        if self.mode == "cached":
+            entry = self.store.cache_get(ERP_INVOICE, decline.invoice_key)
+            self.metrics.cache_reads.labels("cache" if entry else "cache_miss").inc()
+            return entry  # a miss is "not known to be paid": the ERP check cannot stop it
+        self.metrics.cache_reads.labels("erp_live").inc()
+        return await read_erp_invoice(self.vendors.netsuite, self.vendors.erp_invoice_key_field,
+                                      self.billing, decline.invoice_id)
+
+    # -- off the hot path ---------------------------------------------------------------------
+    async def run_due_retries(self, limit: int = 50) -> list[Outcome]:
+        """Scheduled retries whose time has come, each re-deciding on fresh context."""
+        outcomes = []
+        for invoice_key, doc in self.store.due_retries(self.now(), limit):
+            outcome = await self.handle(_decline_from_doc(doc))
+            if not any(d.action == Action.RETRY_LATER for d in outcome.decisions[-1:]):
+                self.store.cancel_retry(invoice_key)  # done with (a RETRY_LATER moved it on)
+            outcomes.append(outcome)
+        return outcomes
+
+
+def _single_try(gateway: StripeConnector) -> StripeConnector:
+    single = RetryPolicy(attempts=1, timeout=gateway.policy.timeout, sleep=gateway.policy.sleep)
+    clone = object.__new__(StripeConnector)
+    clone.__dict__.update(gateway.__dict__)
+    clone.policy = single
+    return clone
+
+
+def _decline_doc(decline: Decline) -> dict[str, Any]:
+    return dataclasses.asdict(decline)
+
+
+def _decline_from_doc(doc: dict[str, Any]) -> Decline:
+    return Decline(**{**doc, "source": "schedule"})

@@ -1,0 +1,211 @@
+"""The recovery engine as an HTTP service: webhook intake, the intercept API, health, metrics.
+
+    POST /webhooks/stripe      Stripe events (signature verified); invoice.payment_failed acts
+    POST /webhooks/chargebee   Chargebee events (Basic auth); payment_failed acts
+    POST /v1/intercepts        a checkout-time decline: answers with the decision and result
+    GET  /v1/invoices/{key}/attempts   the attempts ledger of an invoice
+    GET  /healthz  /metrics  /openapi.json
+
+A webhook is answered once its decline is decided and the retry's result is known (well
+inside the vendors' delivery timeouts), so the decision latency is measured on the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from components.domain import Decline
+from components.observability import Metrics, Stopwatch, correlated, log
+from components.recovery import intake
+from components.recovery.engine import RecoveryEngine
+from components.recovery.policy import PolicySettings
+from components.settings import ComponentSettings
+from components.store import Admission, Store, open_store
+from components.wiring import Deployment, connect
+
+LOG = logging.getLogger("components.recovery")
+
+
+class Intercept(BaseModel):
+    """A decline at checkout, sent by the merchant's payment page or gateway hook."""
+
+    model_config = ConfigDict(extra="forbid")
+    request_id: str = Field(max_length=200, description="the caller's id: a repeat is a replay")
+    invoice_id: str = Field(max_length=200)
+    customer_id: str = Field(max_length=200)
+    amount: int = Field(gt=0, description="minor units")
+    currency: str = Field(min_length=3, max_length=3)
+    decline_code: str | None = Field(None, max_length=100)
+    advice_code: str | None = Field(None, max_length=100)
+    network_advice_code: str | None = Field(None, max_length=10)
+    card_brand: str | None = Field(None, max_length=30)
+    card_fingerprint: str | None = Field(None, max_length=100)
+    customer_email: str | None = Field(None, max_length=320)
+    subscription_id: str | None = Field(None, max_length=200)
+
+
+def policy_settings(settings: ComponentSettings) -> PolicySettings:
+    overrides = {k: v for k, v in settings.policy.model_dump().items() if v is not None}
+    if "soft_retry_delays" in overrides:
+        overrides["soft_retry_delays"] = tuple(overrides["soft_retry_delays"])
+    return PolicySettings(mids=tuple(m.name for m in settings.stripe.mids),
+                          check_dunning=settings.protections.dunning_check,
+                          check_erp_paid=settings.protections.erp_paid_check, **overrides)
+
+
+def _loop_time() -> float:
+    return asyncio.get_running_loop().time()  # virtual on a virtual-time loop
+
+
+class RecoveryService:
+    def __init__(self, settings: ComponentSettings, *, http: httpx.AsyncClient | None = None,
+                 store: Store | None = None, now: Callable[[], float] = time.time,
+                 monotonic: Callable[[], float] = _loop_time, seed: int = 0) -> None:
+        self.settings = settings
+        self.deployment: Deployment = connect(settings, http=http, seed=seed)
+        self.store = store or open_store(settings.store)
+        self.metrics = Metrics("recovery")
+        self.metrics.watch(self.store.outbox_depth, lambda: len(self.store.dead_letters()))
+        self.now, self.monotonic = now, monotonic
+        self.engine = RecoveryEngine(
+            self.store, self.deployment.vendors, billing=settings.billing, mode=settings.mode,
+            policy=policy_settings(settings), protections=settings.protections,
+            metrics=self.metrics, now=now, monotonic=monotonic)
+        self.app = self._build_app()
+
+    # -- intake -------------------------------------------------------------------------------
+    def _admit(self, source: str, event_id: str, decline: Decline) -> Admission:
+        if not self.settings.protections.inbox:
+            return Admission.NEW
+        verdict = self.store.admit_event(source, event_id, decline.invoice_key,
+                                         decline.occurred_at, self.now())
+        self.metrics.events.labels(source, verdict.value).inc()
+        return verdict
+
+    async def stripe_webhook(self, payload: bytes, signature: str | None) -> tuple[int, Any]:
+        watch = Stopwatch(self.monotonic)
+        stripe_settings = self.settings.stripe
+        try:
+            if self.settings.protections.signature_check:
+                if not stripe_settings.webhook_secret:
+                    return 500, {"error": "stripe.webhook_secret is not configured"}
+                intake.verify_stripe(payload, signature, stripe_settings.webhook_secret,
+                                     stripe_settings.webhook_tolerance_seconds)
+            event = intake.stripe_event(payload)
+            decline = intake.stripe_decline(event)
+        except intake.Unauthenticated as exc:
+            self.metrics.events.labels("stripe", "unauthenticated").inc()
+            return 400, {"error": str(exc)}
+        except intake.Unreadable as exc:
+            return 400, {"error": str(exc)}
+        if decline is None:
+            return 200, {"received": True, "ignored": event["type"]}
+        return await self._process("stripe", decline, event["data"]["object"], watch)
+
+    async def chargebee_webhook(self, payload: bytes,
+                                authorization: str | None) -> tuple[int, Any]:
+        watch = Stopwatch(self.monotonic)
+        cb = self.settings.chargebee
+        try:
+            if self.settings.protections.signature_check and cb and cb.webhook_username:
+                intake.verify_basic(authorization, cb.webhook_username,
+                                    cb.webhook_password or "")
+            event = intake.chargebee_event(payload)
+            decline = intake.chargebee_decline(event)
+        except intake.Unauthenticated as exc:
+            self.metrics.events.labels("chargebee", "unauthenticated").inc()
+            return 401, {"error": str(exc)}
+        except intake.Unreadable as exc:
+            return 400, {"error": str(exc)}
+        if decline is None:
+            return 200, {"received": True, "ignored": event["event_type"]}
+        return await self._process("chargebee", decline, event["content"].get("invoice"), watch)
+
+    async def intercept(self, body: Intercept) -> tuple[int, Any]:
+        watch = Stopwatch(self.monotonic)
+        decline = Decline(
+            source="intercept", event_id=body.request_id, billing=self.settings.billing,
+            invoice_id=body.invoice_id, customer_id=body.customer_id, amount=body.amount,
+            currency=body.currency.lower(), decline_code=body.decline_code,
+            advice_code=body.advice_code, network_advice_code=body.network_advice_code,
+            card_brand=body.card_brand, card_fingerprint=body.card_fingerprint,
+            customer_email=body.customer_email, subscription_id=body.subscription_id,
+            occurred_at=self.now(), on_session=True)
+        return await self._process("intercept", decline, None, watch)
+
+    async def _process(self, source: str, decline: Decline, invoice: dict[str, Any] | None,
+                       watch: Stopwatch) -> tuple[int, Any]:
+        with correlated(f"{source}:{decline.event_id}"):
+            verdict = self._admit(source, decline.event_id, decline)
+            if verdict != Admission.NEW:
+                log(LOG, "event dropped", source=source, verdict=verdict.value,
+                    invoice_key=decline.invoice_key)
+                return 200, {"received": True, "dropped": verdict.value}
+            outcome = await self.engine.handle(decline, invoice, started=watch)
+            return (502 if outcome.status == "error" else 200), outcome.to_dict()
+
+    # -- the app ------------------------------------------------------------------------------
+    def _build_app(self) -> FastAPI:
+        @asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+            task = asyncio.create_task(self.run_scheduled_retries())
+            yield
+            task.cancel()
+            await self.deployment.aclose()
+            self.store.close()
+
+        app = FastAPI(title="landscape reference recovery engine", version="1",
+                      lifespan=lifespan, description=__doc__)
+
+        def answer(result: tuple[int, Any]) -> JSONResponse:
+            return JSONResponse(result[1], status_code=result[0])
+
+        @app.post("/webhooks/stripe", tags=["intake"])
+        async def stripe_webhook(request: Request) -> JSONResponse:
+            return answer(await self.stripe_webhook(await request.body(),
+                                                    request.headers.get("stripe-signature")))
+
+        @app.post("/webhooks/chargebee", tags=["intake"])
+        async def chargebee_webhook(request: Request) -> JSONResponse:
+            return answer(await self.chargebee_webhook(await request.body(),
+                                                       request.headers.get("authorization")))
+
+        @app.post("/v1/intercepts", tags=["intake"])
+        async def intercept(body: Intercept) -> JSONResponse:
+            return answer(await self.intercept(body))
+
+        @app.get("/v1/invoices/{invoice_key}/attempts", tags=["ledger"])
+        async def attempts(invoice_key: str) -> list[dict[str, Any]]:
+            return [{**a.__dict__, "status": a.status.value}
+                    for a in self.store.attempts(invoice_key)]
+
+        @app.get("/healthz", tags=["operations"])
+        async def health() -> dict[str, Any]:
+            return {"status": "ok", "merchant": self.settings.merchant,
+                    "mode": self.settings.mode, "outbox_depth": self.store.outbox_depth()}
+
+        @app.get("/metrics", tags=["operations"])
+        async def metrics() -> Response:
+            return Response(self.metrics.exposition(),
+                            media_type="text/plain; version=0.0.4; charset=utf-8")
+
+        return app
+
+    async def run_scheduled_retries(self, poll_seconds: float = 1.0) -> None:
+        """The background loop of a served engine: due retries, every `poll_seconds`."""
+        while True:
+            try:
+                await self.engine.run_due_retries()
+            except Exception:  # one bad retry must not stop the loop; it is logged
+                LOG.exception("scheduled retries failed")
+            await asyncio.sleep(poll_seconds)

@@ -1,0 +1,182 @@
+"""The components' configuration: one YAML file per merchant deployment, validated.
+
+Every error names the file, the key and the fix. `${NAME}` in a string value is replaced by the
+environment variable NAME (secrets stay out of the file); a missing variable is an error.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class SettingsError(Exception):
+    """A configuration problem a user can fix; the message names file, key and fix."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Mid(_Strict):
+    name: str = Field(description="the MID's name in decisions and metrics, e.g. primary")
+    api_key: str = Field(description="the Stripe account's secret key")
+
+
+class StripeSettings(_Strict):
+    base_url: str = "https://api.stripe.com"
+    mids: list[Mid] = Field(min_length=1, description="the first is the primary MID")
+    webhook_secret: str | None = Field(None, description="whsec_… of the webhook endpoint")
+    webhook_tolerance_seconds: float = Field(300, gt=0, description="Stripe's default: 5 min")
+
+
+class ChargebeeSettings(_Strict):
+    base_url: str | None = None
+    site: str
+    api_key: str
+    webhook_username: str | None = None
+    webhook_password: str | None = None
+
+
+class NetSuiteSettings(_Strict):
+    base_url: str | None = None
+    account: str
+    consumer_key: str
+    consumer_secret: str
+    token_id: str
+    token_secret: str
+    concurrency: int = Field(5, ge=1, description="the account's concurrency limit")
+
+
+class SalesforceSettings(_Strict):
+    base_url: str = "https://login.salesforce.com"
+    client_id: str
+    client_secret: str
+    username: str | None = None
+    password: str | None = None
+    api_version: str = "62.0"
+
+
+class PolicyOverrides(_Strict):
+    max_attempts_per_invoice: int | None = Field(None, ge=1)
+    grace_period_seconds: float | None = Field(None, gt=0)
+    visa_cap_per_30_days: int | None = Field(None, ge=1)
+    soft_retry_delays: list[float] | None = None
+    best_hour_utc: int | None = Field(None, ge=0, le=23)
+
+
+class Protections(_Strict):
+    """Each protection can be switched off, so a test can show what it protects against."""
+
+    inbox: bool = True             # drop duplicate and stale events
+    idempotency_key: bool = True   # one gateway idempotency key per (invoice, attempt)
+    dunning_check: bool = True     # no retry while the billing system's dunning owns the invoice
+    erp_paid_check: bool = True    # no retry when the ERP shows the invoice paid
+    signature_check: bool = True   # verify webhook signatures / Basic auth
+
+
+class OutboxSettings(_Strict):
+    max_attempts: int = Field(8, ge=1, description="then the message goes to the dead letters")
+    base_delay: float = Field(2.0, gt=0)
+    max_delay: float = Field(300.0, gt=0)
+    batch: int = Field(50, ge=1)
+    poll_seconds: float = Field(1.0, gt=0)
+
+
+class SyncSettings(_Strict):
+    poll_seconds: float | None = Field(
+        None, gt=0, description="poll the ERP for changes this often (merchants without "
+        "change notifications); off by default")
+    notification_token: str | None = Field(
+        None, description="shared secret the ERP/CRM notifications carry in X-Landscape-Token")
+    retention_seconds: float = Field(7 * 86400, gt=0, description="inbox and cache retention")
+
+
+class ComponentSettings(_Strict):
+    merchant: str
+    billing: Literal["stripe", "chargebee"] = Field(
+        description="the billing system that owns invoices and dunning")
+    mode: Literal["cached", "naive"] = Field(
+        "cached", description="cached: ERP/CRM context from the local cache; naive: read the "
+        "ERP synchronously on the hot path")
+    store: str = "sqlite:///landscape-components.db"
+    mapping: str | None = Field(None, description="the merchant's field-mapping file")
+    stripe: StripeSettings
+    chargebee: ChargebeeSettings | None = None
+    netsuite: NetSuiteSettings | None = None
+    salesforce: SalesforceSettings | None = None
+    policy: PolicyOverrides = Field(default_factory=PolicyOverrides)
+    protections: Protections = Field(default_factory=Protections)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+    request_timeout: float = Field(5.0, gt=0, description="per vendor request, seconds")
+
+    @model_validator(mode="after")
+    def _billing_configured(self) -> ComponentSettings:
+        if self.billing == "chargebee" and self.chargebee is None:
+            raise ValueError("billing is chargebee but there is no chargebee section: add "
+                             "chargebee: {site, api_key}")
+        return self
+
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _expand(value: Any, path: str, where: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand(v, path, f"{where}.{k}" if where else str(k))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, path, f"{where}.{i}") for i, v in enumerate(value)]
+    if isinstance(value, str):
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise SettingsError(f"{path}: {where}: environment variable {name} is not set; "
+                                    f"export it or write the value in the file")
+            return os.environ[name]
+        return _VAR.sub(substitute, value)
+    return value
+
+
+def settings_from_dict(data: Any, source: str = "<inline>") -> ComponentSettings:
+    if not isinstance(data, dict):
+        raise SettingsError(f"{source}: the file must be a mapping with merchant, billing, "
+                            f"stripe, … at the top level")
+    try:
+        return ComponentSettings.model_validate(_expand(data, source, ""))
+    except ValidationError as exc:
+        lines = [f"{source}: {len(exc.errors())} problem(s)"]
+        for error in exc.errors():
+            key = ".".join(str(p) for p in error["loc"]) or "(top level)"
+            message = error["msg"]
+            if error["type"] == "extra_forbidden":
+                message = "unknown key; check its spelling against components/settings.py"
+            elif error["type"] == "missing":
+                message = "required; add it"
+            lines.append(f"  {source}: {key}: {message}")
+        raise SettingsError("\n".join(lines)) from None
+
+
+def load_settings(path: str | Path) -> ComponentSettings:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read the settings file ({exc.strerror}); "
+                            f"give the path of a components settings YAML") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise SettingsError(f"{path}:{where}: not valid YAML ({exc}); fix the syntax") from None
+    settings = settings_from_dict(data, str(path))
+    if settings.mapping and not Path(settings.mapping).is_absolute():
+        settings.mapping = str((path.parent / settings.mapping).resolve())
+    return settings

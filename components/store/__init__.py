@@ -1,0 +1,109 @@
+"""The one storage interface of the components: inbox, attempts ledger, outbox, dead letters,
+context cache. `open_store(url)` picks the backend: `sqlite:///path.db` (default, WAL, embedded)
+or `postgresql://…` (several engine replicas sharing state).
+
+Calls are synchronous and short (one transaction each): the services call them from async code,
+which keeps runs on a virtual clock deterministic (no threads).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Protocol
+
+from components.domain import Attempt, AttemptStatus, OutboxMessage
+from components.store.tables import StoreError
+
+__all__ = ["Admission", "Store", "StoreError", "open_store"]
+
+
+class Admission(StrEnum):
+    NEW = "new"              # first time this event is seen, and it is the newest for its object
+    DUPLICATE = "duplicate"  # this event id was already admitted
+    STALE = "stale"          # an event about the same object that happened later was admitted
+
+
+class Store(Protocol):
+    # -- inbox: each event processed once, older events about an object dropped ---------------
+    def admit_event(self, source: str, event_id: str, object_key: str,
+                    occurred_at: float, received_at: float) -> Admission: ...
+
+    # -- attempts ledger ------------------------------------------------------------------------
+    def reserve_attempt(self, attempt: Attempt) -> bool:
+        """Write a PENDING attempt; False if its idempotency key or (invoice, attempt_no) exists."""
+        ...
+
+    def finish_attempt(self, idempotency_key: str, status: AttemptStatus, *, at: float,
+                       charge_id: str | None = None, decline_code: str | None = None,
+                       outbox: tuple[OutboxMessage, ...] = ()) -> None:
+        """Record an attempt's result and queue its write-backs, in one transaction."""
+        ...
+
+    def attempts(self, invoice_key: str) -> list[Attempt]: ...
+    def card_attempts_since(self, card_fingerprint: str, since: float) -> int:
+        """Declined or unknown attempts on a card since a time (card-network retry caps)."""
+        ...
+
+    def unresolved_attempts(self) -> list[Attempt]:
+        """Attempts whose outcome is UNKNOWN, oldest first (to be looked up at the gateway)."""
+        ...
+
+    # -- scheduled retries (one per invoice) ------------------------------------------------------
+    def schedule_retry(self, invoice_key: str, due_at: float, decline: dict[str, Any]) -> None:
+        """Schedule (or move) the invoice's next retry; `decline` is what to decide on then."""
+        ...
+
+    def due_retries(self, now: float, limit: int) -> list[tuple[str, dict[str, Any]]]:
+        """Claim the due retries for a lease (as `due_messages`); the engine then cancels or
+        reschedules each."""
+        ...
+
+    def cancel_retry(self, invoice_key: str) -> None: ...
+    def scheduled_retries(self) -> list[tuple[str, float]]: ...
+
+    # -- outbox and dead letters ---------------------------------------------------------------
+    def enqueue(self, messages: list[OutboxMessage]) -> int:
+        """Add messages (a known dedupe_key is skipped); returns how many were new."""
+        ...
+
+    def due_messages(self, now: float, limit: int) -> list[OutboxMessage]: ...
+    def mark_done(self, message_id: int, *, at: float) -> None: ...
+    def mark_retry(self, message_id: int, *, next_attempt_at: float, error: str) -> None: ...
+    def mark_dead(self, message_id: int, *, error: str) -> None: ...
+    def dead_letters(self) -> list[OutboxMessage]: ...
+    def replay_dead(self, message_ids: list[int] | None = None, *, now: float) -> int:
+        """Dead letters back to pending, due now (all when ids is None); returns how many."""
+        ...
+
+    def outbox_depth(self) -> int: ...
+
+    # -- context cache --------------------------------------------------------------------------
+    def cache_put(self, kind: str, key: str, doc: dict[str, Any], version: float) -> bool:
+        """Keep `doc` unless a version at least as new is cached; True if it was kept."""
+        ...
+
+    def cache_get(self, kind: str, key: str) -> dict[str, Any] | None: ...
+    def cache_find(self, kind: str, field: str, value: str) -> list[dict[str, Any]]:
+        """Cached docs of a kind whose top-level `field` equals `value`."""
+        ...
+
+    # -- housekeeping ---------------------------------------------------------------------------
+    def prune(self, *, before: float) -> int:
+        """Drop inbox entries, finished outbox messages and cache entries older than `before`."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def open_store(url: str) -> Store:
+    """`sqlite:///relative.db`, `sqlite:////absolute.db`, `sqlite://` (in memory) or
+    `postgresql://user@host:port/db` (SQLAlchemy's spelling)."""
+    if url.startswith("sqlite:"):
+        from components.store.sqlite import SQLiteStore
+
+        return SQLiteStore.from_url(url)
+    if url.startswith(("postgresql:", "postgres:")):
+        from components.store.postgres import PostgresStore
+
+        return PostgresStore(url)
+    raise StoreError(f"store url {url!r}: use sqlite:///path/to.db or postgresql://user@host/db")

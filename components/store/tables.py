@@ -1,0 +1,140 @@
+"""The store's tables, written once for both backends: the DDL, the small dialect switch, and
+the conversion between rows and the domain's dataclasses.
+
+Retention (the store only shrinks when a caller runs `prune(before=…)` on a schedule):
+- inbox, inbox_objects: until pruned. An event redelivered after its row is pruned is admitted
+  again, so keep them longer than the vendors' redelivery window (Stripe: up to 3 days).
+- outbox: done messages until pruned; pending ones until relayed; dead letters until an
+  operator replays them (never pruned: they are work not yet done).
+- cache: until pruned by version (the source's modification time, epoch seconds).
+- retries: until the engine runs or cancels them (one row per invoice at most).
+- attempts: the ledger of money moved, kept for the life of the deployment (idempotency keys
+  and card-network retry caps read it); archive it out of band if it must shrink.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, fields
+from enum import Enum
+from typing import Any, cast
+from urllib.parse import urlsplit, urlunsplit
+
+from components.domain import Attempt, AttemptStatus, OutboxMessage
+
+SCHEMA_VERSION = 1
+LEASE_SECONDS = 30.0  # a claimed outbox message is hidden from other relays this long
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used: the message names the URL and the fix."""
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    placeholder: str
+    serial: str                # an auto-numbered primary key
+    real: str                  # epoch seconds; PostgreSQL's REAL is only float4
+    json: str                  # JSON documents
+    schema_lock: str | None    # serialises schema creation between replicas starting together
+    claim: str                 # row locks taken when relays claim outbox messages
+
+    def sql(self, text: str) -> str:
+        """Statements are written with `?`; PostgreSQL (psycopg) spells it `%s`."""
+        return text if self.placeholder == "?" else text.replace("?", self.placeholder)
+
+
+SQLITE = Dialect("sqlite", "?", "INTEGER PRIMARY KEY AUTOINCREMENT", "REAL", "TEXT",
+                 schema_lock=None, claim="")  # BEGIN IMMEDIATE already serialises writers
+POSTGRES = Dialect("postgresql", "%s", "BIGSERIAL PRIMARY KEY", "DOUBLE PRECISION", "JSONB",
+                   schema_lock="SELECT pg_advisory_xact_lock(7100)",
+                   claim=" FOR UPDATE SKIP LOCKED")
+
+_DDL = (
+    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)",
+    """CREATE TABLE IF NOT EXISTS inbox (
+        source TEXT NOT NULL, event_id TEXT NOT NULL, object_key TEXT NOT NULL,
+        occurred_at {real} NOT NULL, received_at {real} NOT NULL,
+        PRIMARY KEY (source, event_id))""",
+    "CREATE INDEX IF NOT EXISTS inbox_received ON inbox (received_at)",
+    # the newest occurred_at admitted per object: older events about it are stale
+    """CREATE TABLE IF NOT EXISTS inbox_objects (
+        source TEXT NOT NULL, object_key TEXT NOT NULL,
+        occurred_at {real} NOT NULL, received_at {real} NOT NULL,
+        PRIMARY KEY (source, object_key))""",
+    """CREATE TABLE IF NOT EXISTS attempts (
+        idempotency_key TEXT PRIMARY KEY, invoice_key TEXT NOT NULL, attempt_no INTEGER NOT NULL,
+        mid TEXT NOT NULL, amount BIGINT NOT NULL, currency TEXT NOT NULL, status TEXT NOT NULL,
+        created_at {real} NOT NULL, card_fingerprint TEXT, charge_id TEXT, decline_code TEXT,
+        updated_at {real}, UNIQUE (invoice_key, attempt_no))""",
+    "CREATE INDEX IF NOT EXISTS attempts_card ON attempts (card_fingerprint, created_at)",
+    """CREATE TABLE IF NOT EXISTS outbox (
+        id {serial}, destination TEXT NOT NULL, kind TEXT NOT NULL,
+        dedupe_key TEXT NOT NULL UNIQUE, payload {json} NOT NULL,
+        correlation_id TEXT NOT NULL, attempts INTEGER NOT NULL,
+        next_attempt_at {real} NOT NULL, last_error TEXT, status TEXT NOT NULL,
+        updated_at {real})""",
+    "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at, id)",
+    # one scheduled retry per invoice; due_at moves by a lease when the engine claims it
+    """CREATE TABLE IF NOT EXISTS retries (
+        invoice_key TEXT PRIMARY KEY, due_at {real} NOT NULL, decline {json} NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS retries_due ON retries (due_at)",
+    """CREATE TABLE IF NOT EXISTS cache (
+        kind TEXT NOT NULL, key TEXT NOT NULL, doc {json} NOT NULL, version {real} NOT NULL,
+        PRIMARY KEY (kind, key))""",
+)
+
+
+def ddl(dialect: Dialect) -> list[str]:
+    return [s.format(serial=dialect.serial, real=dialect.real, json=dialect.json) for s in _DDL]
+
+
+ATTEMPT_COLUMNS = tuple(f.name for f in fields(Attempt))
+MESSAGE_COLUMNS = ("id", "destination", "kind", "dedupe_key", "payload", "correlation_id",
+                   "attempts", "next_attempt_at", "last_error", "status")
+
+
+def dump_json(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, separators=(",", ":"), sort_keys=True)
+
+
+def load_json(value: Any) -> dict[str, Any]:
+    """SQLite hands back JSON text, psycopg an already decoded JSONB value."""
+    return cast(dict[str, Any], json.loads(value) if isinstance(value, str | bytes) else value)
+
+
+def attempt_row(attempt: Attempt) -> tuple[Any, ...]:
+    values = (getattr(attempt, c) for c in ATTEMPT_COLUMNS)
+    return tuple(v.value if isinstance(v, Enum) else v for v in values)  # psycopg dumps names
+
+
+def attempt_from_row(row: tuple[Any, ...]) -> Attempt:
+    values = dict(zip(ATTEMPT_COLUMNS, row, strict=True))
+    return Attempt(**{**values, "status": AttemptStatus(values["status"])})
+
+
+def message_row(message: OutboxMessage) -> tuple[Any, ...]:
+    """The insert values (all columns but id and updated_at); the payload as JSON text."""
+    return (message.destination, message.kind, message.dedupe_key, dump_json(message.payload),
+            message.correlation_id, message.attempts, message.next_attempt_at,
+            message.last_error, message.status)
+
+
+def message_from_row(row: tuple[Any, ...]) -> OutboxMessage:
+    values = dict(zip(MESSAGE_COLUMNS, row, strict=True))
+    return OutboxMessage(**{**values, "payload": load_json(values["payload"])})
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced by ***, fit for an error message or a log."""
+    masked = re.sub(r"(password=)[^&\s]*", r"\1***", url)
+    try:
+        parts = urlsplit(masked)
+        if parts.password is None:
+            return masked
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return urlunsplit(parts._replace(netloc=netloc))
+    except ValueError:
+        return "<unparseable url>"

@@ -1,0 +1,181 @@
+"""Gathering one merchant's reconciliation snapshot from the vendors' public APIs.
+
+Gateway: every MID's PaymentIntents since `since` (the engine's carry `metadata.invoice_key`).
+Billing: Stripe invoices (their own PaymentIntent is the payment they know), or Chargebee
+invoices with the references of their transactions. ERP: NetSuite invoices that carry a billing
+invoice id, and customer payments with what they are applied to (memo = gateway payment id,
+as the engine writes them). CRM: the recovery status the mapping names, per billing customer.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from components.context import erp_entry
+from components.domain import invoice_key
+from components.store import Store
+from components.sync.reconcile import (
+    BillingInvoice,
+    CrmStatus,
+    ErpInvoice,
+    ErpPayment,
+    GatewayPayment,
+    Snapshot,
+)
+from components.wiring import Deployment
+
+_CB_STATUS = {"paid": "paid", "voided": "void", "payment_due": "open", "not_paid": "open",
+              "posted": "open"}
+
+
+async def collect_snapshot(deployment: Deployment, store: Store, *, since: float,
+                           now: float) -> Snapshot:
+    billing, customers = await _billing(deployment, store, since)
+    erp_invoices, erp_payments = await _erp(deployment)
+    return Snapshot(gateway=tuple(await _gateway(deployment, since)), billing=tuple(billing),
+                    erp_payments=tuple(erp_payments), erp_invoices=tuple(erp_invoices),
+                    crm=tuple(await _crm(deployment, customers)), as_of=now)
+
+
+async def _gateway(d: Deployment, since: float) -> list[GatewayPayment]:
+    found = []
+    for mid, stripe in d.vendors.mids.items():
+        for intent in await stripe.list_payment_intents(created_gte=int(since)):
+            error = intent.get("last_payment_error") or {}
+            found.append(GatewayPayment(
+                payment_id=intent["id"],
+                invoice_key=(intent.get("metadata") or {}).get("invoice_key"),
+                amount=int(intent["amount"]), currency=intent["currency"],
+                status="failed" if intent["status"] == "requires_payment_method" and error
+                else intent["status"], created_at=float(intent["created"]), mid=mid,
+                charge_id=intent.get("latest_charge"), decline_code=error.get("decline_code")))
+    return found
+
+
+async def _billing(d: Deployment, store: Store,
+                   since: float) -> tuple[list[BillingInvoice], dict[str, list[str]]]:
+    """The billing invoices, and the keys of each customer's invoices that failed (the CRM's
+    recovery status is about those)."""
+    invoices, customers = [], {}
+    if d.settings.billing == "stripe":
+        for inv in await d.vendors.primary.list_invoices(created_gte=int(since)):
+            key = invoice_key("stripe", inv["id"])
+            paid_by_stripe = inv["status"] == "paid" and not inv.get("paid_out_of_band")
+            intent = inv.get("payment_intent")
+            attempts = int(inv.get("attempt_count") or 0)
+            # a paid invoice's last attempt succeeded, unless the engine's ledger says it failed
+            failed = max(attempts - 1, 0) if paid_by_stripe else attempts
+            if store.attempts(key):
+                failed = max(failed, 1)
+            if failed:
+                customers.setdefault(inv["customer"], []).append(key)
+            invoices.append(BillingInvoice(
+                invoice_key=key, amount_due=int(inv["amount_due"]),
+                amount_paid=int(inv["amount_paid"]), currency=inv["currency"],
+                status=inv["status"], payment_refs=(intent,) if paid_by_stripe and intent else (),
+                paid_out_of_band=bool(inv.get("paid_out_of_band")), failed_attempts=failed,
+                updated_at=float(inv.get("status_transitions", {}).get("paid_at") or
+                                 inv["created"])))
+        return invoices, customers
+    chargebee = d.vendors.chargebee
+    assert chargebee is not None
+    references = {t["id"]: t.get("reference_number") or t.get("id_at_gateway") or t["id"]
+                  for t in await chargebee.list_transactions(updated_after=int(since))}
+    for inv in await chargebee.list_invoices(updated_after=int(since)):
+        key = invoice_key("chargebee", str(inv["id"]))
+        if inv.get("dunning_attempts") or store.attempts(key):
+            customers.setdefault(inv["customer_id"], []).append(key)
+        refs = tuple(references.get(p["txn_id"], p["txn_id"])
+                     for p in inv.get("linked_payments") or [] if p.get("txn_status") == "success")
+        invoices.append(BillingInvoice(
+            invoice_key=key, amount_due=int(inv.get("amount_due") or 0),
+            amount_paid=int(inv.get("amount_paid") or 0),
+            currency=str(inv["currency_code"]).lower(),
+            status=_CB_STATUS.get(inv["status"], "open"), payment_refs=refs,
+            failed_attempts=sum(1 for a in inv.get("dunning_attempts") or []
+                                if a.get("txn_status") != "success"),
+            updated_at=float(inv.get("updated_at") or 0)))
+    return invoices, customers
+
+
+async def _erp(d: Deployment) -> tuple[list[ErpInvoice], list[ErpPayment]]:
+    netsuite = d.vendors.netsuite
+    if netsuite is None:
+        return [], []
+    exponent = d.mapping.currency_exponent if d.mapping else 2
+    key_field = d.vendors.erp_invoice_key_field
+    if not re.match(r"^\w+$", key_field):
+        return [], []
+    rows = await netsuite.suiteql(
+        f"SELECT id FROM transaction WHERE type = 'CustInvc' AND {key_field} IS NOT NULL")
+    invoices, by_erp_id = [], {}
+    for row in rows:
+        record = await netsuite.get("invoice", str(row["id"]))
+        entry = erp_entry(d.settings.billing, str(record.get(key_field)), record)
+        by_erp_id[entry["erp_invoice_id"]] = entry["invoice_key"]
+        invoices.append(ErpInvoice(
+            invoice_key=entry["invoice_key"], erp_invoice_id=entry["erp_invoice_id"],
+            amount_total=round(float(record.get("total") or 0) * 10 ** exponent),
+            amount_remaining=int(entry["amount_remaining"] or 0),
+            currency=str(entry["currency"] or "usd").lower(), status=str(entry["status"]),
+            customer_id=entry["erp_customer_id"]))
+    payments = []
+    for row in await netsuite.suiteql("SELECT id FROM transaction WHERE type = 'CustPymt'"):
+        record = await netsuite.get("customerPayment", str(row["id"]), expand=True)
+        applied = tuple(str(item["doc"]["id"]) for item in
+                        (record.get("apply") or {}).get("items") or []
+                        if item.get("apply", True) and item.get("doc"))
+        keys = {by_erp_id[i] for i in applied if i in by_erp_id}
+        payments.append(ErpPayment(
+            external_id=str(record.get("externalId") or record["id"]),
+            invoice_key=next(iter(keys)) if len(keys) == 1 else None,
+            amount=round(float(record.get("payment") or 0) * 10 ** exponent),
+            currency=_currency(record, invoices), applied_to=applied,
+            payment_ref=record.get("memo") or None, recorded_at=_stamp(record)))
+    return invoices, payments
+
+
+async def _crm(d: Deployment, customers: dict[str, list[str]]) -> list[CrmStatus]:
+    salesforce, mapping = d.salesforce, d.mapping
+    if salesforce is None or mapping is None:
+        return []
+    record = next((r for r in ("subscription_recovery", "subscription")
+                   if mapping.has("salesforce", r)), None)
+    if record is None:
+        return []
+    rmap = mapping.record("salesforce", record)
+    fields = {name: f.vendor_field for name, f in rmap.fields.items() if "." not in f.vendor_field}
+    if "recovery_status" not in fields or "customer_id" not in fields:
+        return []
+    soql = (f"SELECT Id, {', '.join(sorted(set(fields.values()) - {'Id'}))}, SystemModstamp "
+            f"FROM {rmap.object} WHERE {fields['customer_id']} != null")
+    statuses = []
+    for row in await salesforce.query(soql):
+        canonical = mapping.from_vendor("salesforce", record, row)
+        status, customer = canonical.get("recovery_status"), canonical.get("customer_id")
+        for key in customers.get(str(customer), []):
+            if status is not None:
+                statuses.append(CrmStatus(invoice_key=key, recovery_status=str(status),
+                                          customer_id=str(customer), updated_at=_stamp(row)))
+    return statuses
+
+
+def _currency(record: dict[str, Any], invoices: list[ErpInvoice]) -> str:
+    currency = record.get("currency")
+    if isinstance(currency, dict) and currency.get("refName"):
+        return str(currency["refName"]).lower()
+    return invoices[0].currency if invoices else "usd"
+
+
+def _stamp(record: dict[str, Any]) -> float:
+    for name in ("lastModifiedDate", "SystemModstamp", "createdDate"):
+        value = record.get(name)
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value.replace("Z", "+00:00")
+                                              .replace("+0000", "+00:00")).timestamp()
+            except ValueError:
+                continue
+    return 0.0

@@ -1,0 +1,169 @@
+"""The sync service: the context cache's feeds, the outbox relay, reconciliation, dead letters.
+
+    POST /notifications/netsuite   a NetSuite user-event callout (X-Landscape-Token if set)
+    POST /v1/outbox/drain          send what is due now (the background loop does it too)
+    GET  /v1/dead-letters          write-backs given up on, with their last error
+    POST /v1/dead-letters/replay   back to the outbox: {"ids": [..]} or everything
+    POST /v1/reconcile             three-way reconciliation; {"repair": true} queues repairs
+    GET  /healthz  /metrics  /openapi.json
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from components.observability import Metrics, correlated, log
+from components.settings import ComponentSettings
+from components.store import Store, open_store
+from components.sync.feeds import ErpFeed
+from components.sync.relay import OutboxRelay
+from components.wiring import Deployment, connect
+
+LOG = logging.getLogger("components.sync")
+
+
+class Replay(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ids: list[int] | None = Field(None, description="dead letters to replay; all when absent")
+
+
+class ReconcileRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    since: float | None = Field(None, description="epoch seconds; default: the last 7 days")
+    repair: bool = Field(False, description="queue the repairs of the drift found")
+
+
+class SyncService:
+    def __init__(self, settings: ComponentSettings, *, http: httpx.AsyncClient | None = None,
+                 store: Store | None = None, now: Callable[[], float] = time.time,
+                 seed: int = 0) -> None:
+        self.settings = settings
+        self.deployment: Deployment = connect(settings, http=http, seed=seed + 1)
+        self.store = store or open_store(settings.store)
+        self.metrics = Metrics("sync")
+        self.metrics.watch(self.store.outbox_depth, lambda: len(self.store.dead_letters()))
+        self.now = now
+        self.relay = OutboxRelay(self.store, self.deployment, settings=settings.outbox,
+                                 metrics=self.metrics, now=now, seed=seed)
+        vendors = self.deployment.vendors
+        self.erp = (ErpFeed(self.store, vendors.netsuite, billing=settings.billing,
+                            key_field=vendors.erp_invoice_key_field)
+                    if vendors.netsuite else None)
+        self.last_poll: float | None = None
+        self.app = self._build_app()
+
+    async def netsuite_notification(self, body: Any, token: str | None) -> tuple[int, Any]:
+        expected = self.settings.sync.notification_token
+        if expected and not (token and hmac.compare_digest(token, expected)):
+            return 401, {"error": "X-Landscape-Token missing or wrong"}
+        if self.erp is None:
+            return 404, {"error": "no netsuite section in the settings"}
+        if not isinstance(body, dict):
+            return 400, {"error": "a NetSuite notification is a JSON object"}
+        with correlated(f"netsuite:{body.get('eventId', '')}"):
+            refreshed = await self.erp.on_notification(body)
+        return 200, {"refreshed": refreshed}
+
+    async def poll_erp(self) -> int:
+        """One polling round (merchants without notifications)."""
+        if self.erp is None:
+            return 0
+        now = self.now()
+        since = (self.last_poll if self.last_poll is not None else now - 86400) - 5
+        refreshed = await self.erp.poll(since)
+        self.last_poll = now
+        return refreshed
+
+    async def reconcile(self, since: float | None, repair: bool) -> dict[str, Any]:
+        from components.sync.collect import collect_snapshot
+        from components.sync.reconcile import reconcile
+
+        snapshot = await collect_snapshot(self.deployment, self.store,
+                                          since=since if since is not None
+                                          else self.now() - 7 * 86400, now=self.now())
+        report = reconcile(snapshot)
+        queued = 0
+        if repair:
+            queued = self.store.enqueue([m for d in report.drifts for m in d.repair])
+        log(LOG, "reconciled", summary=report.summary(), repairs_queued=queued)
+        return {**report.to_dict(), "repairs_queued": queued}
+
+    async def run_background(self) -> None:
+        """A served sync service: relay every outbox poll, poll the ERP when configured."""
+        next_poll = 0.0
+        while True:
+            try:
+                await self.relay.drain_once()
+                poll = self.settings.sync.poll_seconds
+                if poll and self.now() >= next_poll:
+                    await self.poll_erp()
+                    next_poll = self.now() + poll
+                self.store.prune(before=self.now() - self.settings.sync.retention_seconds)
+            except Exception:  # the loop outlives one bad round; it is logged
+                LOG.exception("sync round failed")
+            await asyncio.sleep(self.settings.outbox.poll_seconds)
+
+    def _build_app(self) -> FastAPI:
+        @asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+            task = asyncio.create_task(self.run_background())
+            yield
+            task.cancel()
+            await self.deployment.aclose()
+            self.store.close()
+
+        app = FastAPI(title="landscape reference sync service", version="1",
+                      lifespan=lifespan, description=__doc__)
+
+        def answer(result: tuple[int, Any]) -> JSONResponse:
+            return JSONResponse(result[1], status_code=result[0])
+
+        @app.post("/notifications/netsuite", tags=["feeds"])
+        async def netsuite(request: Request) -> JSONResponse:
+            try:
+                body = await request.json()
+            except ValueError:
+                return answer((400, {"error": "the body is not JSON"}))
+            return answer(await self.netsuite_notification(
+                body, request.headers.get("x-landscape-token")))
+
+        @app.post("/v1/outbox/drain", tags=["outbox"])
+        async def drain() -> dict[str, Any]:
+            report = await self.relay.drain_once()
+            return {**report.__dict__, "depth": self.store.outbox_depth()}
+
+        @app.get("/v1/dead-letters", tags=["outbox"])
+        async def dead_letters() -> list[dict[str, Any]]:
+            return [m.__dict__ for m in self.store.dead_letters()]
+
+        @app.post("/v1/dead-letters/replay", tags=["outbox"])
+        async def replay(body: Replay) -> dict[str, int]:
+            return {"replayed": self.store.replay_dead(body.ids, now=self.now())}
+
+        @app.post("/v1/reconcile", tags=["reconciliation"])
+        async def reconcile(body: ReconcileRequest) -> dict[str, Any]:
+            return await self.reconcile(body.since, body.repair)
+
+        @app.get("/healthz", tags=["operations"])
+        async def health() -> dict[str, Any]:
+            return {"status": "ok", "merchant": self.settings.merchant,
+                    "outbox_depth": self.store.outbox_depth(),
+                    "dead_letters": len(self.store.dead_letters())}
+
+        @app.get("/metrics", tags=["operations"])
+        async def metrics() -> Response:
+            return Response(self.metrics.exposition(),
+                            media_type="text/plain; version=0.0.4; charset=utf-8")
+
+        return app
