@@ -32,6 +32,7 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/landscape bench stripe
 	$(BIN)/python -m harness.inprocess --flows 200 --latency-ms 500
+	$(BIN)/python -m harness.decision_latency --declines 500 --seed 7
 
 serve-stripe: $(STAMP)
 	$(BIN)/landscape serve stripe

@@ -159,6 +159,8 @@ def settings_from_dict(data: Any, source: str = "<inline>") -> ComponentSettings
                 message = "unknown key; check its spelling against components/settings.py"
             elif error["type"] == "missing":
                 message = "required; add it"
+            elif "input" in error and not isinstance(error["input"], dict | list):
+                message = f"{message} (found {error['input']!r}); correct the value"
             lines.append(f"  {source}: {key}: {message}")
         raise SettingsError("\n".join(lines)) from None
 
@@ -174,8 +176,10 @@ def load_settings(path: str | Path) -> ComponentSettings:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise SettingsError(f"{path}:{where}: not valid YAML ({exc}); fix the syntax") from None
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SettingsError(f"{path}:{where}: not valid YAML ({problem}); fix the syntax") \
+            from None
     settings = settings_from_dict(data, str(path))
     if settings.mapping and not Path(settings.mapping).is_absolute():
         settings.mapping = str((path.parent / settings.mapping).resolve())

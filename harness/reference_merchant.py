@@ -137,10 +137,10 @@ class MerchantWorld:
         raise NotImplementedError
 
     async def __aenter__(self) -> Self:
-        # The fakes' background runners stay off (`Landscape.__aenter__` is not called): a
-        # runner woken just as it is cancelled can lose the cancellation (asyncio.wait_for on
-        # 3.11) and then run months of billing on the virtual clock instead of stopping.
+        # The fakes' background runners stay off (`Landscape.__aenter__` is not called): all
+        # work runs in `settle()` and `advance()`, so a test decides when time moves.
         await self.set_up()
+        await self.settle()  # the sync service has cached the ERP's invoice before any decline
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
@@ -191,6 +191,8 @@ class MerchantWorld:
 
 @dataclass
 class AcmeWorld(MerchantWorld):
+    settings: ComponentSettings = field(default_factory=acme_settings)
+
     def declare_tenants(self, fakes: dict[str, Simulator]) -> None:
         stripe, netsuite, salesforce = fakes["stripe"], fakes["netsuite"], fakes["salesforce"]
         for key in (PRIMARY_KEY, ALTERNATE_KEY):
@@ -256,9 +258,11 @@ class GlobexWorld(MerchantWorld):
             "customer_id": "101", "company_name": "Globex", "email": EMAIL,
             "external_id": GLOBEX_CUSTOMER, "invoice_id": "501", "amount": AMOUNT / 100,
             "invoice_external_id": GLOBEX_INVOICE}, NETSUITE_ACCOUNT)
-        await self.state("salesforce", "an account", {
-            "name": "Globex", "fields": {"Billing_Customer_Id__c": GLOBEX_CUSTOMER}},
-            SALESFORCE_ORG)
+        await self.state("salesforce", "a custom subscription record", {
+            "name": "Globex", "fields": {"Billing_Customer_Id__c": GLOBEX_CUSTOMER},
+            "object": "Subscription__c",
+            "record_fields": {"Billing_Subscription_Id__c": GLOBEX_SUBSCRIPTION,
+                              "Status__c": "Active"}}, SALESFORCE_ORG)
 
     async def renewal_in_dunning(self) -> dict[str, Any]:
         """Globex's renewal declines in Chargebee, whose dunning now owns the invoice:

@@ -11,7 +11,6 @@ import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -19,6 +18,7 @@ import httpx
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, Client
 
 from components.connectors.errors import ErrorKind, UnknownOutcome, VendorError
+from components.connectors.http import json_body, retry_after, send
 from components.connectors.retry import RetryPolicy
 
 VENDOR = "netsuite"
@@ -136,8 +136,8 @@ class NetSuiteConnector:
         async def attempt() -> httpx.Response:
             async with self._slots:
                 signed = {**(headers or {}), **self._sign(method, url)}  # fresh nonce per try
-                response = await _send(self._http, method, url, signed, body,
-                                       self.policy.timeout)
+                response = await send(self._http, VENDOR, method, url, headers=signed,
+                                      json=body, timeout=self.policy.timeout)
             if response.is_success:
                 return response
             if response.status_code >= 500 and not idempotent:
@@ -188,40 +188,5 @@ def _error(response: httpx.Response) -> VendorError:
     else:
         kind = ErrorKind.INVALID
     return VendorError(VENDOR, kind, message, status=status, code=code,
-                       retry_after=_retry_after(response), body=_body(response))
-
-
-# -- httpx plumbing (to move to connectors/http.py) -------------------------------------------
-async def _send(http: httpx.AsyncClient, method: str, url: str, headers: dict[str, str],
-                body: Any, timeout: float) -> httpx.Response:
-    """One request: refused connections are UNAVAILABLE (nothing was sent); timeouts and drops
-    after sending are `UnknownOutcome`."""
-    try:
-        async with asyncio.timeout(timeout):  # in-process transports have no timeouts of their own
-            return await http.request(method, url, headers=headers, json=body, timeout=timeout)
-    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
-        raise VendorError(VENDOR, ErrorKind.UNAVAILABLE, f"cannot connect: {error}") from error
-    except (TimeoutError, httpx.TimeoutException, httpx.TransportError) as error:
-        raise UnknownOutcome(VENDOR, f"{method} {url}: {type(error).__name__}") from error
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """`Retry-After` in seconds (delta-seconds or an HTTP date), None if absent or unreadable."""
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
-def _body(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return response.text
+                       retry_after=retry_after(response.headers.get("retry-after")),
+                       body=json_body(response) or response.text)

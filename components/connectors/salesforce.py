@@ -16,6 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from components.connectors.errors import ErrorKind, UnknownOutcome, VendorError
+from components.connectors.http import json_body, retry_after, send
 from components.connectors.retry import RetryPolicy
 
 VENDOR = "salesforce"
@@ -144,7 +145,8 @@ class SalesforceConnector:
                 self._check_budget()
                 url = str(httpx.URL(f"{self.instance_url}{path}", params=params))
                 sent = {**(headers or {}), "Authorization": f"Bearer {token}"}
-                response = await _send(self._http, method, url, sent, body, self.policy.timeout)
+                response = await send(self._http, VENDOR, method, url, headers=sent, json=body,
+                                      timeout=self.policy.timeout)
                 self._note_usage(response)
                 if response.status_code == 401 and not refreshed:
                     refreshed = True
@@ -204,12 +206,12 @@ class SalesforceConnector:
     async def _login(self) -> None:
         url = f"{self.base_url}/services/oauth2/token"
         try:
-            response = await _send(self._http, "POST", url, {}, None, self.policy.timeout,
-                                   form=self._grant)
+            response = await send(self._http, VENDOR, "POST", url, data=self._grant,
+                                  timeout=self.policy.timeout)
         except UnknownOutcome as error:  # asking for a session again is harmless
             raise VendorError(VENDOR, ErrorKind.UNAVAILABLE, error.message) from None
         if not response.is_success:
-            answer = _body(response)
+            answer = json_body(response) or response.text
             answer = answer if isinstance(answer, dict) else {}
             kind = ErrorKind.UNAVAILABLE if response.status_code >= 500 else ErrorKind.AUTH
             raise VendorError(VENDOR, kind, str(answer.get("error_description") or
@@ -231,7 +233,7 @@ def _iso(epoch: float) -> str:
 
 def _error(response: httpx.Response) -> VendorError:
     """Salesforce's `[{"message", "errorCode", "fields"}]`; a 300 lists the matching records."""
-    status, answer = response.status_code, _body(response)
+    status, answer = response.status_code, json_body(response) or response.text
     first = answer[0] if isinstance(answer, list) and answer and isinstance(answer[0], dict) \
         else {}
     code, message = first.get("errorCode"), first.get("message") or response.reason_phrase
@@ -252,33 +254,4 @@ def _error(response: httpx.Response) -> VendorError:
     else:
         kind = ErrorKind.INVALID
     return VendorError(VENDOR, kind, str(message or f"HTTP {status}"), status=status, code=code,
-                       retry_after=_retry_after(response), body=answer)
-
-
-# -- httpx plumbing (to move to connectors/http.py) -------------------------------------------
-async def _send(http: httpx.AsyncClient, method: str, url: str, headers: dict[str, str],
-                body: Any, timeout: float, *, form: dict[str, str] | None = None) -> httpx.Response:
-    """One request: refused connections are UNAVAILABLE (nothing was sent); timeouts and drops
-    after sending are `UnknownOutcome`."""
-    try:
-        async with asyncio.timeout(timeout):  # in-process transports have no timeouts of their own
-            return await http.request(method, url, headers=headers, json=body, data=form,
-                                      timeout=timeout)
-    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
-        raise VendorError(VENDOR, ErrorKind.UNAVAILABLE, f"cannot connect: {error}") from error
-    except (TimeoutError, httpx.TimeoutException, httpx.TransportError) as error:
-        raise UnknownOutcome(VENDOR, f"{method} {url}: {type(error).__name__}") from error
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return max(0.0, float(response.headers.get("retry-after", "")))
-    except ValueError:
-        return None  # Salesforce sends none; an HTTP-date form is not worth parsing here
-
-
-def _body(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return response.text
+                       retry_after=retry_after(response.headers.get("retry-after")), body=answer)

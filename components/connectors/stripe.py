@@ -5,6 +5,7 @@ carries an idempotency key, so a retry after an unknown outcome gets the first a
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -48,6 +49,13 @@ class StripeConnector:
         self._client = stripe.StripeClient(
             api_key, base_addresses={"api": base_url}, http_client=self._transport,
             max_network_retries=0, stripe_version=API_VERSION)
+
+    def with_policy(self, policy: RetryPolicy) -> StripeConnector:
+        """The same account and HTTP client under another retry policy."""
+        other = copy.copy(self)
+        other.policy = policy
+        other._owns_http = False  # the original closes the shared client
+        return other
 
     async def aclose(self) -> None:
         if self._owns_http:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,6 @@ from typing import Any
 from components.connectors.chargebee import ChargebeeConnector
 from components.connectors.errors import ErrorKind, UnknownOutcome, VendorError
 from components.connectors.netsuite import NetSuiteConnector
-from components.connectors.retry import RetryPolicy
 from components.connectors.stripe import StripeConnector
 from components.context import ERP_INVOICE, read_erp_invoice
 from components.domain import (
@@ -41,11 +41,14 @@ from components.recovery.billing import (
     chargebee_invoice_state,
     stripe_invoice_state,
 )
+from components.recovery.charging import Charger
 from components.recovery.policy import PolicySettings, decide, idempotency_key
 from components.settings import Protections
 from components.store import Store
 
 LOG = logging.getLogger("components.recovery")
+# a charge refused with these may still have gone through: its outcome is unknown, not failed
+_MAY_HAVE_CHARGED = frozenset({ErrorKind.UNAVAILABLE, ErrorKind.CONFLICT})
 DAY = 86400.0
 
 
@@ -96,6 +99,9 @@ class RecoveryEngine:
         self.protections = protections or Protections()
         self.metrics = metrics or Metrics("recovery")
         self.now, self.monotonic = now, monotonic
+        self.charger = Charger(vendors.mids, billing=billing,
+                               safe_keys=self.protections.idempotency_key)
+        self.recent: deque[Outcome] = deque(maxlen=1000)  # the last outcomes, for inspection
 
     # -- the hot path -------------------------------------------------------------------------
     async def handle(self, decline: Decline, billing_invoice: dict[str, Any] | None = None, *,
@@ -104,7 +110,7 @@ class RecoveryEngine:
         watch = started or Stopwatch(self.monotonic)
         outcome = Outcome(decline.invoice_key)
         try:
-            decline = await self._with_card(decline)
+            decline = await self._with_card(decline, billing_invoice)
             state = await self._billing_state(decline, billing_invoice)
             await self._decide_and_charge(decline, state, outcome)
         except (VendorError, UnknownOutcome) as error:
@@ -113,11 +119,19 @@ class RecoveryEngine:
             self.metrics.vendor_errors.labels(getattr(error, "vendor", "?"), kind).inc()
             log(LOG, "decline not handled", logging.WARNING, invoice_key=decline.invoice_key,
                 error=str(error))
+            if not isinstance(error, VendorError) or error.retryable:
+                # the inbox already holds the event, so the vendor's redelivery would be dropped
+                # as a duplicate: a vendor that is down must not lose the decline
+                retry_at = self.now() + self.policy.technical_retry_delay
+                self.store.schedule_retry(decline.invoice_key, retry_at, _decline_doc(decline))
+                outcome.decisions.append(Decision(Action.RETRY_LATER, f"vendor_error:{kind}",
+                                                  retry_at=retry_at))
         outcome.latency = watch.elapsed()
         self.metrics.decision_latency.labels(decline.source, self.mode).observe(outcome.latency)
         last = outcome.decisions[-1] if outcome.decisions else None
         self.metrics.outcomes.labels(outcome.status, last.reason.split(":")[0] if last else "")\
             .inc()
+        self.recent.append(outcome)
         log(LOG, "decline handled", invoice_key=decline.invoice_key, **{
             k: v for k, v in outcome.to_dict().items() if k != "invoice_key"})
         return outcome
@@ -125,6 +139,9 @@ class RecoveryEngine:
     async def _decide_and_charge(self, decline: Decline, state: BillingState,
                                  outcome: Outcome) -> None:
         context = await self._context(decline, state)
+        if decline.customer_email is None:  # finds the card on another MID
+            decline = dataclasses.replace(decline, customer_email=context.customer_email)
+        await self._resolve_unknown(decline, context, outcome)
         while True:
             history = self.store.attempts(decline.invoice_key)
             decision = self._decide(decline, context, history)
@@ -165,89 +182,75 @@ class RecoveryEngine:
     async def _attempt(self, decline: Decline, context: InvoiceContext, decision: Decision,
                        attempt_no: int) -> ChargeResult | None:
         """One retry, recorded before it is sent; None when its outcome is unknown."""
-        mid = decision.mid or next(iter(self.vendors.mids))
-        key = (idempotency_key(decline.invoice_key, attempt_no)
-               if self.protections.idempotency_key else f"unsafe:{uuid.uuid4()}")
-        reserved = self.store.reserve_attempt(Attempt(
-            idempotency_key=key, invoice_key=decline.invoice_key, attempt_no=attempt_no,
-            mid=mid, amount=context.amount_due, currency=context.currency,
-            status=AttemptStatus.PENDING, created_at=self.now(),
-            card_fingerprint=decline.card_fingerprint))
-        if not reserved:  # another replica took this attempt: it owns the outcome
-            return None
+        attempt = Attempt(
+            idempotency_key=(idempotency_key(decline.invoice_key, attempt_no)
+                             if self.protections.idempotency_key else f"unsafe:{uuid.uuid4()}"),
+            invoice_key=decline.invoice_key, attempt_no=attempt_no,
+            mid=decision.mid or self.charger.primary, amount=context.amount_due,
+            currency=context.currency, status=AttemptStatus.PENDING, created_at=self.now(),
+            card_fingerprint=decline.card_fingerprint)
+        if not self.store.reserve_attempt(attempt):
+            return None  # another replica took this attempt: it owns the outcome
         try:
-            result = await self._charge(decline, context, mid, key)
+            result = await self.charger.charge(decline, attempt)
         except UnknownOutcome as error:
-            self.store.finish_attempt(key, AttemptStatus.UNKNOWN, at=self.now())
-            log(LOG, "retry outcome unknown", logging.WARNING, key=key, error=str(error))
+            self._unknown(decline, attempt, str(error))
             return None
         except VendorError as error:
-            self.store.finish_attempt(key, AttemptStatus.FAILED, at=self.now(),
-                                      decline_code=error.code)
+            if error.kind in _MAY_HAVE_CHARGED:
+                self._unknown(decline, attempt, str(error))
+                return None
+            # refused before any money moved (rate limit, auth, a bad request)
+            self.store.finish_attempt(attempt.idempotency_key, AttemptStatus.FAILED,
+                                      at=self.now(), decline_code=error.code)
             raise
-        messages = (writebacks.recovered(
-            decline, context, result, billing=self.billing, attempt_no=attempt_no,
-            paid_in_billing=self._pays_invoice(mid), at=self.now(), cid=correlation_id())
-            if result.status == AttemptStatus.SUCCEEDED else ())
-        self.store.finish_attempt(key, result.status, at=self.now(), charge_id=result.payment_id,
-                                  decline_code=result.decline_code, outbox=tuple(messages))
+        self._finish(decline, context, attempt, result)
         return result
 
-    async def _charge(self, decline: Decline, context: InvoiceContext, mid: str,
-                      key: str) -> ChargeResult:
-        gateway = self.vendors.mids[mid]
-        if self.protections.idempotency_key:
-            return await self._charge_once(gateway, decline, context, mid, key)
-        # without the protection: a timeout is taken as a failure and tried again, new key
-        # and all, which is exactly how a retry turns into a second charge
-        for _ in range(gateway.policy.attempts):
-            try:
-                return await self._charge_once(gateway, decline, context, mid,
-                                               f"unsafe:{uuid.uuid4()}")
-            except UnknownOutcome:
+    def _unknown(self, decline: Decline, attempt: Attempt, error: str) -> None:
+        """The charge may exist: hold the invoice (attempt_in_flight) until it is resolved,
+        which the next touch of the invoice does first (scheduled a little later)."""
+        self.store.finish_attempt(attempt.idempotency_key, AttemptStatus.UNKNOWN, at=self.now())
+        self.store.schedule_retry(decline.invoice_key,
+                                  self.now() + self.policy.technical_retry_delay,
+                                  _decline_doc(decline))
+        log(LOG, "retry outcome unknown", logging.WARNING, key=attempt.idempotency_key,
+            error=error)
+
+    def _finish(self, decline: Decline, context: InvoiceContext, attempt: Attempt,
+                result: ChargeResult) -> None:
+        messages = (writebacks.recovered(
+            decline, context, result, billing=self.billing, attempt_no=attempt.attempt_no,
+            paid_in_billing=self.charger.pays_invoice(attempt.mid), at=self.now(),
+            cid=correlation_id()) if result.status == AttemptStatus.SUCCEEDED else ())
+        self.store.finish_attempt(attempt.idempotency_key, result.status, at=self.now(),
+                                  charge_id=result.payment_id, decline_code=result.decline_code,
+                                  outbox=tuple(messages))
+
+    async def _resolve_unknown(self, decline: Decline, context: InvoiceContext,
+                               outcome: Outcome) -> None:
+        for attempt in self.store.attempts(decline.invoice_key):
+            if attempt.status != AttemptStatus.UNKNOWN:
                 continue
-        raise UnknownOutcome("stripe", "every try timed out")
-
-    async def _charge_once(self, gateway: StripeConnector, decline: Decline,
-                           context: InvoiceContext, mid: str, key: str) -> ChargeResult:
-        if not self.protections.idempotency_key:
-            gateway = _single_try(gateway)
-        if self._pays_invoice(mid):
-            return await gateway.pay_invoice(decline.invoice_id, idempotency_key=key)
-        customer, payment_method = await self._card_on(gateway, decline, context)
-        return await gateway.charge(
-            amount=context.amount_due, currency=context.currency, customer=customer,
-            payment_method=payment_method, idempotency_key=key,
-            metadata={"invoice_key": decline.invoice_key, "idempotency_key": key},
-            description=f"Recovery of {decline.invoice_key}")
-
-    def _pays_invoice(self, mid: str) -> bool:
-        """Stripe Billing's invoice on the primary MID is paid through Stripe's invoice itself."""
-        return self.billing == "stripe" and mid == next(iter(self.vendors.mids))
-
-    async def _card_on(self, gateway: StripeConnector, decline: Decline,
-                       context: InvoiceContext) -> tuple[str, str]:
-        """The customer and card on a MID's account: the merchant vaults the card on each MID
-        under the same customer email."""
-        email = decline.customer_email or context.customer_email
-        customer = await gateway.find_customer_by_email(email) if email else None
-        if customer is None:
-            raise VendorError("stripe", ErrorKind.NOT_FOUND, f"no customer {email!r} on MID "
-                              f"{gateway.mid}", code="customer_not_on_mid")
-        settings = customer.get("invoice_settings") or {}
-        method = settings.get("default_payment_method") or customer.get("default_source")
-        if not method:
-            raise VendorError("stripe", ErrorKind.NOT_FOUND, f"customer {customer['id']} has no "
-                              f"default payment method on MID {gateway.mid}",
-                              code="no_payment_method_on_mid")
-        return customer["id"], method if isinstance(method, str) else method["id"]
+            result = await self.charger.resolve(decline, attempt)
+            if result is None:
+                continue
+            self._finish(decline, context, attempt, result)
+            outcome.charges.append((attempt.mid, result))
+            log(LOG, "unknown outcome resolved", key=attempt.idempotency_key,
+                status=result.status.value)
 
     # -- context ------------------------------------------------------------------------------
-    async def _with_card(self, decline: Decline) -> Decline:
-        """Stripe's invoice event names no decline code: read it from the invoice's payment."""
-        if decline.source != "stripe" or decline.decline_code is not None:
+    async def _with_card(self, decline: Decline,
+                         invoice: dict[str, Any] | None = None) -> Decline:
+        """Stripe's invoice event names no decline code: read it from the invoice's payment
+        (the event's invoice names that payment, which saves a read on the hot path); again
+        for a decline rescheduled because that read failed."""
+        if decline.source not in ("stripe", "schedule") or decline.billing != "stripe" \
+                or decline.decline_code is not None:
             return decline
-        invoice = await self.vendors.primary.get_invoice(decline.invoice_id)
+        if invoice is None or not invoice.get("payment_intent"):
+            invoice = await self.vendors.primary.get_invoice(decline.invoice_id)
         intent_id = invoice.get("payment_intent")
         if not intent_id:
             return decline
@@ -311,14 +314,6 @@ class RecoveryEngine:
                 self.store.cancel_retry(invoice_key)  # done with (a RETRY_LATER moved it on)
             outcomes.append(outcome)
         return outcomes
-
-
-def _single_try(gateway: StripeConnector) -> StripeConnector:
-    single = RetryPolicy(attempts=1, timeout=gateway.policy.timeout, sleep=gateway.policy.sleep)
-    clone = object.__new__(StripeConnector)
-    clone.__dict__.update(gateway.__dict__)
-    clone.policy = single
-    return clone
 
 
 def _decline_doc(decline: Decline) -> dict[str, Any]:

@@ -40,11 +40,17 @@ def verify_basic(authorization: str | None, username: str, password: str) -> Non
         raise Unauthenticated("Basic credentials refused")
 
 
+MAX_EVENT_BYTES = 1 << 20  # vendors' events are tens of kB; anything this big is not one
+
+
 def _json(payload: bytes) -> dict[str, Any]:
+    if len(payload) > MAX_EVENT_BYTES:
+        raise Unreadable(f"the body is {len(payload)} bytes; an event is at most "
+                         f"{MAX_EVENT_BYTES}")
     try:
         data = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Unreadable(f"the body is not JSON: {exc}") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise Unreadable(f"the body is not JSON: {type(exc).__name__}") from None
     if not isinstance(data, dict):
         raise Unreadable("the body is not a JSON object")
     return data

@@ -171,8 +171,11 @@ class Simulator:
             if self.clock.mode != "virtual":  # a missed wake-up costs at most a second
                 wait = MAX_IDLE if wait is None else min(wait, MAX_IDLE)
             self._wake.clear()
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # lands as the wake-up does, and the runner would then never stop
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
 
     def wake_background(self) -> None:
         """New work was scheduled or queued: let the background runner recompute its wait."""

@@ -27,7 +27,9 @@ class _Selector(selectors.DefaultSelector):
         if ready or timeout is None or timeout <= 0:
             # ready now, busy, or nothing scheduled at all (wait for a thread's wake-up)
             return ready or (super().select(None) if timeout is None else ready)
-        self.loop.virtual_now += timeout  # nothing to do until the next timer: jump to it
+        # nothing to do until the next timer: jump to it, exactly (a sum of floats can land a
+        # hair short of a large deadline, and the timer would then never be ready)
+        self.loop.virtual_now = max(self.loop.virtual_now + timeout, self.loop.next_timer())
         return []
 
 
@@ -37,9 +39,17 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         selector.loop = self
         self.virtual_now = 0.0
         super().__init__(selector)
+        # asyncio runs the timers due before time() + resolution; a nanosecond vanishes next to
+        # a large virtual time (float spacing), and a timer due exactly now would never run
+        self._clock_resolution = 1e-6
 
     def time(self) -> float:
         return self.virtual_now
+
+    def next_timer(self) -> float:
+        """When the earliest scheduled callback is due (now if none)."""
+        scheduled = self._scheduled  # type: ignore[attr-defined]  # asyncio's own heap
+        return float(scheduled[0].when()) if scheduled else self.virtual_now
 
 
 def run(main: Coroutine[Any, Any, T], *, debug: bool | None = None) -> T:

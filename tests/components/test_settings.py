@@ -67,6 +67,7 @@ def test_an_unknown_key_is_named_with_the_fix(tmp_path: Path) -> None:
 def test_a_wrong_type_is_named_with_what_is_expected(tmp_path: Path) -> None:
     message = problem(tmp_path, GOOD + "request_timeout: fast\n")
     assert "request_timeout: Input should be a valid number" in message
+    assert "(found 'fast'); correct the value" in message
     message = problem(tmp_path, GOOD.replace("billing: stripe", "billing: paypal"))
     assert "billing: Input should be 'stripe' or 'chargebee'" in message
 
@@ -74,7 +75,8 @@ def test_a_wrong_type_is_named_with_what_is_expected(tmp_path: Path) -> None:
 def test_bad_yaml_names_the_line(tmp_path: Path) -> None:
     message = problem(tmp_path, "merchant: acme\nbilling: stripe\nstripe:\n"
                                 "  mids: [{name: primary, api_key: k}\n  other: 1\n")
-    assert "line 5: not valid YAML" in message and "fix the syntax" in message
+    assert "line 5, column 3: not valid YAML (" in message and "fix the syntax" in message
+    assert "\n" not in message  # one line at a command line
 
 
 def test_a_file_that_is_not_a_mapping_says_what_the_top_level_holds(tmp_path: Path) -> None:
