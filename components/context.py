@@ -44,18 +44,21 @@ def _minor(amount: Any, exponent: int = 2) -> int | None:
     return round(float(amount) * 10 ** exponent)
 
 
+def _reference(value: Any, key: str) -> Any:
+    """A NetSuite reference (`{"id", "refName"}`) or a plain value."""
+    return value.get(key) if isinstance(value, dict) else value
+
+
 def erp_entry(billing: str, billing_invoice_id: str, record: dict[str, Any]) -> dict[str, Any]:
     """The cache entry for a NetSuite invoice record (as the record API returns it)."""
-    customer = record.get("entity")
+    customer = _reference(record.get("entity"), "id")
     return {
         "invoice_key": invoice_key(billing, billing_invoice_id),
         "erp_invoice_id": str(record.get("id")),
-        "erp_customer_id": str(customer.get("id")) if isinstance(customer, dict) else customer,
+        "erp_customer_id": None if customer is None else str(customer),
         "amount_remaining": _minor(record.get("amountRemaining")),
-        "currency": record.get("currency", {}).get("refName") if isinstance(
-            record.get("currency"), dict) else record.get("currency"),
-        "status": (record.get("status") or {}).get("refName") if isinstance(
-            record.get("status"), dict) else record.get("status"),
+        "currency": _reference(record.get("currency"), "refName"),
+        "status": _reference(record.get("status"), "refName"),
         "version": _version(record),
     }
 

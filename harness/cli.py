@@ -39,6 +39,9 @@ err = Console(stderr=True, soft_wrap=True)
 URL_HELP = "Base URL of the running fake (default: the Stripe fake's default address)"
 DEFAULT_URL = f"http://127.0.0.1:{create_vendor('stripe').default_port}"
 CA_HELP = "CA file to trust for a fake served with --tls (serve prints its path)"
+TOKEN_HELP = "The fake's control-plane token, if it was started with one"
+TOKEN_ENV = "LANDSCAPE_CONTROL_TOKEN"  # what `serve` and the control client read too
+CONTROL_TOKEN = typer.Option(None, "--control-token", envvar=TOKEN_ENV, help=TOKEN_HELP)
 CREDENTIAL_KEYS = ("api_key", "client_id", "client_secret", "consumer_key", "consumer_secret",
                    "token_id", "token_secret", "username", "password", "security_token")
 
@@ -69,6 +72,7 @@ def serve(
     """Run one fake vendor on loopback until Ctrl-C."""
     from simulators.core.app import build_app
     from simulators.core.config import ConfigError, build_simulator, load_config
+    from simulators.core.guard import ControlSettings
     from simulators.core.server import NotLoopback, bind, serve_forever, url_of
     from simulators.core.tls import ensure_certificates
 
@@ -79,9 +83,10 @@ def serve(
         the_vendor = create_vendor(vendor)
         sim = build_simulator(the_vendor, fake_config, config_path=config, seed=seed,
                               controlled_clock=controlled_clock, schema_path=schema)
+        control = ControlSettings.of(vendor, sim.settings)
         port = the_vendor.default_port if port is None else port
         sock = bind(host, port)
-    except (ConfigError, NotLoopback) as exc:
+    except (ConfigError, NotLoopback, ValueError) as exc:  # ValueError: settings.control
         fail(str(exc))
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port "
@@ -93,6 +98,8 @@ def serve(
     if certificate:
         console.print(f"  trust this CA: {certificate.ca_file}")
     console.print(f"  control plane: {url}/_sim/health · OpenAPI: {url}/_sim/openapi.json")
+    if control.token:
+        console.print(f"  the control plane needs its token (${TOKEN_ENV} or --control-token)")
     for tenant in sim.tenants.all():
         console.print(f"  tenant {tenant.id}"
                       + (f" (schema {tenant.schema.name})" if tenant.schema else ""))
@@ -106,10 +113,11 @@ def serve(
 
 
 # -- faults ---------------------------------------------------------------------------------------
-def _control(url: str, ca: Path | None, operation: Callable[[ControlClient], T]) -> T:
+def _control(url: str, ca: Path | None, operation: Callable[[ControlClient], T],
+             token: str | None = None) -> T:
     """Run one control-plane operation; its errors become one line on stderr, not a traceback."""
     try:
-        with ControlClient(url, verify=ca or True) as client:
+        with ControlClient(url, verify=ca or True, token=token) as client:
             return operation(client)
     except (ControlError, FakeUnreachable) as exc:
         fail(str(exc))
@@ -140,6 +148,7 @@ def faults_add(
     copies: int = typer.Option(None, help="webhook_duplicate/burst: extra copies"),
     spec_json: str = typer.Option(None, "--json", help="The whole fault as JSON instead"),
     ca: Path = typer.Option(None, "--ca", help=CA_HELP),
+    control_token: str = CONTROL_TOKEN,
 ) -> None:
     """Install a fault on a running fake."""
     if spec_json:
@@ -157,15 +166,16 @@ def faults_add(
         if latency_ms is not None:
             spec["latency"] = {"kind": "fixed", "ms": latency_ms}
         spec = {k: v for k, v in spec.items() if v is not None}
-    fault = _control(url, ca, lambda fake: fake.faults.add(spec))
+    fault = _control(url, ca, lambda fake: fake.faults.add(spec), control_token)
     console.print(f"added {fault.id} ({fault.kind})")
 
 
 @faults_app.command("list")
 def faults_list(url: str = typer.Option(DEFAULT_URL, help=URL_HELP),
-                ca: Path = typer.Option(None, "--ca", help=CA_HELP)) -> None:
+                ca: Path = typer.Option(None, "--ca", help=CA_HELP),
+                control_token: str = CONTROL_TOKEN) -> None:
     """List installed faults with how often they matched and hit."""
-    faults = _control(url, ca, lambda fake: fake.faults.list())
+    faults = _control(url, ca, lambda fake: fake.faults.list(), control_token)
     table = Table("id", "kind", "probability", "match", "matched", "hits")
     for fault in faults:
         table.add_row(fault.id, fault.kind, str(fault.probability),
@@ -177,27 +187,32 @@ def faults_list(url: str = typer.Option(DEFAULT_URL, help=URL_HELP),
 @faults_app.command("clear")
 def faults_clear(url: str = typer.Option(DEFAULT_URL, help=URL_HELP),
                  fault_id: str = typer.Option(None, "--id", help="Remove only this fault"),
-                 ca: Path = typer.Option(None, "--ca", help=CA_HELP)) -> None:
+                 ca: Path = typer.Option(None, "--ca", help=CA_HELP),
+                 control_token: str = CONTROL_TOKEN) -> None:
     """Remove every fault (or one)."""
     _control(url, ca, lambda fake: fake.faults.remove(fault_id) if fault_id
-             else fake.faults.clear())
+             else fake.faults.clear(), control_token)
     console.print(f"removed {fault_id or 'all faults'}")
 
 
 # -- clock ----------------------------------------------------------------------------------------
 @clock_app.command("show")
 def clock_show(url: str = typer.Option(DEFAULT_URL, help=URL_HELP),
-               ca: Path = typer.Option(None, "--ca", help=CA_HELP)) -> None:
+               ca: Path = typer.Option(None, "--ca", help=CA_HELP),
+               control_token: str = CONTROL_TOKEN) -> None:
     """Print simulated time."""
-    console.print(_control(url, ca, lambda fake: fake.clock.describe()).model_dump())
+    console.print(_control(url, ca, lambda fake: fake.clock.describe(),
+                           control_token).model_dump())
 
 
 @clock_app.command("advance")
 def clock_advance(seconds: float = typer.Argument(..., help="How far to move time"),
                   url: str = typer.Option(DEFAULT_URL, help=URL_HELP),
-                  ca: Path = typer.Option(None, "--ca", help=CA_HELP)) -> None:
+                  ca: Path = typer.Option(None, "--ca", help=CA_HELP),
+                  control_token: str = CONTROL_TOKEN) -> None:
     """Advance simulated time; renewals, retries and webhook retries due on the way run."""
-    console.print(_control(url, ca, lambda fake: fake.clock.advance(seconds)).model_dump())
+    console.print(_control(url, ca, lambda fake: fake.clock.advance(seconds),
+                           control_token).model_dump())
 
 
 # -- demo and benchmark ---------------------------------------------------------------------------

@@ -40,7 +40,10 @@ def start_process(command: list[str], timeout: float = 30.0, *,
         url = match.group(1) if match else None
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/_sim/health", timeout=2, verify=verify).status_code == 200:
+            token = os.environ.get("LANDSCAPE_CONTROL_TOKEN")  # a fake that requires one
+            headers = {"X-Landscape-Control-Token": token} if token else {}
+            if httpx.get(f"{url}/_sim/health", timeout=2, verify=verify,
+                         headers=headers).status_code == 200:
                 return Started(process, url)
         except httpx.HTTPError:
             time.sleep(0.05)

@@ -14,6 +14,9 @@ Each operation is written once, as a method that returns a `Call` (method, path,
 to parse the answer). `operation` turns it into a method of both clients: `ControlClient` runs the
 call at once and returns the parsed result, `AsyncControlClient` returns an awaitable of it.
 
+A fake started with a control token (`LANDSCAPE_CONTROL_TOKEN`, or `control.token` in its config
+settings) needs it on every call: give `token=`, or the clients read the same variable.
+
 A sync client given an ASGI app runs the app on an event loop of its own, in a thread (an anyio
 blocking portal), because the app is async. That loop then owns the app: asyncio objects inside it
 bind to the first loop that uses them, so don't also drive the same app from another loop.
@@ -25,6 +28,7 @@ import builtins
 import functools
 import inspect
 import json
+import os
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import ExitStack
@@ -40,6 +44,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from simulators.core.faults import FaultSpec
+from simulators.core.guard import TOKEN_ENV, TOKEN_HEADER
 from simulators.core.latency import Latency
 from simulators.core.simulator import Limits
 
@@ -89,8 +94,9 @@ class InstalledFault(FaultSpec):
 
 
 class TenantSummary(_Result):
-    id: str
+    id: str  # an API-key-shaped id (Stripe's sk_test_…) is masked: sk_test_…abcd
     objects: dict[str, int]  # collection name -> object count
+    settings: dict[str, Any] = Field(default_factory=dict)  # credentials masked
 
 
 class DeclaredTenant(_Result):
@@ -176,7 +182,10 @@ class FakeUnreachable(ConnectionError):
 
 
 def _describe(detail: Any) -> str:
-    """FastAPI's validation errors as `field: problem; …`; any other detail as text."""
+    """FastAPI's validation errors as `field: problem; …`; a refusal as `error; fix: …`; any
+    other detail as text."""
+    if isinstance(detail, dict) and {"error", "fix"} <= detail.keys():
+        return f"{detail['error']}; fix: {detail['fix']}"
     if isinstance(detail, list) and all(isinstance(d, dict) and "msg" in d for d in detail):
         return "; ".join(
             ": ".join(filter(None, (".".join(str(p) for p in d.get("loc", [])[1:]), d["msg"])))
@@ -220,8 +229,9 @@ class Call(Generic[T]):
     def result(self, response: httpx.Response) -> T:
         if response.status_code >= 400:
             try:
-                detail = response.json().get("detail", response.text)
-            except (ValueError, AttributeError):
+                body = response.json()
+                detail = body if "error" in body else body.get("detail", response.text)
+            except (ValueError, AttributeError, TypeError):
                 detail = response.text
             raise ControlError(self.method, str(response.request.url), response.status_code,
                                detail)
@@ -284,6 +294,10 @@ def _json(value: BaseModel | Mapping[str, Any]) -> Any:
 
 def _none(_: Any) -> None:
     return None
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=1), encoding="utf-8")
 
 
 def _tenant_path(tenant_id: str) -> str:
@@ -471,14 +485,21 @@ class _Control(_Part[M]):
 
     # -- whole fake -----------------------------------------------------------------------------
     @operation
-    def snapshot(self, path: str | Path) -> Call[None]:
-        """Write every tenant's state to `path`, a file on the fake's machine."""
-        return Call("POST", "/snapshot", _none, {"path": str(path)})
+    def snapshot(self, target: str | Path) -> Call[None]:
+        """Save every tenant's state: a `str` is a snapshot's name, kept in the fake's state
+        folder; a `Path` is a file written here (session tokens are left out of it)."""
+        if isinstance(target, Path):
+            return Call("GET", "/snapshot", lambda data: _write_json(target, data))
+        return Call("POST", "/snapshot", _none, {"name": target})
 
     @operation
-    def restore(self, path: str | Path) -> Call[None]:
-        """Load every tenant's state from `path`, a file on the fake's machine."""
-        return Call("POST", "/restore", _none, {"path": str(path)})
+    def restore(self, source: str | Path) -> Call[None]:
+        """Restore every tenant's state from what `snapshot` saved: a name (`str`) or a file
+        (`Path`, read here and sent inline)."""
+        if isinstance(source, Path):
+            return Call("POST", "/restore", _none,
+                        {"tenants": json.loads(source.read_text(encoding="utf-8"))})
+        return Call("POST", "/restore", _none, {"name": source})
 
     @operation
     def reset(self, seed: int | None = None) -> Call[ResetResult]:
@@ -508,25 +529,29 @@ class _Control(_Part[M]):
 
 
 # -- the two clients ----------------------------------------------------------------------------
-def _http_args(target: str | ASGIApp, verify: Verify, timeout: float) -> dict[str, Any]:
+def _http_args(target: str | ASGIApp, verify: Verify, timeout: float,
+               token: str | None) -> dict[str, Any]:
+    token = token or os.environ.get(TOKEN_ENV) or None
+    common = {"timeout": timeout, "trust_env": False,
+              "headers": {TOKEN_HEADER: token} if token else {}}
     if isinstance(target, str):
         base = target.rstrip("/")
         if isinstance(verify, str | Path):  # a CA file: httpx wants it as an SSL context
             verify = ssl.create_default_context(cafile=str(verify))
-        return {"base_url": base + PREFIX, "timeout": timeout, "trust_env": False,
-                "verify": verify}
-    return {"base_url": IN_PROCESS_URL + PREFIX, "timeout": timeout, "trust_env": False,
-            "transport": httpx.ASGITransport(app=target)}
+        return {"base_url": base + PREFIX, "verify": verify, **common}
+    return {"base_url": IN_PROCESS_URL + PREFIX, "transport": httpx.ASGITransport(app=target),
+            **common}
 
 
 class ControlClient(_Control[Sync]):
     """Blocking control client: `ControlClient(url, verify=ca_file)` for a fake on loopback,
     `ControlClient(app)` for an ASGI app in this process (run on a loop in a thread). Close it
     (or use `with`): an idle keep-alive connection holds up a served fake's shutdown, and the
-    in-process loop's thread runs until closed."""
+    in-process loop's thread runs until closed. `token`: the fake's control token (default:
+    $LANDSCAPE_CONTROL_TOKEN)."""
 
-    def __init__(self, target: str | ASGIApp, *, verify: Verify = True,
-                 timeout: float = 30.0) -> None:
+    def __init__(self, target: str | ASGIApp, *, verify: Verify = True, timeout: float = 30.0,
+                 token: str | None = None) -> None:
         super().__init__(self._send_call)
         self.url = target.rstrip("/") if isinstance(target, str) else IN_PROCESS_URL
         self._stack = ExitStack()
@@ -534,10 +559,10 @@ class ControlClient(_Control[Sync]):
         self._inner: AsyncControlClient | None = None
         if isinstance(target, str):
             self._http = self._stack.enter_context(
-                httpx.Client(**_http_args(target, verify, timeout)))
+                httpx.Client(**_http_args(target, verify, timeout, token)))
         else:
             self._portal = self._stack.enter_context(anyio.from_thread.start_blocking_portal())
-            self._inner = AsyncControlClient(target, timeout=timeout)
+            self._inner = AsyncControlClient(target, timeout=timeout, token=token)
             self._stack.callback(self._portal.call, self._inner.aclose)
 
     def _send_call(self, call: Call[T]) -> T:
@@ -563,13 +588,14 @@ class ControlClient(_Control[Sync]):
 
 class AsyncControlClient(_Control[Async]):
     """Async control client: `AsyncControlClient(url, verify=ca_file)` for a fake on loopback,
-    `AsyncControlClient(app)` for an ASGI app in this process (httpx's ASGITransport)."""
+    `AsyncControlClient(app)` for an ASGI app in this process (httpx's ASGITransport).
+    `token`: the fake's control token (default: $LANDSCAPE_CONTROL_TOKEN)."""
 
-    def __init__(self, target: str | ASGIApp, *, verify: Verify = True,
-                 timeout: float = 30.0) -> None:
+    def __init__(self, target: str | ASGIApp, *, verify: Verify = True, timeout: float = 30.0,
+                 token: str | None = None) -> None:
         super().__init__(self._send_call)
         self.url = target.rstrip("/") if isinstance(target, str) else IN_PROCESS_URL
-        self._http = httpx.AsyncClient(**_http_args(target, verify, timeout))
+        self._http = httpx.AsyncClient(**_http_args(target, verify, timeout, token))
 
     async def _send_call(self, call: Call[T]) -> T:
         try:

@@ -34,6 +34,7 @@ from simulators.chargebee.models import (
 )
 from simulators.core.simulator import Simulator
 from simulators.core.tenancy import Tenant
+from simulators.core.text import in_int64
 
 DEFAULT_RETRY_DAYS = [3, 5, 7]
 OPEN = ("payment_due", "not_paid")
@@ -52,7 +53,7 @@ def _items(tenant: Tenant, params: dict[str, Any]) -> list[dict[str, Any]]:
     raw = params.get("subscription_items")
     if not isinstance(raw, list) or not raw:
         raise errors.missing("subscription_items[item_price_id][0]")
-    items = []
+    items, total = [], 0
     for i, entry in enumerate(raw):
         entry = entry if isinstance(entry, dict) else {}
         param = f"subscription_items[item_price_id][{i}]"
@@ -71,6 +72,10 @@ def _items(tenant: Tenant, params: dict[str, Any]) -> list[dict[str, Any]]:
                                      "should be greater than or equal to 0")
         unit = price["price"] if unit is None else unit
         amount = unit if price["pricing_model"] == "flat_fee" else unit * quantity
+        total += amount
+        if not in_int64(total):  # an amount Chargebee could not hold (a long) [U]
+            raise errors.wrong_value(f"subscription_items[quantity][{i}]",
+                                     "the amount is out of range")
         item = {"item_price_id": price["id"], "item_type": price["item_type"],
                 "quantity": quantity if price["pricing_model"] != "flat_fee" else 1,
                 "unit_price": unit, "amount": amount, "free_quantity": 0,

@@ -78,6 +78,11 @@ def wrong_value(param: str, reason: str) -> VendorError:
     return invalid_request(f"{param} : {reason}", param, "param_wrong_value")
 
 
+def too_long(param: str, limit: int) -> VendorError:
+    """A string over Chargebee's max chars for the parameter [U: the wording]."""
+    return wrong_value(param, f"cannot be more than {limit} characters")
+
+
 def missing(param: str) -> VendorError:
     return wrong_value(param, "cannot be blank")
 
@@ -105,6 +110,12 @@ class ChargebeeErrors(NativeErrors):
         if code and code != default_code and status == 400:
             type_ = "payment" if code in PAYMENT_CODES else "invalid_request"
         return cb_error(status, code or default_code, message or default_message, type_=type_)
+
+    def collection_full(self, collection: str, cap: int) -> VendorError:
+        # resource_limit_exhausted is one of Chargebee's documented 400 codes; its use for the
+        # fake's object cap is our choice [U]
+        return cb_error(400, "resource_limit_exhausted", f"The site has reached the limit of "
+                        f"{cap} {collection} resources.", type_="invalid_request")
 
     def rate_limited(self, retry_after: float | None) -> VendorError:
         headers = {"Retry-After": str(int(retry_after))} if retry_after is not None else {}

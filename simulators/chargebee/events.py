@@ -6,6 +6,8 @@ signs nothing: a receiver authenticates with the HTTP Basic credentials set on t
 Endpoints come from the site's settings (`webhooks: [{url, basic_auth_username,
 basic_auth_password, enabled_events}]`) and from `POST /webhook_endpoints`. Failed deliveries
 are retried on Chargebee's schedule (+2 min, +6 min, +30 min, +1 h, +5 h, +1 day, +2 days).
+Events are kept 90 days (then dropped on the site's next event), and at most the fake's
+`max_objects_per_collection`, oldest dropped first.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from simulators.core.tenancy import Tenant
 from simulators.core.webhooks import Delivery
 
 RETRY_SCHEDULE = [120.0, 360.0, 1800.0, 3600.0, 5 * 3600.0, 86400.0, 2 * 86400.0]
+# [U] for the API: Chargebee's docs say events older than 90 days are not shown in the web UI
+EVENT_RETENTION = 90 * 86400.0
 USER_AGENT = "ChargeBee"
 
 
@@ -45,7 +49,10 @@ def emit(sim: Any, tenant: Tenant, event_type: str, content: dict[str, Any], *, 
     }
     if source == "api":
         event["user"] = "api"
-    tenant.collection("event")[event["id"]] = event
+    events = tenant.by_age("event", "occurred_at")
+    events.drop_before(now - EVENT_RETENTION)
+    events.drop_oldest(tenant.caps.max_objects - 1)
+    events.add(event["id"], event)
     targets = [e for e in endpoints(tenant) if _wants(e, event_type)] if webhooks else []
     if not targets:
         return event

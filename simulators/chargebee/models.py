@@ -17,6 +17,7 @@ from simulators.chargebee import errors
 from simulators.chargebee.events import emit
 from simulators.core.schemas import FieldValueError
 from simulators.core.tenancy import Tenant
+from simulators.core.text import INT64_MAX, find_unencodable, in_int64, printable
 
 if TYPE_CHECKING:
     from simulators.core.simulator import Simulator
@@ -206,9 +207,13 @@ def _int(params: dict[str, Any], name: str, prefix: str = "") -> int:
     if value in (None, ""):
         raise errors.missing(param)
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         raise errors.wrong_value(param, "invalid integer value") from None
+    if not in_int64(number):  # amounts and counts are longs (int64) in Chargebee's API [U]
+        raise errors.wrong_value(param, f"should be less than or equal to {INT64_MAX}"
+                                 if number > 0 else "invalid integer value")
+    return number
 
 
 def optional_int(params: dict[str, Any], name: str, prefix: str = "") -> int | None:
@@ -221,6 +226,52 @@ def billing_cycles(params: dict[str, Any]) -> int | None:
     if cycles is not None and cycles < 1:
         raise errors.wrong_value("billing_cycles", "should be greater than or equal to 1")
     return cycles
+
+
+# -- what Chargebee bounds ------------------------------------------------------------------------
+# Max chars per parameter, from apidocs.chargebee.com: customer fields [D: /docs/api/v1/customers,
+# "max chars=150" …]; billing address and catalog fields as its v2 pages list them [U].
+CUSTOMER_LENGTHS = {"id": 50, "first_name": 150, "last_name": 150, "email": 70, "phone": 50,
+                    "company": 250, "vat_number": 20, "locale": 50, "invoice_notes": 2000}
+ADDRESS_LENGTHS = {"first_name": 150, "last_name": 150, "email": 70, "company": 250,
+                   "phone": 50, "line1": 150, "line2": 150, "line3": 150, "city": 50,
+                   "state_code": 50, "state": 50, "zip": 20, "country": 50}
+FAMILY_LENGTHS = {"id": 50, "name": 50, "description": 500}
+ITEM_LENGTHS = {"id": 100, "name": 100, "external_name": 100, "description": 2000}
+PRICE_LENGTHS = {**ITEM_LENGTHS, "currency_code": 3}
+MAX_TEXT = 65_000  # any other string parameter, so nothing unbounded is stored [U]
+
+
+def encodable(params: dict[str, Any]) -> dict[str, Any]:
+    """`params` if every key and value is text UTF-8 can encode and no string is over
+    MAX_TEXT; else param_wrong_value naming the parameter Chargebee's way (a list index last)."""
+    path = find_unencodable(params)
+    if path is not None:
+        raise errors.wrong_value(_param(path), "invalid value, not valid UTF-8 text")
+    _longest(params, "")
+    return params
+
+
+def _longest(value: Any, name: str) -> None:
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        raise errors.too_long(name, MAX_TEXT)
+    children = value.items() if isinstance(value, dict) else \
+        enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        _longest(child, f"{name}[{key}]" if name else str(key))
+
+
+def _param(path: tuple[str | int, ...]) -> str:
+    names = [printable(str(p)) for p in path if not isinstance(p, int)]
+    indices = [str(p) for p in path if isinstance(p, int)]
+    return names[0] + "".join(f"[{p}]" for p in names[1:] + indices) if names else "body"
+
+
+def check_lengths(params: dict[str, Any], limits: dict[str, int], prefix: str = "") -> None:
+    for name, limit in limits.items():
+        value = params.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            raise errors.too_long(f"{prefix}[{name}]" if prefix else name, limit)
 
 
 # -- customers ------------------------------------------------------------------------------------
@@ -243,6 +294,7 @@ CUSTOMER_FIELDS = ("first_name", "last_name", "email", "phone", "company", "loca
 
 def create_customer(sim: Simulator, tenant: Tenant, params: dict[str, Any], now: float, *,
                     webhooks: bool = True) -> dict[str, Any]:
+    check_lengths(params, CUSTOMER_LENGTHS)
     customers = tenant.collection("customer")
     customer_id = params.get("id") or new_id(sim, tenant)
     if customer_id in customers:
@@ -274,6 +326,7 @@ def create_customer(sim: Simulator, tenant: Tenant, params: dict[str, Any], now:
 
 def update_customer(sim: Simulator, tenant: Tenant, customer: dict[str, Any],
                     params: dict[str, Any], now: float, *, webhooks: bool = True) -> None:
+    check_lengths(params, CUSTOMER_LENGTHS)
     staged = dict(customer)
     staged.update(text_params(params, CUSTOMER_FIELDS))
     if "auto_collection" in params:
@@ -294,6 +347,7 @@ def _set_common(record: dict[str, Any], params: dict[str, Any]) -> None:
     if isinstance(params.get("billing_address"), dict):
         address = params["billing_address"]
         fields = text_params(address, tuple(address), "billing_address")
+        check_lengths(fields, ADDRESS_LENGTHS, "billing_address")
         record["billing_address"] = {**fields, "object": "billing_address"}
     if "meta_data" in params:
         record["meta_data"] = parse_json(params["meta_data"], "meta_data")
@@ -324,6 +378,7 @@ def _enum(params: dict[str, Any], name: str, allowed: tuple[str, ...], default: 
 
 # -- the product catalog --------------------------------------------------------------------------
 def create_item_family(tenant: Tenant, params: dict[str, Any], now: float) -> dict[str, Any]:
+    check_lengths(params, FAMILY_LENGTHS)
     family_id = _required_new_id(tenant, "item_family", params)
     family = touch({"id": family_id, "name": _text(params, "name"), "status": "active",
                     "description": text_params(params, ("description",)).get("description"),
@@ -336,6 +391,7 @@ def create_item_family(tenant: Tenant, params: dict[str, Any], now: float) -> di
 
 
 def create_item(tenant: Tenant, params: dict[str, Any], now: float) -> dict[str, Any]:
+    check_lengths(params, ITEM_LENGTHS)
     item_id = _required_new_id(tenant, "item", params)
     name = _text(params, "name")
     item_type = _enum(params, "type", ("plan", "addon", "charge"), _text(params, "type"))
@@ -353,6 +409,7 @@ def create_item(tenant: Tenant, params: dict[str, Any], now: float) -> dict[str,
 
 
 def create_item_price(tenant: Tenant, params: dict[str, Any], now: float) -> dict[str, Any]:
+    check_lengths(params, PRICE_LENGTHS)
     price_id = _required_new_id(tenant, "item_price", params)
     name = _text(params, "name")
     item = get(tenant, "item", _text(params, "item_id"), label="Item", param="item_id")

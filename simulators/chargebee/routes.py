@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 
 from simulators.chargebee import billing, errors, models
 from simulators.core import forms
+from simulators.core.bodies import decode_json
 from simulators.core.vendor import RequestContext, context
 
 PREFIX = "/api/v2"
@@ -29,6 +30,11 @@ NOT_FILTERS = {"limit", "offset", "sort_by", "include_deleted", "start_time", "e
 
 # -- parameters -----------------------------------------------------------------------------------
 async def read_params(request: Request) -> dict[str, Any]:
+    """The request's parameters, refused (400) if any text could not be stored and shown."""
+    return models.encodable(await _read_params(request))
+
+
+async def _read_params(request: Request) -> dict[str, Any]:
     """Query and body parameters, bracket-decoded. Chargebee puts a list index last
     (`subscription_items[item_price_id][0]`); it is moved first so each entry is one dict."""
     pairs = parse_qsl(request.url.query, keep_blank_values=True)
@@ -36,13 +42,13 @@ async def read_params(request: Request) -> dict[str, Any]:
     if request.method == "POST" and body:
         if "json" in request.headers.get("content-type", ""):
             try:
-                decoded = json.loads(body)
+                decoded = decode_json(body)
             except ValueError:
                 decoded = None
             if not isinstance(decoded, dict):
                 raise errors.invalid_request("Invalid JSON in the request body")
             return {**_decode(pairs), **decoded}
-        pairs += parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+        pairs += forms.parse_pairs(body.decode("utf-8", errors="replace"))
     return _decode(pairs)
 
 
@@ -180,7 +186,7 @@ def list_page(params: dict[str, Any], objects: list[dict[str, Any]], sort_field:
 def _offset(raw: Any) -> tuple[Any, int]:
     """A `next_offset`: the last entry's sort key (a number or a string) and its position."""
     try:
-        value, seq = json.loads(raw)
+        value, seq = decode_json(str(raw))
         if not isinstance(value, int | float | str) or isinstance(value, bool):
             raise TypeError
         return value, int(seq)

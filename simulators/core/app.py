@@ -16,13 +16,16 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from simulators.core.control import control_router
+from simulators.core.guard import ControlGuard, ControlSettings, Refusal
 from simulators.core.pipeline import CONTROL_PREFIX, Pipeline
 from simulators.core.simulator import Simulator
 from simulators.core.vendor import VendorError, context
 
 
 def build_app(sim: Simulator) -> Pipeline:
+    """Raises ValueError for malformed `settings.control` (see core/guard.py)."""
     vendor = sim.vendor
+    control = ControlSettings.of(vendor.name, sim.settings)
     sim.mark_started()  # what /_sim/reset returns the fake to
 
     @asynccontextmanager
@@ -34,9 +37,10 @@ def build_app(sim: Simulator) -> Pipeline:
     app = FastAPI(title=f"landscape fake {vendor.title}", version="1",
                   openapi_url=f"{CONTROL_PREFIX}/openapi.json", docs_url=f"{CONTROL_PREFIX}/docs",
                   redoc_url=None, lifespan=lifespan)
-    app.state.sim = sim
+    app.state.sim, app.state.control = sim, control
     app.include_router(vendor.router())
     app.include_router(control_router())
+    app.add_middleware(ControlGuard, settings=control)
 
     # registered with the decorator: `add_exception_handler` is typed for handlers of any
     # Exception, and these take their own class
@@ -44,6 +48,10 @@ def build_app(sim: Simulator) -> Pipeline:
     async def vendor_error(request: Request, exc: VendorError) -> Response:
         context(request).store_idempotent = exc.store_idempotent
         return Response(exc.encode(), exc.status, exc.headers, vendor.errors.content_type)
+
+    @app.exception_handler(Refusal)
+    async def refused(request: Request, exc: Refusal) -> Response:
+        return Response(exc.body(), exc.status, media_type="application/json")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

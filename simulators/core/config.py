@@ -12,8 +12,11 @@ tenants:
   sk_test_acme_eu:           # the tenant id: Stripe key, Chargebee site, NetSuite account, org
     schema: ../schemas/salesforce-cpq.yaml   # relative to this file
     settings: {webhook_retries: live}        # vendor-specific, see the vendor's README
-settings:                    # fake-wide
+settings:                    # fake-wide; bounds documented in simulators/README.md
   idempotency_retention_seconds: 1800        # override the vendor's idempotency-key window
+  journal_max_entries: 10000                 # request and webhook journals, newest kept
+  max_auto_tenants: 1000                     # tenants created for unknown keys, then 401
+  max_objects_per_collection: 100000         # per tenant, then the vendor's error
 ```
 
 Errors name the file, the key and the fix; nothing is half-applied.
@@ -25,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from simulators.core.clock import Clock
 from simulators.core.faults import FaultSpec
@@ -33,6 +36,10 @@ from simulators.core.latency import Latency
 from simulators.core.schemas import Schema, SchemaError, load_schema
 from simulators.core.simulator import Limits, Simulator
 from simulators.core.vendor import Vendor
+
+# fake-wide settings that bound time or memory (simulators/README.md, "Retention and caps")
+BOUNDS = ("idempotency_retention_seconds", "journal_max_entries", "max_auto_tenants",
+          "max_objects_per_collection")
 
 
 class ConfigError(Exception):
@@ -61,6 +68,16 @@ class FakeConfig(BaseModel):
     strict_tenants: bool = False
     tenants: dict[str, TenantConfig] = Field(default_factory=dict)
     settings: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("settings")
+    @classmethod
+    def _bounds_are_positive(cls, settings: dict[str, Any]) -> dict[str, Any]:
+        for name in BOUNDS:
+            value = settings.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                      or value <= 0):
+                raise ValueError(f"{name} must be a positive number, not {value!r}")
+        return settings
 
     def clock_config(self) -> ClockConfig:
         return self.clock if isinstance(self.clock, ClockConfig) else ClockConfig(mode=self.clock)

@@ -1,17 +1,26 @@
 """The control plane every fake serves under `/_sim/`: faults, latency, limits, clock, seed,
 tenant state, journals, health. Tests, the harness and the `landscape` CLI use it; invariants read
-ground truth from it. It bypasses auth, limits, latency and faults.
+ground truth from it. It bypasses the vendor's auth, limits, latency and faults; what guards it
+on a shared machine (host, origin, content type, token, state folder) is core/guard.py.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from simulators.core.faults import FaultSpec
+from simulators.core.guard import (
+    ControlSettings,
+    Refusal,
+    is_session_collection,
+    public_settings,
+    public_tenant_id,
+)
 from simulators.core.latency import Latency
 from simulators.core.limits import Limits
 from simulators.core.schemas import SchemaError
@@ -62,9 +71,27 @@ class StateChange(BaseModel):
                                                  "first declared tenant")
 
 
-class SnapshotFile(BaseModel):
+NAME_HELP = "a snapshot's name (not a path): the file lives in the fake's state folder"
+
+
+class SnapshotName(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    path: str = Field(..., description="file on the fake's machine")
+    # "path" still parses, so an old client's path is refused with the fix, not a 422
+    name: str = Field(..., validation_alias=AliasChoices("name", "path"), description=NAME_HELP)
+
+
+class RestoreSource(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, validation_alias=AliasChoices("name", "path"),
+                             description=NAME_HELP)
+    tenants: list[dict[str, Any]] | None = Field(
+        None, description="the snapshots themselves, as GET /_sim/snapshot returns them")
+
+    @model_validator(mode="after")
+    def one_source(self) -> RestoreSource:
+        if (self.name is None) == (self.tenants is None):
+            raise ValueError('give either {"name": ...} or {"tenants": [...]}')
+        return self
 
 
 def _sim(request: Request) -> Simulator:
@@ -72,6 +99,39 @@ def _sim(request: Request) -> Simulator:
     if not isinstance(sim, Simulator):
         raise TypeError(f"app.state.sim is a {type(sim).__name__}, not the fake's Simulator")
     return sim
+
+
+def _settings(request: Request) -> ControlSettings:
+    settings = request.app.state.control  # set by build_app (core/app.py)
+    if not isinstance(settings, ControlSettings):
+        raise TypeError("app.state.control is not the fake's ControlSettings")
+    return settings
+
+
+def public_state(tenant: Tenant) -> dict[str, Any]:
+    """A tenant's snapshot without its session tokens (never shown over HTTP)."""
+    snapshot = tenant.snapshot()
+    snapshot["data"] = {k: v for k, v in snapshot["data"].items()
+                        if not is_session_collection(k)}
+    return snapshot
+
+
+def restore_tenants(sim: Simulator, snapshots: Any) -> list[str]:
+    """Replace tenants' state with `snapshots` (all checked before any is applied). Sessions a
+    snapshot leaves out (HTTP never shows them) stay as they are."""
+    if not isinstance(snapshots, list) or not all(
+            isinstance(s, dict) and isinstance(s.get("tenant"), str) for s in snapshots):
+        raise ValueError("expected a list of tenant snapshots, as GET /_sim/snapshot gives")
+    for snap in snapshots:
+        Tenant(snap["tenant"], sim.vendor.name).restore(snap)  # a dry run: raises, changes none
+    for snap in snapshots:
+        tenant = sim.tenants.declare(snap["tenant"])
+        kept = {k: v for k, v in tenant.data.items()
+                if is_session_collection(k) and k not in snap.get("data", {})}
+        tenant.restore(snap)
+        tenant.data.update(kept)
+    sim.state_replaced()
+    return [snap["tenant"] for snap in snapshots]
 
 
 def control_router() -> APIRouter:
@@ -152,10 +212,10 @@ def control_router() -> APIRouter:
         return {"seed": body.seed}
 
     # -- tenants ------------------------------------------------------------------------------
-    @router.get("/tenants", summary="Tenant ids and object counts")
+    @router.get("/tenants", summary="Tenant ids, object counts and settings (secrets masked)")
     async def tenants(request: Request) -> list[dict[str, Any]]:
-        return [{"id": t.id, "objects": {k: len(v) for k, v in t.data.items()}}
-                for t in _sim(request).tenants.all()]
+        return [{"id": public_tenant_id(t.id), "objects": {k: len(v) for k, v in t.data.items()},
+                 "settings": public_settings(t.settings)} for t in _sim(request).tenants.all()]
 
     def _tenant(request: Request, tenant_id: str) -> Tenant:
         tenant = _sim(request).tenants.find(tenant_id)
@@ -163,9 +223,10 @@ def control_router() -> APIRouter:
             raise HTTPException(404, f"no tenant {tenant_id!r}; GET /_sim/tenants lists them")
         return tenant
 
-    @router.get("/tenants/{tenant_id}/state", summary="A tenant's state (a snapshot)")
+    @router.get("/tenants/{tenant_id}/state",
+                summary="A tenant's state (a snapshot, without session tokens)")
     async def tenant_state(request: Request, tenant_id: str) -> dict[str, Any]:
-        return _tenant(request, tenant_id).snapshot()
+        return public_state(_tenant(request, tenant_id))
 
     @router.post("/tenants/{tenant_id}/reset", summary="Empty a tenant's state")
     async def reset_tenant(request: Request, tenant_id: str) -> dict[str, Any]:
@@ -187,33 +248,44 @@ def control_router() -> APIRouter:
             tenant = sim.declare_tenant(tenant_id, body.settings, schema, replace=body.replace)
         except ValueError as exc:
             raise HTTPException(400, f"tenant {tenant_id!r}: {exc}") from exc
-        return {"id": tenant.id, "settings": tenant.settings,
+        return {"id": tenant.id, "settings": public_settings(tenant.settings),
                 "schema": getattr(tenant.schema, "name", None) if tenant.schema else None}
 
     @router.post("/tenants/{tenant_id}/restore", summary="Replace a tenant's state")
     async def restore_tenant(request: Request, tenant_id: str,
                              snapshot: dict[str, Any] = Body(...)) -> dict[str, Any]:
-        tenant = _sim(request).tenants.declare(tenant_id)
         try:
-            tenant.restore(snapshot)
+            restore_tenants(_sim(request), [{**snapshot, "tenant": tenant_id}])
         except (ValueError, TypeError, AttributeError) as exc:
             raise HTTPException(400, f"not a snapshot of this fake: {exc}") from exc
-        _sim(request).state_replaced()
         return {"restored": tenant_id}
 
-    @router.post("/snapshot", summary="Write every tenant's state to a file")
-    async def snapshot(request: Request, body: SnapshotFile) -> dict[str, Any]:
-        _sim(request).tenants.save(Path(body.path))
-        return {"path": body.path}
+    @router.get("/snapshot", summary="Every tenant's state (without session tokens)")
+    async def export(request: Request) -> list[dict[str, Any]]:
+        return [public_state(t) for t in _sim(request).tenants.all()]
 
-    @router.post("/restore", summary="Load every tenant's state from a file")
-    async def restore(request: Request, body: SnapshotFile) -> dict[str, Any]:
+    @router.post("/snapshot", summary="Save every tenant's state as a named snapshot")
+    async def snapshot(request: Request, body: SnapshotName) -> dict[str, Any]:
+        file = _snapshot_file(request, body.name)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        _sim(request).tenants.save(file)
+        return {"name": body.name}
+
+    @router.post("/restore", summary="Restore every tenant's state: a named snapshot, or inline")
+    async def restore(request: Request, body: RestoreSource) -> dict[str, Any]:
+        file = None if body.name is None else _snapshot_file(request, body.name)
+        if file is not None and not file.is_file():
+            raise Refusal(404, f"no snapshot named {body.name!r}",
+                          f'POST /_sim/snapshot {{"name": "{body.name}"}} saves one; '
+                          f"saved: {', '.join(_saved(request)) or 'none'}")
         try:
-            _sim(request).tenants.load(Path(body.path))
-        except (OSError, ValueError, KeyError) as exc:
-            raise HTTPException(400, f"cannot restore from {body.path}: {exc}") from exc
-        _sim(request).state_replaced()
-        return {"path": body.path}
+            data = body.tenants if file is None else json.loads(file.read_text("utf-8"))
+            restored = restore_tenants(_sim(request), data)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise Refusal(400, f"not a snapshot of this fake: {exc}",
+                          "restore what GET /_sim/snapshot or POST /_sim/snapshot saved") \
+                from exc
+        return {"restored": restored}
 
     @router.post("/reset", summary="Return the fake to its just-started state")
     async def reset_all(request: Request, body: Reset | None = None) -> dict[str, Any]:
@@ -280,5 +352,16 @@ def control_router() -> APIRouter:
     async def flush(request: Request) -> dict[str, Any]:
         sim = _sim(request)
         return {"attempted": await sim.webhooks.run_due(), "pending": sim.webhooks.pending()}
+
+    def _snapshot_file(request: Request, name: str) -> Path:
+        file = _settings(request).snapshot_file(name)
+        if file.is_symlink():  # it could lead out of the state folder
+            raise Refusal(400, f"snapshot {name!r} is a symlink",
+                          "keep snapshots as plain files in settings.control.state_dir")
+        return file
+
+    def _saved(request: Request) -> list[str]:
+        folder = _settings(request).state_dir
+        return sorted(f.stem for f in folder.glob("*.json")) if folder.is_dir() else []
 
     return router

@@ -4,6 +4,12 @@ Stripe puts a list index first (`items[0][price]=p`), Chargebee last
 (`subscription_items[item_price_id][0]=p`); both nest objects with brackets
 (`metadata[order]=42`). Both decode to the same nested dicts and lists here; the vendor decides
 what the shape means.
+
+Decoding is linear in the body and bounded: at most `MAX_PAIRS` pairs, `MAX_DEPTH` brackets in
+a key, list indices up to `MAX_INDEX`. Anything past a bound is a `FormError`, which each vendor
+answers with its own 400 for an invalid parameter. Neither vendor documents such limits [U]: they
+sit far above any real request (Stripe's longest lists hold 250 items, its deepest keys ~6
+brackets) and keep a hostile body from costing quadratic time or deep recursion.
 """
 
 from __future__ import annotations
@@ -12,25 +18,40 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
+MAX_PAIRS = 10_000
+MAX_DEPTH = 32  # brackets in one key
+MAX_INDEX = MAX_PAIRS  # a denser list would need more pairs than a body may hold
+_INDEX_DIGITS = len(str(MAX_INDEX))
+_SHOWN = 200  # characters of a key an error repeats back
+
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
+_SEGMENT = re.compile(r"\[([^\[\]]*)\]")
 
 
 class FormError(ValueError):
     """A malformed key (the vendor renders this as its own 400)."""
 
     def __init__(self, key: str, reason: str) -> None:
+        key = key if len(key) <= _SHOWN else key[:_SHOWN] + "..."
         super().__init__(f"{key}: {reason}")
         self.key = key
         self.reason = reason
 
 
 def split_key(key: str) -> list[str]:
+    if key.count("[") > MAX_DEPTH:  # before the regex builds a list of them
+        raise FormError(key, f"more than {MAX_DEPTH} levels of brackets")
     match = _KEY.match(key)
     if not match:
         raise FormError(key, "malformed bracketed key")
-    parts = [match.group(1)]
-    parts += re.findall(r"\[([^\[\]]*)\]", match.group(2))
-    return parts
+    return [match.group(1), *_SEGMENT.findall(match.group(2))]
+
+
+def parse_pairs(text: str) -> list[tuple[str, str]]:
+    """`parse_qsl` that reads at most one pair past `MAX_PAIRS`: enough for `decode_pairs` to
+    refuse the body, without building millions of pairs first."""
+    head = text.split("&", MAX_PAIRS + 1)[:MAX_PAIRS + 1]
+    return parse_qsl("&".join(head), keep_blank_values=True)
 
 
 def decode(body: bytes | str) -> dict[str, Any]:
@@ -40,26 +61,29 @@ def decode(body: bytes | str) -> dict[str, Any]:
     """
     if isinstance(body, bytes):
         body = body.decode("utf-8", errors="replace")
-    return decode_pairs(parse_qsl(body, keep_blank_values=True))
+    return decode_pairs(parse_pairs(body))
 
 
 def decode_pairs(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    if len(pairs) > MAX_PAIRS:
+        raise FormError(pairs[MAX_PAIRS][0], f"more than {MAX_PAIRS} parameters")
     root: dict[str, Any] = {}
+    indices: dict[int, int] = {}  # id(node) -> index keys it holds, so `[]` appends in O(1)
     for key, value in pairs:
-        parts = split_key(key)
-        _assign(root, parts, value, key)
+        _assign(root, split_key(key), value, key, indices)
     # the top level holds parameter names: a dict even when every name is a number
-    return {key: _listify(value) for key, value in root.items()}
+    return {key: _listify(value, key) for key, value in root.items()}
 
 
-def _assign(node: dict[str, Any], parts: list[str], value: str, key: str) -> None:
+def _assign(node: dict[str, Any], parts: list[str], value: str, key: str,
+            indices: dict[int, int]) -> None:
     for i, part in enumerate(parts):
-        last = i == len(parts) - 1
         if part == "":  # `expand[]=a` appends
-            part = str(sum(1 for k in node if _is_index(k)))
-        if last:
-            existing = node.get(part)
-            if isinstance(existing, dict):
+            part = str(indices.get(id(node), 0))
+        if part not in node and _is_index(part):
+            indices[id(node)] = indices.get(id(node), 0) + 1
+        if i == len(parts) - 1:
+            if isinstance(node.get(part), dict):
                 raise FormError(key, "a value and an object under the same key")
             node[part] = value
         else:
@@ -69,14 +93,21 @@ def _assign(node: dict[str, Any], parts: list[str], value: str, key: str) -> Non
             node = child
 
 
-def _listify(node: Any) -> Any:
+def _listify(node: Any, path: str) -> Any:
     """Dicts whose keys are all indices become lists, ordered by index."""
     if not isinstance(node, dict):
         return node
-    converted = {k: _listify(v) for k, v in node.items()}
-    if converted and all(_is_index(k) for k in converted):
-        return [converted[k] for k in sorted(converted, key=int)]
-    return converted
+    converted = {k: _listify(v, f"{path}[{k}]") for k, v in node.items()}
+    if not converted or not all(_is_index(k) for k in converted):
+        return converted
+    # bound the digits before int(): Python refuses more than 4,300 (ValueError), and an
+    # index past MAX_INDEX is no list a client sends
+    numbers = {k: int(k.lstrip("0") or "0") if len(k.lstrip("0")) <= _INDEX_DIGITS
+               else MAX_INDEX + 1 for k in converted}
+    too_large = next((k for k, n in numbers.items() if n > MAX_INDEX), None)
+    if too_large is not None:
+        raise FormError(f"{path}[{too_large}]", f"list index over {MAX_INDEX}")
+    return [converted[k] for k in sorted(converted, key=numbers.__getitem__)]
 
 
 def _is_index(key: str) -> bool:

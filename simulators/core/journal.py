@@ -1,6 +1,7 @@
 """Request and webhook journals: what the fake saw and did, for tests and invariant checks.
 
-Bounded (a ring buffer), so a long load test never grows memory without limit.
+Bounded (a ring buffer of the newest `capacity` entries, the fake's `journal_max_entries`), so a
+long load test never grows memory without limit; `total` still counts every entry recorded.
 """
 
 from __future__ import annotations
@@ -9,11 +10,25 @@ import fnmatch
 from collections import deque
 from typing import Any
 
+DEFAULT_CAPACITY = 10_000
+
 
 class Journal:
-    def __init__(self, capacity: int = 20_000) -> None:
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self._entries: deque[dict[str, Any]] = deque(maxlen=capacity)
         self.total = 0
+
+    @property
+    def capacity(self) -> int:
+        return self._entries.maxlen or 0
+
+    def resize(self, capacity: int) -> None:
+        """Keep at most `capacity` entries from now on (the newest, when it shrinks)."""
+        if capacity != self.capacity:
+            self._entries = deque(self._entries, maxlen=capacity)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def record(self, entry: dict[str, Any]) -> dict[str, Any]:
         self.total += 1

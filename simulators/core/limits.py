@@ -1,4 +1,4 @@
-"""Per-tenant request limits (rate, burst, concurrency) and the state that enforces them.
+"""Request limits (rate, burst, concurrency per tenant; body size) and the state that enforces them.
 
 The pipeline checks them at its limits stage (see pipeline.py); the control plane reads and sets
 them at `/_sim/limits`.
@@ -10,15 +10,23 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# The body limit of a vendor that documents none (`NativeErrors.max_body_bytes`) [U]: far above
+# any API payload of theirs, and a hostile body cannot fill the process's memory.
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+
 
 class Limits(BaseModel):
-    """Per-tenant request limits the vendor enforces (None = unlimited)."""
+    """Request limits the vendor enforces (None: unlimited; the body size: the default)."""
 
     model_config = ConfigDict(extra="forbid")
 
     rate_per_second: float | None = Field(None, gt=0, description="sustained requests/s")
     burst: int | None = Field(None, ge=1, description="token-bucket size (default: rate)")
     max_concurrency: int | None = Field(None, ge=1, description="requests in flight")
+    max_body_bytes: int | None = Field(None, ge=1, description=(
+        "largest request body, for every tenant (checked before auth); a larger one gets the "
+        "vendor's 413 without being read in full. Default: the vendor's documented limit, else "
+        f"{DEFAULT_MAX_BODY_BYTES} bytes"))
 
 
 @dataclass

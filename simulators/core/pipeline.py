@@ -1,11 +1,15 @@
 """The one request pipeline every fake vendor's traffic passes through.
 
-    auth and tenant -> journal -> rate/concurrency limits (the fake's, the vendor's, and
-    concurrency_limit faults) -> idempotency key taken -> injected latency -> pre-handler faults
-    -> handler (the vendor's models) or the stored idempotent response -> post-commit faults
-    -> response
+    body (bounded) -> auth and tenant -> journal -> rate/concurrency limits (the fake's, the
+    vendor's, and concurrency_limit faults) -> idempotency key taken -> injected latency
+    -> pre-handler faults -> handler (the vendor's models) or the stored idempotent response
+    -> post-commit faults -> response
 
-The journal entry is opened first and recorded last, whatever happened in between.
+The journal entry is opened first and recorded last, whatever happened in between. A body over
+`limits.max_body_bytes` is answered with the vendor's 413 before the rest of it is read. Whatever
+fails unexpectedly, in a handler or a stage, is answered with the vendor's own 500 naming the
+request id, and logged once with its traceback: never the server's plain-text 500.
+
 Faults and latency live here, never in business rules. Post-commit faults are the ones that matter
 most: the handler ran and its write is stored, but the client never learns the result (dropped
 connection, truncated body), which is exactly what idempotent retries must survive.
@@ -16,6 +20,7 @@ The control plane (`/_sim/...`) bypasses every stage.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,8 +30,10 @@ import httpx
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from simulators.core.bodies import read_body
 from simulators.core.faults import Fault
 from simulators.core.idempotency import fingerprint
+from simulators.core.limits import DEFAULT_MAX_BODY_BYTES
 from simulators.core.simulator import Simulator
 from simulators.core.vendor import RequestContext, VendorError
 
@@ -74,7 +81,6 @@ class Pipeline:
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         sim, errors = self.sim, self.vendor.errors
         started = sim.clock.monotonic()  # virtual in-process, so journals replay byte for byte
-        body = await _read_body(receive)
         request = Request(scope)
         method, path = scope["method"], scope["path"]
         ctx = RequestContext(sim, sim.request_id(), None)
@@ -87,6 +93,12 @@ class Pipeline:
         tenant_key: str | None = None
         counted: str | None = None  # the tenant whose in-flight count this request raised
         try:
+            # 0. the body, read no further than the limit
+            limit = (sim.limits.max_body_bytes or errors.max_body_bytes
+                     or DEFAULT_MAX_BODY_BYTES)
+            body = await read_body(scope, receive, limit)
+            if body is None:
+                raise errors.request_too_large(limit)
             # 1. auth and tenant
             if not path.startswith(self.vendor.public_paths or ("\0",)):
                 ctx.tenant, ctx.credentials = self.vendor.authenticate(sim, request)
@@ -124,6 +136,12 @@ class Pipeline:
             captured = Captured.from_error(error, errors.content_type)
             entry["status"] = captured.status
             await _send(send, captured, self._extra_headers(ctx))
+        except ConnectionDropped:
+            raise  # an injected drop, for in-process clients
+        except Exception:
+            log.exception("request %s (%s %s) failed", ctx.request_id, method, path)
+            entry["status"] = 500
+            await self._internal_error(send, ctx)
         finally:
             for fault in in_flight:
                 fault.in_flight -= 1
@@ -215,7 +233,7 @@ class Pipeline:
         return Captured(replay.status, headers, replay.body, True)
 
     async def _run_handler(self, scope: Scope, body: bytes, ctx: RequestContext) -> Captured:
-        captured = await self._call_app(scope, body)
+        captured = await self._call_app(scope, body, ctx)
         if (ctx.holds_idempotency_key and ctx.tenant is not None
                 and ctx.idempotency_key is not None):
             ctx.holds_idempotency_key = False
@@ -225,7 +243,7 @@ class Pipeline:
                 store=ctx.store_idempotent)
         return captured
 
-    async def _call_app(self, scope: Scope, body: bytes) -> Captured:
+    async def _call_app(self, scope: Scope, body: bytes, ctx: RequestContext) -> Captured:
         captured = Captured()
         delivered = False
 
@@ -246,9 +264,10 @@ class Pipeline:
 
         try:
             await self.app(scope, replay_receive, capture)
-        except Exception:
-            log.exception("handler failed on %s %s", scope["method"], scope["path"])
-            return Captured.from_error(self.vendor.errors.http_error(500),
+        except Exception:  # kept here, not in the guard: a 500 the handler began is stored (Stripe)
+            log.exception("request %s (%s %s) failed in its handler", ctx.request_id,
+                          scope["method"], scope["path"])
+            return Captured.from_error(self.vendor.errors.internal_error(ctx.request_id),
                                        self.vendor.errors.content_type)
         return captured
 
@@ -274,21 +293,21 @@ class Pipeline:
                 return "slow_body", captured
         return "ok", captured
 
+    async def _internal_error(self, send: Send, ctx: RequestContext) -> None:
+        """The vendor's 500 for a failure of the fake itself. The failure may lie in the vendor's
+        header hook, and the response may have begun (then the client sees it cut off)."""
+        errors = self.vendor.errors
+        captured = Captured.from_error(errors.internal_error(ctx.request_id), errors.content_type)
+        try:
+            extra = self._extra_headers(ctx)
+        except Exception:
+            extra = []
+        with contextlib.suppress(Exception):  # already logged; nothing more to tell the client
+            await _send(send, captured, extra)
+
     def _extra_headers(self, ctx: RequestContext) -> list[tuple[bytes, bytes]]:
         return [(k.lower().encode(), v.encode())
                 for k, v in self.vendor.response_headers(ctx).items()]
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            break
-    return b"".join(chunks)
 
 
 async def _send(send: Send, captured: Captured, extra: list[tuple[bytes, bytes]], *,

@@ -4,16 +4,22 @@ background thread (tests, benchmarks). Only loopback addresses are allowed.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import logging
 import socket
 import threading
 import time
 from dataclasses import dataclass
 
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from simulators.core.tls import ServerCertificate
+
+log = logging.getLogger("landscape.server")
+SHUTTING_DOWN = (b'{"error": "the fake is shutting down", '
+                 b'"fix": "retry once it (or another fake) is running"}')
 
 
 class NotLoopback(ValueError):
@@ -42,9 +48,47 @@ def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     return sock
 
 
+class QuietShutdown:
+    """uvicorn cancels the requests still running when its graceful shutdown times out (a `hang`
+    fault, a slow body) and logs each one's CancelledError traceback. This logs one line per
+    request instead and answers 503, or closes the connection if the answer had begun."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # `send` is passed on as it is: the pipeline reaches the connection through it
+        try:
+            await self.app(scope, receive, send)
+        except asyncio.CancelledError:
+            if scope["type"] != "http":
+                raise
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()  # the request ends here; nothing else waits on it
+            log.warning("shutdown interrupted %s %s", scope["method"], scope["path"])
+            await _end(send)
+
+
+async def _end(send: Send) -> None:
+    cycle = getattr(send, "__self__", None)  # uvicorn's request/response cycle
+    if not getattr(cycle, "response_started", False):
+        await send({"type": "http.response.start", "status": 503, "headers": [
+            (b"content-type", b"application/json"), (b"connection", b"close"),
+            (b"content-length", str(len(SHUTTING_DOWN)).encode())]})
+        await send({"type": "http.response.body", "body": SHUTTING_DOWN})
+        return
+    # part of the answer was sent: close the connection (as the pipeline's drop does)
+    transport = getattr(cycle, "transport", None)
+    if transport is not None:
+        transport.abort()
+        await asyncio.sleep(0.01)  # let uvicorn see the disconnect before we return
+
+
 def _config(app: ASGIApp, tls: ServerCertificate | None, log_level: str) -> uvicorn.Config:
     return uvicorn.Config(
-        app, lifespan="on", log_level=log_level, access_log=False, timeout_keep_alive=30,
+        QuietShutdown(app), lifespan="on", log_level=log_level, access_log=False,
+        timeout_keep_alive=30,
         timeout_graceful_shutdown=2,  # then close connections still open (hangs, keep-alives)
         ssl_certfile=str(tls.cert_file) if tls else None,
         ssl_keyfile=str(tls.key_file) if tls else None)

@@ -10,22 +10,35 @@ import asyncio
 import contextlib
 import copy
 import logging
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from simulators.core.clock import Clock
 from simulators.core.faults import FaultEngine, FaultSpec
 from simulators.core.idempotency import IdempotencyKeys
-from simulators.core.journal import Journal
+from simulators.core.journal import DEFAULT_CAPACITY, Journal
 from simulators.core.latency import Latency
 from simulators.core.limits import Limits as Limits  # re-exported: callers import it here
 from simulators.core.limits import LimitState
 from simulators.core.randomness import Seeds
 from simulators.core.scheduler import Scheduler
-from simulators.core.tenancy import Tenant, TenantRegistry
+from simulators.core.tenancy import (
+    DEFAULT_MAX_AUTO_TENANTS,
+    DEFAULT_MAX_OBJECTS,
+    Tenant,
+    TenantRegistry,
+)
 from simulators.core.vendor import Engine, Vendor
 from simulators.core.webhooks import WebhookDispatcher
 
 MAX_IDLE = 1.0  # seconds a served fake's background runner sleeps at most between checks
+
+
+@runtime_checkable
+class CollectionFullErrors(Protocol):
+    """A vendor's `NativeErrors` that renders its own body for a full collection; without it the
+    fake answers with the vendor's generic 400 (`http_error`)."""
+
+    def collection_full(self, collection: str, cap: int) -> Exception: ...
 
 
 class Simulator:
@@ -39,6 +52,7 @@ class Simulator:
         self.scheduler.handle(vendor.scheduled_work())
         self.scheduler.on_change = self.wake_background
         self.tenants.index = self.scheduler
+        self.tenants.caps.full = self._collection_full
         self.faults = FaultEngine()
         self.journal = Journal()
         self.webhooks = WebhookDispatcher(self)
@@ -46,12 +60,37 @@ class Simulator:
         self.latency: Latency | None = None
         self.limits = Limits()
         self.limit_state = LimitState()
-        self.settings: dict[str, Any] = {}
+        self.settings = {}  # applied at once: see `settings`
         self._initial_seed = seed
         self._baseline: tuple[Latency | None, Limits, dict[str, Any], list[FaultSpec]] | None = None
         self._background: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """Fake-wide settings (a config's `settings:`). Setting them applies the bounds they
+        hold (simulators/README.md, "Retention and caps"); the pipeline reads
+        `idempotency_retention_seconds` on every keyed request."""
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: dict[str, Any]) -> None:
+        self._settings = settings
+        journal = int(settings.get("journal_max_entries", DEFAULT_CAPACITY))
+        self.journal.resize(journal)
+        self.webhooks.journal.resize(journal)
+        self.tenants.max_auto_created = int(settings.get("max_auto_tenants",
+                                                         DEFAULT_MAX_AUTO_TENANTS))
+        self.tenants.caps.max_objects = int(settings.get("max_objects_per_collection",
+                                                         DEFAULT_MAX_OBJECTS))
+
+    def _collection_full(self, collection: str, cap: int) -> Exception:
+        errors = self.vendor.errors
+        if isinstance(errors, CollectionFullErrors):
+            return errors.collection_full(collection, cap)
+        return errors.http_error(400, None, f"Limit reached: at most {cap} {collection} objects "
+                                            f"(the fake's max_objects_per_collection).")
 
     @property
     def seed(self) -> int:
@@ -129,8 +168,10 @@ class Simulator:
         self.scheduler.rebuild(self.tenants.all())
 
     def state_replaced(self) -> None:
-        """Tenant state was restored from a snapshot: re-index its scheduled work."""
+        """Tenant state was restored from a snapshot: re-index its scheduled work and the
+        expiry of its idempotency records."""
         self.scheduler.rebuild(self.tenants.all())
+        self.idempotency.rebuild(self.tenants.all())
 
     # -- the clock ----------------------------------------------------------------------------
     def next_due(self) -> float | None:

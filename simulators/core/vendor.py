@@ -50,6 +50,7 @@ class NativeErrors(ABC):
     """The vendor's own bodies for the failures the engine injects or enforces."""
 
     content_type = "application/json"
+    max_body_bytes: int | None = None  # the vendor's documented body limit (None: the fake's)
 
     @abstractmethod
     def http_error(self, status: int, code: str | None = None,
@@ -74,6 +75,16 @@ class NativeErrors(ABC):
 
     def method_not_allowed(self, method: str, path: str) -> VendorError:
         return self.not_found(path)
+
+    def request_too_large(self, limit: int) -> VendorError:
+        """A request body over the fake's `limits.max_body_bytes`; by default the vendor's 413."""
+        return self.http_error(413, message=f"The request body is larger than {limit} bytes.")
+
+    def internal_error(self, request_id: str) -> VendorError:
+        """The fake itself failed (a bug, not an injected fault): the vendor's 500, naming the
+        request so the body, the journal and the logged traceback can be matched."""
+        return self.http_error(500, message=f"An unexpected error occurred. Error ID: "
+                                            f"{request_id}")
 
 
 @dataclass

@@ -81,6 +81,12 @@ def invalid_field_value(field: str, value: Any, path: str | None = None) -> Vend
                     f"{shown} for the following field: {field}", path=path or field)
 
 
+def too_long(field: str, limit: int) -> VendorError:
+    """Text over the field's length [U: wording from memory of NetSuite's UI/SOAP message]."""
+    return user_error(f"The field {field} contained more than the maximum number ( {limit} ) "
+                      "of characters allowed.", field)
+
+
 def missing_values(labels: list[str], path: str | None = None) -> VendorError:
     return ns_error(400, "USER_ERROR", "Error while accessing a resource. Please enter value(s) "
                     f"for: {', '.join(labels)}.", path=path)
@@ -117,6 +123,9 @@ def invalid_login(realm: str | None = None, *, bearer: bool = False) -> VendorEr
 
 class NetSuiteErrors(NativeErrors):
     content_type = CONTENT_TYPE
+    # "REST requests have a size limit of 104MB" [D: …/chapter_161251386312.html]; MB read as
+    # MiB [U]. Its 413 body is not documented: the problem-details default.
+    max_body_bytes = 104 * 1024 * 1024
 
     def http_error(self, status: int, code: str | None = None,
                    message: str | None = None) -> VendorError:

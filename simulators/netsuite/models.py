@@ -18,6 +18,7 @@ from typing import Any
 
 from simulators.core.schemas import FieldDef, FieldValueError, ObjectDef
 from simulators.core.tenancy import Tenant
+from simulators.core.text import find_unencodable
 from simulators.core.vendor import VendorError
 from simulators.netsuite import errors
 
@@ -160,12 +161,44 @@ def money(value: float) -> float:
 
 
 def finite(value: Any) -> float:
-    """A number as NetSuite takes it (numeric strings too); NaN and infinities are refused
-    with ValueError: they are not JSON, so a stored one would break every later read."""
-    number = float(value)
-    if not math.isfinite(number):
+    """A number as NetSuite takes it (numeric strings too); NaN, infinities (not JSON, so a
+    stored one would break every later read) and magnitudes over MAX_AMOUNT raise ValueError."""
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float
+        raise ValueError(value) from None
+    if not math.isfinite(number) or abs(number) > MAX_AMOUNT:
         raise ValueError(value)
     return number
+
+
+# -- what NetSuite bounds ----------------------------------------------------------------------
+# Amounts: the largest a double holds to the cent (15 significant digits) [U: NetSuite's own
+# maximum is not documented in the sources at hand].
+MAX_AMOUNT = 9_999_999_999_999.99
+# Standard text fields [3P: a NetSuite customer import template's character limits], every
+# other one 4000 (a Text Area) [U]; custom text without a schema length: Free-Form Text 300,
+# Text Area 4000 [U].
+TEXT_LENGTHS = {"companyName": 83, "entityId": 80, "comments": 4000}
+DEFAULT_TEXT_LENGTH = 4000
+CUSTOM_TEXT_LENGTHS = {"textarea": 4000}
+DEFAULT_CUSTOM_LENGTH = 300
+
+
+def encodable(body: dict[str, Any]) -> dict[str, Any]:
+    """`body` if all its text can be encoded as UTF-8, else INVALID_CONTENT at its JSON path."""
+    path = find_unencodable(body)
+    if path is None:
+        return body
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+    shown = where.encode("utf-8", "backslashreplace").decode()
+    raise errors.invalid_content("The value is not valid UTF-8 text.", shown or None)
+
+
+def check_length(name: str, value: str, limit: int) -> str:
+    if len(value) > limit:
+        raise errors.too_long(name, limit)
+    return value
 
 
 # -- lookups ---------------------------------------------------------------------------------
@@ -257,7 +290,9 @@ class Write:
                 raise errors.invalid_field_value(name, value) from None
         if spec.kind == "text" and not isinstance(value, str | int | float):
             raise errors.invalid_field_value(name, value)
-        return value if spec.kind != "text" else str(value)
+        if spec.kind != "text":
+            return value
+        return check_length(name, str(value), TEXT_LENGTHS.get(name, DEFAULT_TEXT_LENGTH))
 
 
 def reference(tenant: Tenant, name: str, target: str | None, value: Any) -> dict[str, str]:
@@ -284,9 +319,13 @@ def custom_value(tenant: Tenant, fdef: FieldDef, value: Any) -> Any:
     elif fdef.type == "reference" and value is not None:
         return reference(tenant, fdef.name, fdef.to, value)
     try:
-        return fdef.coerce(value)
+        coerced = fdef.coerce(value)
     except FieldValueError:
         raise errors.invalid_field_value(fdef.name, value) from None
+    if isinstance(coerced, str) and fdef.length is None:
+        check_length(fdef.name, coerced, CUSTOM_TEXT_LENGTHS.get(fdef.type,
+                                                                 DEFAULT_CUSTOM_LENGTH))
+    return coerced
 
 
 def _list_values(fdef: FieldDef, value: Any) -> Any:
@@ -462,13 +501,14 @@ def _invoice_lines(record: dict[str, Any]) -> None:
         if not isinstance(line.get("description", ""), str):
             raise errors.invalid_field_value("description", line["description"],
                                              f"{where}.description")
+        check_length("description", line.get("description", ""), DEFAULT_TEXT_LENGTH)
         item = line["item"] if isinstance(line["item"], dict) else {"id": str(line["item"])}
         stored.append({"line": n + 1, "item": {"id": str(item.get("id"))},
                        "quantity": quantity, "rate": rate if rate is not None else amount,
                        "amount": money(amount),
                        **({"description": line["description"]} if "description" in line else {})})
     total = sum(line["amount"] for line in stored)
-    if not math.isfinite(total):
+    if not math.isfinite(total) or abs(total) > MAX_AMOUNT:
         raise errors.invalid_field_value("amount", total, "item")
     record["item"] = stored
     record["subtotal"] = record["total"] = money(total)

@@ -23,6 +23,7 @@ import base64
 import hashlib
 import hmac
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -276,21 +277,28 @@ class NonceCache:
 
     A request's timestamp must be within `max_skew` of the server time, so a nonce recorded
     with timestamp `t` can only be replayed while some later request's timestamp is at most
-    `t + 2 * max_skew`; older entries are dropped (lazily) as newer requests arrive.
+    `t + 2 * max_skew`; older entries are dropped (lazily) as newer requests arrive. Each prune
+    rebuilds it (O(n), once per quarter window, so O(1) amortised per nonce).
+
+    Bounded in count too: past `max_entries` nonces in one window (a flood of requests), the
+    oldest is forgotten, so its replay would pass; a fake's memory matters more here.
     """
 
-    def __init__(self, max_skew: float = 300) -> None:
+    def __init__(self, max_skew: float = 300, max_entries: int = 100_000) -> None:
         self.window = 2 * max_skew
-        self._seen: dict[tuple[str, str], float] = {}
+        self.max_entries = max_entries
+        self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._pruned_at = float("-inf")
 
     def __call__(self, scope: str, nonce: str, timestamp: float) -> bool:
         if timestamp - self._pruned_at >= self.window / 4:  # prune now and then, not per call
             horizon = timestamp - self.window
-            self._seen = {key: ts for key, ts in self._seen.items() if ts >= horizon}
+            self._seen = OrderedDict((k, ts) for k, ts in self._seen.items() if ts >= horizon)
             self._pruned_at = timestamp
         key = (scope, nonce)
         if key in self._seen:
             return True
+        if len(self._seen) >= self.max_entries:
+            self._seen.popitem(last=False)  # the oldest recorded
         self._seen[key] = timestamp
         return False

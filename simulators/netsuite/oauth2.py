@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from simulators.core.bodies import decode_json
 from simulators.core.tenancy import Tenant
 
 TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
@@ -141,8 +142,8 @@ def _check_assertion(assertion: str, tenants: list[Tenant],
                      now: float) -> tuple[Tenant, dict[str, Any], str]:
     try:
         head_b64, body_b64, sig_b64 = assertion.split(".")
-        header = json.loads(b64url_decode(head_b64))
-        claims = json.loads(b64url_decode(body_b64))
+        header = decode_json(b64url_decode(head_b64))  # bounded: nesting is refused
+        claims = decode_json(b64url_decode(body_b64))
         signature = b64url_decode(sig_b64)
     except (ValueError, binascii.Error):
         raise OAuth2Error("invalid_request") from None

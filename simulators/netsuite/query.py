@@ -41,6 +41,13 @@ class TenantCatalog:
     def __init__(self, tenant: Tenant) -> None:
         self.tenant = tenant
 
+    @property
+    def row_budget(self) -> int | None:
+        """The account's `suiteql_row_budget` setting: the row visits plus LIKE steps a query
+        may spend (None: the evaluator's default)."""
+        value = self.tenant.settings.get("suiteql_row_budget")
+        return None if value is None else int(value)
+
     def table(self, name: str) -> str | None:
         key = name.lower()
         if key in ("customer", "transaction"):

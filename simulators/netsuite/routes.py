@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
+from simulators.core.bodies import decode_json
 from simulators.core.tenancy import Tenant
 from simulators.core.vendor import VendorError, context
 from simulators.netsuite import errors, events, metadata, models, oauth2, suiteql
@@ -276,12 +276,12 @@ def _strict(request: Request) -> bool:
 async def _body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     try:  # NaN / Infinity literals are not JSON (Python's parser would take them)
-        body = json.loads(raw, parse_constant=_not_json) if raw.strip() else None
+        body = decode_json(raw, parse_constant=_not_json) if raw.strip() else None
     except (ValueError, UnicodeDecodeError):
         body = None
     if not isinstance(body, dict):
         raise errors.invalid_content("The request body must be a JSON object.")
-    return body
+    return models.encodable(body)
 
 
 def _not_json(constant: str) -> Any:

@@ -123,7 +123,7 @@ STAGES = ("Prospecting", "Qualification", "Needs Analysis", "Value Proposition",
 
 def _standard_objects() -> list[SObjectDef]:
     address = [_f(f"{kind}{part}", "textarea" if part == "Street" else "string",
-                  f"{kind} {part}", length=None if part == "Street" else 80)
+                  f"{kind} {part}", length=255 if part == "Street" else 80)
                for kind in ("Billing",) for part in ("Street", "City", "State", "PostalCode",
                                                       "Country")]
     account = [
@@ -139,7 +139,7 @@ def _standard_objects() -> list[SObjectDef]:
         _f("AnnualRevenue", "currency", "Annual Revenue", precision=18, scale=0),
         _f("NumberOfEmployees", "int", "Employees", precision=8),
         _f("AccountNumber", "string", "Account Number", length=40),
-        _f("Description", "textarea", "Account Description"),
+        _f("Description", "textarea", "Account Description", length=32000),
         _owner(), *_audit(),
     ]
     contact = [
@@ -168,7 +168,7 @@ def _standard_objects() -> list[SObjectDef]:
         _f("Type", "picklist", "Opportunity Type",
            values=("Existing Customer - Upgrade", "Existing Customer - Replacement",
                    "Existing Customer - Downgrade", "New Customer")),
-        _f("Description", "textarea", "Description"),
+        _f("Description", "textarea", "Description", length=32000),
         _f("IsClosed", "boolean", "Closed", nillable=False, calculated=True, **_SYSTEM),
         _f("IsWon", "boolean", "Won", nillable=False, calculated=True, **_SYSTEM),
         _owner(), *_audit(),
@@ -203,7 +203,7 @@ def _standard_objects() -> list[SObjectDef]:
         _f("ProductCode", "string", "Product Code", length=255),
         _f("Family", "picklist", "Product Family", values=("None",)),
         _f("IsActive", "boolean", "Active", nillable=False),
-        _f("Description", "textarea", "Product Description"),
+        _f("Description", "textarea", "Product Description", length=4000),
         *_audit(),
     ]
     table = [("Account", "Account", "Accounts", "001", account),

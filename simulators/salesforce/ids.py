@@ -4,10 +4,15 @@ An id is a 3-char key prefix (the sObject type: 001 Account, 003 Contact, ...), 
 The 18-char form appends a 3-char checksum: for each 5-char block, a bit per uppercase letter
 (bit i for position i), mapped to A-Z0-5. The API always returns 18-char ids; either form is
 accepted on input, and an 18-char id typed in the wrong case is repaired from its suffix.
+
+Real ids are unique across orgs (the 12 chars hold the instance and a counter), so ours are too:
+after the key prefix come the pod (`5g`), a 4-char tag of the org (from its org id) and a 6-char
+per-org, per-prefix counter. Ids given explicitly (provider states) are kept as they are.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import string
 
@@ -15,7 +20,9 @@ from simulators.core.tenancy import Tenant
 
 SUFFIX_ALPHABET = string.ascii_uppercase + "012345"
 BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
-POD = "5g0"  # the three chars after the prefix (instance and reserved) in every fake id
+POD = "5g0"  # the three chars after the prefix (instance and reserved) of an org id
+RECORD_POD = "5g"  # the instance of record ids; the org tag and the counter follow
+TAG_CHARS, COUNTER_CHARS = 4, 6  # 62**4 tags, 62**6 (56 billion) ids per prefix and org
 QUERY_LOCATOR_PREFIX = "01g"
 ORG_PREFIX = "00D"
 USER_PREFIX = "005"
@@ -66,19 +73,35 @@ def _base62(number: int, width: int) -> str:
     return out.rjust(width, "0")[-width:]
 
 
+def org_of(tenant: Tenant) -> str:
+    """The org's 18-char id: its `org_id` setting, the tenant id if it is one, or derived."""
+    configured = tenant.settings.get("org_id") or tenant.id
+    normal = normalize(configured)
+    return normal if normal and normal.startswith(ORG_PREFIX) else org_id(tenant.id)
+
+
+def org_tag(tenant: Tenant) -> str:
+    """4 chars that tell orgs apart in their record ids: a hash of the 15-char org id, stable
+    across runs (two given orgs share it with a chance of 1 in 62**4, about 15 million)."""
+    digest = hashlib.sha256(org_of(tenant)[:15].encode()).digest()
+    return _base62(int.from_bytes(digest[:8], "big"), TAG_CHARS)
+
+
 def new_id(tenant: Tenant, key_prefix: str) -> str:
     """The next 18-char id for `key_prefix` in this org (a per-org, per-prefix sequence)."""
     number = tenant.next_number(f"id:{key_prefix}")
-    return to18(key_prefix + POD + _base62(number, 9))
+    return to18(key_prefix + RECORD_POD + org_tag(tenant) + _base62(number, COUNTER_CHARS))
 
 
 def reserve(tenant: Tenant, record_id: str) -> None:
     """Move the org's sequence for the id's prefix past a chosen id of the shape `new_id`
-    makes, so that no later `new_id` produces it again."""
-    if record_id[3:6] != POD or any(ch not in BASE62 for ch in record_id[6:15]):
-        return  # not an id `new_id` can produce
+    makes for this org, so that no later `new_id` produces it again."""
+    head = RECORD_POD + org_tag(tenant)
+    counter = record_id[3 + len(head):15]
+    if record_id[3:3 + len(head)] != head or any(ch not in BASE62 for ch in counter):
+        return  # not an id `new_id` can produce here
     number = 0
-    for ch in record_id[6:15]:
+    for ch in counter:
         number = number * 62 + BASE62.index(ch)
     name = f"id:{prefix(record_id)}"
     tenant.counters[name] = max(tenant.counters.get(name, 0), number)

@@ -20,6 +20,7 @@ from typing import Any
 
 from simulators.core.schemas import FieldValueError
 from simulators.core.tenancy import Tenant
+from simulators.core.text import find_unencodable, printable
 from simulators.salesforce import ids
 from simulators.salesforce.describe import STAGES, OrgSchema, SfField, SObjectDef
 from simulators.salesforce.errors import (
@@ -35,7 +36,13 @@ from simulators.salesforce.soql import FieldInfo, QueryResult, execute
 
 TEXT = ("string", "textarea", "email", "phone", "url")
 NUMBERS = ("int", "double", "currency", "percent")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+def _is_email(text: str) -> bool:
+    """local@domain.tld, checked without a backtracking regex (linear in the text)."""
+    local, at, domain = text.partition("@")
+    if not at or not local or "@" in domain or any(c.isspace() for c in text):
+        return False
+    dot = domain.rfind(".")
+    return 0 < dot < len(domain) - 1
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _HAS_ZONE = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
 
@@ -49,9 +56,7 @@ def org_schema(tenant: Tenant) -> OrgSchema:
 
 
 def org_id(tenant: Tenant) -> str:
-    configured = tenant.settings.get("org_id") or tenant.id
-    normal = ids.normalize(configured)
-    return normal if normal and normal.startswith(ids.ORG_PREFIX) else ids.org_id(tenant.id)
+    return ids.org_of(tenant)  # in ids.py: record ids carry a tag of it
 
 
 def user_id(tenant: Tenant) -> str:
@@ -265,7 +270,7 @@ class Work:
             if len(text) > f.length:
                 raise SalesforceError(400, "STRING_TOO_LONG", f"{f.label}: data value too large:"
                                       f" {text} (max length={f.length})", [f.name])
-            if t == "email" and text and not _EMAIL.match(text):
+            if t == "email" and text and not _is_email(text):
                 raise SalesforceError(400, "INVALID_EMAIL_ADDRESS",
                                       f"{f.label}: invalid email address: {text}", [f.name])
             if t == "picklist" and f.restricted and text not in f.defn.values:
@@ -274,6 +279,9 @@ class Work:
         if t == "multipicklist":
             if not isinstance(value, str):
                 raise parser_error()
+            if len(value) > f.length:
+                raise SalesforceError(400, "STRING_TOO_LONG", f"{f.label}: data value too large:"
+                                      f" {value} (max length={f.length})", [f.name])
             chosen: list[str] = []
             for item in (v.strip() for v in value.split(";")):
                 if item and f.restricted and item not in f.defn.values:
@@ -392,6 +400,17 @@ def _token(value: Any) -> str:
     return "VALUE_STRING"
 
 
+def encodable(body: Any) -> Any:
+    """A parsed JSON body, refused with JSON_PARSER_ERROR [U: Salesforce's wording] when a
+    string (JSON's "\\ud800" escape) holds a code point UTF-8 cannot encode."""
+    path = find_unencodable(body)
+    if path is None:
+        return body
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+    raise json_parser("Invalid UTF-8 text: an unpaired surrogate in the value of "
+                      f"'{printable(where) or 'body'}'")
+
+
 def _column(text: str, key: str) -> int:
     at = text.find(json.dumps(key) + ":")
     return (at + len(json.dumps(key)) + 3) if at >= 0 else 1
@@ -442,6 +461,8 @@ class OrgCatalog:
     def __init__(self, tenant: Tenant) -> None:
         self.tenant = tenant
         self.org = org_schema(tenant)
+        # rows a query may examine before QUERY_TIMEOUT (soql.DEFAULT_ROW_BUDGET if unset)
+        self.row_budget: int | None = tenant.settings.get("soql_row_budget")
 
     def object_name(self, name: str) -> str | None:
         obj = self.org.get(name)

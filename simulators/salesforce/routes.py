@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from simulators.core.bodies import decode_json
 from simulators.core.vendor import RequestContext, context
 from simulators.salesforce import events, ids
 from simulators.salesforce.describe import describe_object, object_summary
@@ -33,6 +34,7 @@ from simulators.salesforce.models import (
     SObjectDef,
     Work,
     attributes,
+    encodable,
     run_query,
     sf_datetime,
 )
@@ -81,12 +83,14 @@ def _load(raw: Any) -> Any:
     if not text.strip():
         return None
     try:
-        return json.loads(text)
+        return encodable(decode_json(text))
     except json.JSONDecodeError as exc:
         shown = text[exc.pos:exc.pos + 1] or "EOF"
         raise json_parser(f"Unexpected character ('{shown}' (code {ord(shown[0])})): expected a "
                           f"valid value (number, String, array, object, 'true', 'false' or "
                           f"'null') at [line:{exc.lineno}, column:{exc.colno}]") from None
+    except ValueError:  # a number literal of thousands of digits
+        raise json_parser("Numeric value out of range") from None
 
 
 def _allow(method: str, *allowed: str) -> None:

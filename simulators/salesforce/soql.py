@@ -17,6 +17,10 @@ TYPEOF, FOR UPDATE, aliases, ...) is rejected with ``MALFORMED_QUERY``.
 
 Error messages follow Salesforce's layout: a newline, the query line (windowed around the
 error), a caret line, ``ERROR at Row:r:Column:c`` and the explanation.
+
+Evaluation is bounded: a query may examine so many rows (each record scanned, each parent
+fetched) plus LIKE steps (:mod:`simulators.core.patterns`, which never backtracks); past that
+budget it fails the way Salesforce fails a query that runs too long, ``QUERY_TIMEOUT``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Protocol
+
+from simulators.core.patterns import compile_like
 
 __all__ = [
     "Catalog",
@@ -50,6 +56,9 @@ MALFORMED_QUERY = "MALFORMED_QUERY"
 INVALID_FIELD = "INVALID_FIELD"
 INVALID_TYPE = "INVALID_TYPE"
 NUMBER_OUTSIDE_VALID_RANGE = "NUMBER_OUTSIDE_VALID_RANGE"
+QUERY_TIMEOUT = "QUERY_TIMEOUT"
+QUERY_TIMEOUT_MESSAGE = "Your query request was running for too long."
+DEFAULT_ROW_BUDGET = 250_000  # rows examined plus LIKE steps (~2 us a row): well under a second
 
 DEFAULT_INSTANCE_PATH = "/services/data/v59.0"
 MAX_OFFSET = 2000  # Salesforce's documented OFFSET ceiling
@@ -119,7 +128,7 @@ class _Token:
     text: str
     pos: int
     value: Any = None
-    like: str | None = None  # regex for string tokens, used by LIKE
+    like: str | None = None  # string tokens as a LIKE pattern (escape "\\"), used by LIKE
 
 
 _DATETIME_RE = re.compile(
@@ -173,7 +182,8 @@ def _tokenize(soql: str) -> list[_Token]:
 
 
 def _read_string(soql: str, start: int) -> _Token:
-    """Read a quoted literal; returns its decoded value and a LIKE regex honouring \\% and \\_."""
+    """Read a quoted literal; returns its decoded value and its LIKE pattern, where \\% and \\_
+    stay escaped (literal) and every other escape is decoded."""
     chars: list[str] = []
     like: list[str] = []
     i = start + 1
@@ -183,9 +193,7 @@ def _read_string(soql: str, start: int) -> _Token:
             return _Token("string", soql[start : i + 1], start, "".join(chars), "".join(like))
         if ch != "\\":
             chars.append(ch)
-            wildcard = {"%": ".*", "_": "."}.get(ch)
-            if wildcard != ".*" or not like or like[-1] != ".*":
-                like.append(wildcard or re.escape(ch))
+            like.append(ch)
             i += 1
             continue
         esc = soql[i + 1 : i + 2]
@@ -204,7 +212,7 @@ def _read_string(soql: str, start: int) -> _Token:
                 f"Illegal character sequence '\\{esc}' in string literal.",
             )
         chars.append(decoded)
-        like.append(re.escape(decoded))
+        like.append("\\" + decoded if decoded in "%_\\" else decoded)
     raise _error_at(MALFORMED_QUERY, soql, start, "unexpected token: '''")
 
 
@@ -766,6 +774,20 @@ def _test(op: str, value: Any, literal: Any) -> bool:
 # Execution
 # --------------------------------------------------------------------------------------------
 
+
+class _Budget:
+    """What a query may still spend, in rows examined and LIKE steps. Evaluation is synchronous
+    on the event loop, so running out ends it: Salesforce's 400 for a query that ran too long."""
+
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+
+    def spend(self, cost: int) -> None:
+        self.left -= cost
+        if self.left < 0:
+            raise SoqlError(QUERY_TIMEOUT, QUERY_TIMEOUT_MESSAGE)
+
+
 Record = dict[str, Any]
 Predicate = Callable[[Record], bool]
 
@@ -784,9 +806,12 @@ class _Resolved:
 
 
 class _Executor:
-    def __init__(self, query: Query, catalog: Catalog, now: datetime, instance_path: str) -> None:
+    def __init__(
+        self, query: Query, catalog: Catalog, now: datetime, instance_path: str, budget: _Budget
+    ) -> None:
         self.query = query
         self.catalog = catalog
+        self.budget = budget
         self.instance_path = instance_path.rstrip("/")
         now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
         self.today = now.date()
@@ -846,6 +871,7 @@ class _Executor:
             return None
         key = (sobject, str(record_id))
         if key not in self._parents:
+            self.budget.spend(1)
             self._parents[key] = self.catalog.get(sobject, str(record_id))
         return self._parents[key]
 
@@ -912,11 +938,16 @@ class _Executor:
                 name = resolved.field.name
                 text = f"invalid operator on field '{name}': LIKE needs a string field"
                 raise self._error(INVALID_FIELD, comparison.path.pos, text)
-            pattern = re.compile(comparison.values[0].like or "", re.IGNORECASE | re.DOTALL)
+            pattern = compile_like(comparison.values[0].like or "", case_insensitive=True)
+            spend = self.budget.spend
 
             def like(record: Record) -> bool:
                 raw = get(record)
-                return raw is not None and pattern.fullmatch(str(raw)) is not None
+                if raw is None:
+                    return False
+                matched, steps = pattern.search(str(raw))
+                spend(steps)
+                return matched
 
             return like
         prepared = [self._prepare(literal, category) for literal in comparison.values]
@@ -984,11 +1015,9 @@ class _Executor:
         if query.offset is not None and query.offset > MAX_OFFSET:
             text = f"Maximum SOQL offset allowed is {MAX_OFFSET}"
             raise self._error(NUMBER_OUTSIDE_VALID_RANGE, query.offset_pos, text)
-        rows = [
-            record
-            for record in self.catalog.records(self.sobject, include_deleted)
-            if predicate is None or predicate(record)
-        ]
+        records = list(self.catalog.records(self.sobject, include_deleted))
+        self.budget.spend(len(records))  # a table past the budget fails before any filtering
+        rows = [record for record in records if predicate is None or predicate(record)]
         rows = self.sort(rows, order)
         start = query.offset or 0
         rows = rows[start:] if query.limit is None else rows[start : start + query.limit]
@@ -1005,11 +1034,18 @@ def execute(
     now: datetime,
     include_deleted: bool = False,
     instance_path: str = DEFAULT_INSTANCE_PATH,
+    row_budget: int | None = None,
 ) -> QueryResult:
     """Run a query against ``catalog``.
 
     ``now`` anchors relative date literals (a naive value is taken as UTC); ``include_deleted``
-    is passed to :meth:`Catalog.records` (``queryAll``). Raises :class:`SoqlError` only.
+    is passed to :meth:`Catalog.records` (``queryAll``). ``row_budget`` bounds the rows examined
+    plus LIKE steps (default: the catalog's ``row_budget`` attribute if it has one, else
+    :data:`DEFAULT_ROW_BUDGET`); past it the query fails with ``QUERY_TIMEOUT``. Raises
+    :class:`SoqlError` only.
     """
     query = soql if isinstance(soql, Query) else parse(soql)
-    return _Executor(query, catalog, now, instance_path).run(include_deleted)
+    if row_budget is None:
+        row_budget = int(getattr(catalog, "row_budget", None) or DEFAULT_ROW_BUDGET)
+    budget = _Budget(row_budget)
+    return _Executor(query, catalog, now, instance_path, budget).run(include_deleted)

@@ -5,6 +5,8 @@ Access tokens look like Salesforce's (`<15-char org id>!<random>`); a session ex
 `session_timeout_seconds` (default 7200) of inactivity on the simulated clock, and every call
 resets the timer. Each authenticated REST call counts against `daily_api_limit` (default 15000,
 a Developer Edition org) over a rolling 24 h window; past it calls get 403 REQUEST_LIMIT_EXCEEDED.
+Idle sessions, idle query locators (15 min) and unused authorization codes are dropped, not just
+refused: a locator when it is next asked for, all of them by a sweep at most once a minute.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -36,6 +39,8 @@ DEFAULT_SESSION_TIMEOUT = 7200.0
 DEFAULT_DAILY_LIMIT = 15_000
 AUTH_CODE_TTL = 15 * 60.0
 WINDOW = 24 * 3600.0
+SWEEP_EVERY = 60.0  # simulated seconds between sweeps of an org's idle sessions and cursors
+_QUERY_MORE = re.compile(r"/services/data/v[\d.]+/query(?:All)?/([^/]+)-\d+/?$")
 DEMO_ORG = ids.org_id("DEMO1")
 DEMO_SETTINGS: dict[str, Any] = {
     "client_id": "3MVG9landscape.demo.consumer.key",
@@ -81,6 +86,7 @@ class SalesforceVendor(Vendor):
             tenant.collection("sessions").pop(token, None)
             raise self.errors.unauthorized("expired")
         session["last_used"] = now
+        forget_idle(tenant, now, request.url.path)
         count_api_call(tenant, now)
         return tenant, {"token": token, "user": user_id(tenant)}
 
@@ -115,6 +121,29 @@ def find_session(sim: Simulator, token: str) -> tuple[Tenant, dict[str, Any]] | 
             if session is not None:
                 return tenant, session
     return None
+
+
+def forget_idle(tenant: Tenant, now: float, path: str) -> None:
+    """Drop what has expired: the query locator `path` asks for, if idle too long; and, at most
+    once per `SWEEP_EVERY`, every idle session, idle locator and expired authorization code (so
+    each is scanned O(1) times amortised over its lifetime)."""
+    from simulators.salesforce.routes import LOCATOR_IDLE  # routes imports this module
+
+    locators = tenant.collection("query_locators")
+    asked = _QUERY_MORE.match(path)
+    if asked and now - locators.get(asked.group(1), {}).get("touched", now) > LOCATOR_IDLE:
+        del locators[asked.group(1)]
+    if now - tenant.derived.get("swept_at", float("-inf")) < SWEEP_EVERY:
+        return
+    tenant.derived["swept_at"] = now
+    timeout = float(tenant.settings.get("session_timeout_seconds", DEFAULT_SESSION_TIMEOUT))
+    for name, expired in (
+            ("sessions", lambda s: now - s["last_used"] > timeout),
+            ("query_locators", lambda s: now - s["touched"] > LOCATOR_IDLE),
+            ("auth_codes", lambda s: s["expires"] < now)):
+        objects = tenant.collection(name)
+        for key in [k for k, v in objects.items() if expired(v)]:
+            del objects[key]
 
 
 def new_session(sim: Simulator, tenant: Tenant, grant: str, client_id: str) -> str:

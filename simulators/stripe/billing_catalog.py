@@ -137,6 +137,9 @@ def create_price(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     return create_price_in(ctx, params, "")
 
 
+MAX_UNIT_AMOUNT = 2**63 - 1  # Stripe's amounts are 64-bit integers [U for prices]
+
+
 def create_price_in(ctx: RequestContext, params: dict[str, Any], prefix: str,
                   *, active: bool = True) -> dict[str, Any]:
     tenant, now = ctx.tenant, int(ctx.now)
@@ -147,9 +150,11 @@ def create_price_in(ctx: RequestContext, params: dict[str, Any], prefix: str,
     decimal = text(params, "unit_amount_decimal")
     if unit_amount is None and decimal:
         try:
-            unit_amount = round(float(decimal))
-        except ValueError:
-            raise invalid_request(f"Invalid decimal: {decimal}",
+            unit_amount = round(float(decimal))  # 1e400 is inf: round() overflows
+            if unit_amount < 0 or unit_amount > MAX_UNIT_AMOUNT:
+                raise ValueError(decimal)
+        except (ValueError, OverflowError):
+            raise invalid_request(f"Invalid decimal: {decimal[:40]}",
                                   _prefixed("unit_amount_decimal", prefix)) from None
     if unit_amount is None:
         raise missing_param(_prefixed("unit_amount", prefix))

@@ -37,6 +37,28 @@ def unknown_param(param: str) -> VendorError:
     return invalid_request(f"Received unknown parameter: {param}", param, "parameter_unknown")
 
 
+def invalid_integer(value: str, param: str) -> VendorError:
+    """An integer parameter beyond int64 [U: Stripe's wording for a number it cannot parse]."""
+    return invalid_request(f"Invalid integer: {_abbreviated(value)}", param,
+                           "parameter_invalid_integer")
+
+
+def too_long(value: str, limit: int, param: str) -> VendorError:
+    """A string over its bound; Stripe abbreviates the value (3P: "Invalid string:
+    Lottery Re...iting line; must be at most 40 characters")."""
+    return invalid_request(f"Invalid string: {_abbreviated(value)}; must be at most {limit} "
+                           "characters", param)
+
+
+def invalid_utf8(where: str) -> VendorError:
+    """Bytes that are not UTF-8 (3P: "Invalid UTF-8 characters found in POST body.")."""
+    return invalid_request(f"Invalid UTF-8 characters found in {where}.")
+
+
+def _abbreviated(value: str) -> str:
+    return value if len(value) <= 23 else f"{value[:10]}...{value[-10:]}"
+
+
 def resource_missing(label: str, object_id: str, param: str = "id") -> VendorError:
     """`label` is Stripe's word in the message: customer, payment_intent, PaymentMethod, …"""
     return stripe_error(404, "invalid_request_error", f"No such {label}: '{object_id}'",

@@ -1,7 +1,8 @@
 """Stripe events: the `evt_` objects behind `GET /v1/events` and webhook deliveries.
 
-Every state change calls `emit`. The event is stored (listable for 30 days) and delivered to each
-enabled webhook endpoint of the account whose `enabled_events` match, signed with the endpoint's
+Every state change calls `emit`. The event is stored (listable for 30 days, then dropped, as are
+the oldest beyond the fake's `max_objects_per_collection`) and delivered to each enabled webhook
+endpoint of the account whose `enabled_events` match, signed with the endpoint's
 `whsec_` secret exactly as Stripe signs (`Stripe-Signature: t=…,v1=HMAC-SHA256(t.body)`).
 """
 
@@ -14,11 +15,13 @@ import json
 from typing import Any
 
 from simulators.core.clock import Clock
-from simulators.core.tenancy import Tenant
+from simulators.core.tenancy import AgeIndex, Tenant
 from simulators.core.webhooks import Delivery
 from simulators.stripe.objects import new_id
 
 API_VERSION = "2023-08-16"  # the version of the official spec the fake's objects follow
+EVENT_RETENTION = 30 * 24 * 3600  # Stripe guarantees events (GET /v1/events) for 30 days
+DELIVERY_OUTCOMES = "_event_delivery"  # event id -> every endpoint got it (delivery_success=)
 # Sandbox: "3 times over a few hours"; live: exponential backoff for up to 3 days.
 RETRY_SCHEDULES = {
     "sandbox": [3600.0, 3 * 3600.0, 6 * 3600.0],
@@ -54,7 +57,10 @@ def emit(sim: Any, tenant: Tenant, event_type: str, obj: dict[str, Any], *,
         "livemode": False, "pending_webhooks": 0,
         "request": {"id": request_id, "idempotency_key": idempotency_key}, "type": event_type,
     }
-    tenant.collection("event")[event["id"]] = event
+    events = prune_events(sim, tenant)
+    _forget_outcomes(tenant, events.drop_oldest(tenant.caps.max_objects - 1))
+    # a test clock's event may be dated ahead of the fake's clock: index it by now at the latest
+    events.add(event["id"], event, at=min(event["created"], sim.clock.now()))
     endpoints = [e for e in tenant.collection("webhook_endpoint").values()
                  if e.get("status") == "enabled"
                  and ("*" in (e.get("enabled_events") or [])
@@ -74,8 +80,24 @@ def emit(sim: Any, tenant: Tenant, event_type: str, obj: dict[str, Any], *,
     return event
 
 
+def prune_events(sim: Any, tenant: Tenant) -> AgeIndex:
+    """Drop the events past retention (and their delivery outcomes); the tenant's events, oldest
+    first. O(1) amortised per event: called on every emit and read."""
+    events = tenant.by_age("event", "created")
+    _forget_outcomes(tenant, events.drop_before(sim.clock.now() - EVENT_RETENTION))
+    return events
+
+
+def _forget_outcomes(tenant: Tenant, event_ids: list[str]) -> None:
+    outcomes = tenant.data.get(DELIVERY_OUTCOMES, {})
+    for event_id in event_ids:
+        outcomes.pop(event_id, None)
+
+
 def _delivered(tenant: Tenant, event: dict[str, Any], ok: bool) -> None:
     event["pending_webhooks"] = max(0, event["pending_webhooks"] - 1)
+    if tenant.collection("event").get(event["id"]) is not event:
+        return  # dropped (retention) while its deliveries were pending
     # for GET /v1/events?delivery_success=: true only if every endpoint got it
-    outcomes = tenant.collection("_event_delivery")
+    outcomes = tenant.collection(DELIVERY_OUTCOMES)
     outcomes[event["id"]] = outcomes.get(event["id"], True) and ok

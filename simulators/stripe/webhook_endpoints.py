@@ -10,20 +10,21 @@ from simulators.stripe.errors import (
     missing_param,
     resource_missing,
 )
+from simulators.stripe.events import DELIVERY_OUTCOMES, EVENT_RETENTION, prune_events
 from simulators.stripe.objects import apply_metadata, get_object
 from simulators.stripe.payments_base import (
     Op,
     _text,
 )
 
-EVENT_RETENTION = 30 * 24 * 3600  # GET /v1/events shows the last 30 days
-
 
 # -- events and webhook endpoints ---------------------------------------------------------------
 def visible_events(sim: Any, tenant: Tenant) -> list[dict[str, Any]]:
-    """Events of the last 30 days by the fake's clock, newest first."""
+    """Events of the last 30 days by the fake's clock, newest first; older ones are dropped
+    (a test clock's event may be dated earlier than it was stored: filtered too)."""
     oldest = sim.clock.now() - EVENT_RETENTION
-    return [e for e in reversed(tenant.collection("event").values()) if e["created"] >= oldest]
+    events = prune_events(sim, tenant).objects
+    return [e for e in reversed(events.values()) if e["created"] >= oldest]
 
 
 def list_events(sim: Any, tenant: Tenant, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -44,12 +45,13 @@ def list_events(sim: Any, tenant: Tenant, params: dict[str, Any]) -> list[dict[s
     success = params.get("delivery_success")
     if success not in (None, ""):
         wanted = str(success).lower() == "true"
-        outcomes = tenant.collection("_event_delivery")
+        outcomes = tenant.collection(DELIVERY_OUTCOMES)
         found = [e for e in found if e["id"] in outcomes and outcomes[e["id"]] == wanted]
     return found
 
 
 def get_event(sim: Any, tenant: Tenant, event_id: str) -> dict[str, Any]:
+    prune_events(sim, tenant)
     event = get_object(tenant, "event", event_id, label="event")
     if event["created"] < sim.clock.now() - EVENT_RETENTION:
         raise resource_missing("event", event_id)

@@ -13,6 +13,7 @@ import httpx
 import pytest
 import requests
 
+from simulators.client import ControlClient
 from simulators.core.app import build_app
 from simulators.core.clock import Clock
 from simulators.core.simulator import Simulator
@@ -235,12 +236,17 @@ def test_control_plane_state_snapshot_restore_and_reset(toy, tmp_path) -> None:
     bump(toy)
     assert httpx.post(f"{toy.url}/_sim/tenants/t1/restore", json=state).status_code == 200
     assert counter(toy) == 4
+    # a whole-fake snapshot kept on the client's side (the fake writes files only in its
+    # state folder, by name)
     path = tmp_path / "snap.json"
-    httpx.post(f"{toy.url}/_sim/snapshot", json={"path": str(path)})
+    control = ControlClient(toy.url)
+    control.snapshot(path)
     httpx.post(f"{toy.url}/_sim/tenants/t1/reset")
     assert counter(toy) is None
-    httpx.post(f"{toy.url}/_sim/restore", json={"path": str(path)})
+    control.restore(path)
     assert counter(toy) == 4
+    refused = httpx.post(f"{toy.url}/_sim/snapshot", json={"path": str(path)})
+    assert refused.status_code == 400 and "name" in refused.json()["fix"]
     assert httpx.get(f"{toy.url}/_sim/tenants/nobody/state").status_code == 404
     bad = httpx.post(f"{toy.url}/_sim/faults", json={"kind": "latency"})
     assert bad.status_code == 422 and "needs latency" in bad.text

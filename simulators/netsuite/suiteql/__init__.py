@@ -60,6 +60,9 @@ every detail starts "Invalid search query. Detailed unprocessed description foll
 - unknown qualified column `t.col`: "... Search error occurred: Field '<col>' for record
   '<table>' was not found." (error strings quoted by several integrations in the index);
 - anything else: "... Search error occurred: Invalid or unsupported search."
+- a query past its evaluation budget (`execute(row_budget=)`, else the catalog's `row_budget`,
+  else 250,000 row visits plus LIKE steps): `o:errorCode` `SSS_SEARCH_TIMEOUT`, "... Search
+  error occurred: The search has timed out." ([U] see `errors.SearchTimeout`);
 - [U] not seen anywhere, chosen to match the above: an unknown alias (`x.col`) reports
   "Unknown identifier 'x'"; a column name present in two joined tables reports
   "Ambiguous identifier '<col>'" with the same "Available identifiers" tail.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 from datetime import datetime
 
 from simulators.netsuite.suiteql.errors import short, unsupported
@@ -76,35 +75,56 @@ def format_datetime(value: datetime, fmt: str) -> str:
     return "".join(out)
 
 
-_ELEMENT_PATTERNS = {
-    "YYYY": "[0-9]{1,4}",
-    "YY": "[0-9]{1,2}",
-    "MON": "[A-Za-z]{3}",
-    "AM": "[AaPp]\\.?[Mm]\\.?",
-    "PM": "[AaPp]\\.?[Mm]\\.?",
-    "A.M.": "[AaPp]\\.?[Mm]\\.?",
-    "P.M.": "[AaPp]\\.?[Mm]\\.?",
-}
+_DIGITS = {"YYYY": 4, "YY": 2}  # the most digits an element reads; the others read 2
+_MERIDIEMS = ("AM", "PM", "A.M.", "P.M.")
+
+
+def _read_element(part: str, text: str, pos: int) -> int:
+    """Where element `part` of `text` at `pos` ends, or -1. Each element reads greedily and
+    never gives back (as Oracle reads), so a format model cannot make parsing backtrack."""
+    if part == "MON":
+        name = text[pos : pos + 3]
+        return pos + 3 if len(name) == 3 and name.isascii() and name.isalpha() else -1
+    if part in _MERIDIEMS:  # AM, A.M., am, p.m., ...
+        end = pos
+        for wanted in ("AaPp", "Mm"):
+            if text[end : end + 1] == "" or text[end] not in wanted:
+                return -1
+            end += 2 if text[end + 1 : end + 2] == "." else 1
+        return end
+    end = pos
+    while end < len(text) and end - pos < _DIGITS.get(part, 2) and "0" <= text[end] <= "9":
+        end += 1
+    return end if end > pos else -1
+
+
+def _read(parts: tuple[tuple[str, str], ...], text: str) -> list[str] | None:
+    """Each part's text in `text` (a literal's as written), or None if `text` does not fit."""
+    pos, out = 0, []
+    for kind, part in parts:
+        if kind == "lit":
+            end = pos + len(part) if text.startswith(part, pos) else -1
+        else:
+            end = _read_element(part, text, pos)
+        if end < 0:
+            return None
+        out.append(text[pos:end])
+        pos = end
+    return out if pos == len(text) else None
 
 
 def parse_datetime(text: str, fmt: str) -> datetime:
     """TO_DATE: read `text` with an Oracle format model (YY means 20YY)."""
     parts = parse_format(fmt)
-    pattern = []
-    for index, (kind, part) in enumerate(parts):
-        if kind == "lit":
-            pattern.append(re.escape(part))
-        else:
-            pattern.append(f"(?P<g{index}>{_ELEMENT_PATTERNS.get(part, '[0-9]{1,2}')})")
-    m = re.fullmatch("".join(pattern), text.strip())
-    if m is None:
+    read = _read(parts, text.strip())
+    if read is None:
         raise unsupported(f"{short(text)} does not match date format {short(fmt)}")
     fields: dict[str, int] = {}
     pm: bool | None = None
     for index, (kind, part) in enumerate(parts):
         if kind == "lit":
             continue
-        raw = m.group(f"g{index}")
+        raw = read[index]
         if part == "MON":
             if raw.upper() not in MONTHS:
                 raise unsupported(f"bad month {short(raw)}")

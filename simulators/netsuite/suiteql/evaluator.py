@@ -1,17 +1,21 @@
 """Running a plan over the catalog: joins, WHERE in three-valued logic, ORDER BY, DISTINCT, TOP,
-counting, and each result item rendered as NetSuite renders it."""
+counting, and each result item rendered as NetSuite renders it.
+
+Evaluation runs synchronously on the event loop, so it is bounded: a query may spend so many
+row visits (each row read from a table, each pair a join tries, each value computed for the
+result) plus LIKE steps; past that budget it fails with `SearchTimeout`, and a join or result
+that would pass it is refused before it is built."""
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from simulators.core.patterns import LikeError, compile_like
 from simulators.netsuite.suiteql.catalog import Catalog
-from simulators.netsuite.suiteql.errors import unsupported
+from simulators.netsuite.suiteql.errors import SearchTimeout, unsupported
 from simulators.netsuite.suiteql.functions import arith, call, checked, to_number
 from simulators.netsuite.suiteql.nodes import (
     Arith,
@@ -66,11 +70,27 @@ def _value(node: Node, row: _Row) -> Any:
     raise unsupported(f"cannot evaluate {type(node).__name__}")
 
 
+# Row visits plus LIKE steps: a visit costs ~3-8 us here, so about a second at most. The 4-way
+# cross join of 31 customers that held the event loop for 6.8 s (953,000 pairs) is refused.
+DEFAULT_ROW_BUDGET = 250_000
 
-def _truth(node: Node, row: _Row) -> bool | None:
+
+class _Budget:
+    """What a query may still spend, in row visits and LIKE steps."""
+
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+
+    def spend(self, cost: int) -> None:
+        self.left -= cost
+        if self.left < 0:
+            raise SearchTimeout()
+
+
+def _truth(node: Node, row: _Row, budget: _Budget) -> bool | None:
     """Three-valued logic: True, False or None (unknown)."""
     if isinstance(node, Logic):
-        results = [_truth(n, row) for n in node.operands]
+        results = [_truth(n, row, budget) for n in node.operands]
         if node.op == "and":
             if False in results:
                 return False
@@ -79,7 +99,7 @@ def _truth(node: Node, row: _Row) -> bool | None:
             return True
         return None if None in results else False
     if isinstance(node, Not):
-        result = _truth(node.operand, row)
+        result = _truth(node.operand, row, budget)
         return None if result is None else not result
     if isinstance(node, Cmp):
         order = compare(_value(node.left, row), _value(node.right, row))
@@ -108,7 +128,7 @@ def _truth(node: Node, row: _Row) -> bool | None:
         inside = _and(None if low is None else low >= 0, None if high is None else high <= 0)
         return None if inside is None else inside != node.negated
     if isinstance(node, Like):
-        return _like(node, row)
+        return _like(node, row, budget)
     raise unsupported(f"cannot evaluate {type(node).__name__} as a condition")
 
 
@@ -118,35 +138,19 @@ def _and(a: bool | None, b: bool | None) -> bool | None:
     return None if a is None or b is None else True
 
 
-def _like(node: Like, row: _Row) -> bool | None:
+def _like(node: Like, row: _Row, budget: _Budget) -> bool | None:
     text = render(_value(node.operand, row))
     pattern = render(_value(node.pattern, row))
     escape = None if node.escape is None else render(_value(node.escape, row))
     if text is None or pattern is None or (node.escape is not None and escape is None):
         return None
-    matched = _like_regex(pattern, escape).fullmatch(text) is not None
+    try:  # case-sensitive, as in Oracle; no ESCAPE clause means no escape character
+        matcher = compile_like(pattern, escape=escape, case_insensitive=False)
+    except LikeError as exc:
+        raise unsupported(str(exc)) from None
+    matched, steps = matcher.search(text)
+    budget.spend(steps)
     return matched != node.negated
-
-
-@functools.lru_cache(maxsize=256)
-def _like_regex(pattern: str, escape: str | None) -> re.Pattern[str]:
-    if escape is not None and len(escape) != 1:
-        raise unsupported("the LIKE escape must be one character")
-    out: list[str] = []
-    chars = iter(pattern)
-    for ch in chars:
-        if escape is not None and ch == escape:
-            following = next(chars, None)
-            if following not in ("%", "_", escape):
-                raise unsupported("bad escape sequence in LIKE pattern")
-            out.append(re.escape(following))
-        elif ch == "%":
-            out.append(".*")
-        elif ch == "_":
-            out.append(".")
-        else:
-            out.append(re.escape(ch))
-    return re.compile("".join(out), re.DOTALL)
 
 
 def _rows(catalog: Catalog, source: Source) -> list[dict[str, Any]]:
@@ -156,19 +160,22 @@ def _rows(catalog: Catalog, source: Source) -> list[dict[str, Any]]:
     ]
 
 
-def _joined(plan: Plan, catalog: Catalog) -> list[_Row]:
+def _joined(plan: Plan, catalog: Catalog, budget: _Budget) -> list[_Row]:
     first = plan.sources[0]
     rows = [_Row({first.alias: record}) for record in _rows(catalog, first)]
+    budget.spend(len(rows))
     seen_aliases = [first.alias]
     for source, (kind, on) in zip(plan.sources[1:], plan.joins, strict=True):
         right = _rows(catalog, source)
+        # a nested loop tries every pair: refuse an oversized join before trying any
+        budget.spend(len(right) + len(rows) * len(right))
         matched_right: set[int] = set()
         joined: list[_Row] = []
         for row in rows:
             matched = False
             for index, record in enumerate(right):
                 candidate = _Row({**row.tables, source.alias: record})
-                if on is None or _truth(on, candidate) is True:
+                if on is None or _truth(on, candidate, budget) is True:
                     joined.append(candidate)
                     matched = True
                     matched_right.add(index)
@@ -206,14 +213,15 @@ def _item(names: Sequence[str], values: Sequence[Any]) -> dict[str, Any]:
     return item
 
 
-def _run(plan: Plan, catalog: Catalog) -> list[dict[str, Any]]:
+def _run(plan: Plan, catalog: Catalog, budget: _Budget) -> list[dict[str, Any]]:
     accepted: list[_Row] = []
-    for row in _joined(plan, catalog):
+    for row in _joined(plan, catalog, budget):
         row.rownum = len(accepted) + 1
-        if plan.where is None or _truth(plan.where, row) is True:
+        if plan.where is None or _truth(plan.where, row, budget) is True:
             accepted.append(row)
 
     names = [name for name, _ in plan.outputs]
+    budget.spend(len(accepted) * (len(plan.outputs) + len(plan.order_by)))
     if plan.aggregate:
         values = [
             _count(expr, accepted) if isinstance(expr, Count) else None for _, expr in plan.outputs
@@ -254,13 +262,21 @@ def _count(node: Count, rows: list[_Row]) -> Decimal:
     return Decimal(len(values))
 
 
-def execute(q: str | Query, catalog: Catalog) -> list[dict[str, Any]]:
-    """Run a SuiteQL query; every result item (ordered), rendered as NetSuite renders it."""
+def execute(
+    q: str | Query, catalog: Catalog, *, row_budget: int | None = None
+) -> list[dict[str, Any]]:
+    """Run a SuiteQL query; every result item (ordered), rendered as NetSuite renders it.
+
+    `row_budget` bounds the row visits plus LIKE steps (default: the catalog's `row_budget`
+    attribute if it has one, else `DEFAULT_ROW_BUDGET`); past it, `SearchTimeout`.
+    """
     query = parse(q) if isinstance(q, str) else q
     if not isinstance(query, Query):
         raise unsupported("the query must be a string")
+    if row_budget is None:
+        row_budget = int(getattr(catalog, "row_budget", None) or DEFAULT_ROW_BUDGET)
     try:
         plan = Binder(query, catalog).plan()
-        return _run(plan, catalog)
+        return _run(plan, catalog, _Budget(row_budget))
     except RecursionError:
         raise unsupported("query nested too deeply") from None
