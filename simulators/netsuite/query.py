@@ -200,16 +200,21 @@ def _coerce(sample: Any, text: str) -> Any:
         except ValueError:
             return text
     if isinstance(sample, date):
+        # stored datetimes are timezone-aware (UTC, the fake account's zone): a date given
+        # without a zone means that zone, or every comparison would fail
+        zone = sample.tzinfo if isinstance(sample, datetime) else None
         for fmt in ("%m/%d/%Y", "%Y-%m-%d"):
             try:
                 moment = datetime.strptime(text, fmt)
-                return moment.date() if not isinstance(sample, datetime) else moment
+                return moment.date() if not isinstance(sample, datetime) else \
+                    moment.replace(tzinfo=zone)
             except ValueError:
                 continue
         try:
-            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             raise _bad(f"Invalid date {text}.") from None
+        return parsed if parsed.tzinfo or zone is None else parsed.replace(tzinfo=zone)
     return text.lower()
 
 

@@ -132,6 +132,11 @@ def test_customer_and_invoice_with_custom_fields(netsuite: Any) -> None:
     listed = ns.get("customer", q='email START_WITH "AP@"')
     assert [i["id"] for i in listed["items"]] == [cid]
     assert ns.get("customer", q="companyName IS nobody")["totalResults"] == 0
+    # dates as NetSuite writes them (and ISO, with or without a zone) filter stored datetimes
+    for day in ('"1/1/2000"', '"2000-01-01"', '"2000-01-01T00:00:00Z"'):
+        after = ns.get("customer", q=f"lastModifiedDate AFTER {day}")
+        assert cid in [i["id"] for i in after["items"]], day
+    assert ns.get("customer", q='lastModifiedDate AFTER "1/1/2999"')["totalResults"] == 0
 
 
 def test_payment_applied_to_invoice(netsuite: Any) -> None:

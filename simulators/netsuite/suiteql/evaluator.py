@@ -162,11 +162,17 @@ def _rows(catalog: Catalog, source: Source) -> list[dict[str, Any]]:
 
 def _joined(plan: Plan, catalog: Catalog, budget: _Budget) -> list[_Row]:
     first = plan.sources[0]
-    rows = [_Row({first.alias: record}) for record in _rows(catalog, first)]
+    tables = [list(_rows(catalog, source)) for source in plan.sources]
+    if all(on is None for _, on in plan.joins):
+        # a cross product's size is known up front: refuse it before building any of it
+        product = 1
+        for table in tables:
+            product *= max(len(table), 1)
+        budget.spend(product)
+    rows = [_Row({first.alias: record}) for record in tables[0]]
     budget.spend(len(rows))
     seen_aliases = [first.alias]
-    for source, (kind, on) in zip(plan.sources[1:], plan.joins, strict=True):
-        right = _rows(catalog, source)
+    for source, (kind, on), right in zip(plan.sources[1:], plan.joins, tables[1:], strict=True):
         # a nested loop tries every pair: refuse an oversized join before trying any
         budget.spend(len(right) + len(rows) * len(right))
         matched_right: set[int] = set()
