@@ -113,9 +113,10 @@ def _issue(request: Request, sim: Any, tenants: list[Tenant], body: str) -> dict
               "aud": [integration["client_id"], tenant.id], "scope": scopes,
               "iat": int(now), "exp": int(now) + ACCESS_TOKEN_TTL, "jti": jti,
               "account": tenant.id}
-    tenant.collection("oauth2.tokens")[jti] = {
-        "client_id": integration["client_id"], "issued_at": now,
-        "expires_at": now + ACCESS_TOKEN_TTL, "scope": scopes}
+    tokens = tenant.by_age("oauth2.tokens", "expires_at")
+    tokens.drop_before(now)  # expired tokens are of no use to anyone: keep memory bounded
+    tokens.add(jti, {"client_id": integration["client_id"], "issued_at": now,
+                     "expires_at": now + ACCESS_TOKEN_TTL, "scope": scopes})
     return {"access_token": _sign(claims, _signing_key(sim.seed)),
             "expires_in": str(ACCESS_TOKEN_TTL), "token_type": "bearer"}
 

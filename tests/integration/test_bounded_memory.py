@@ -17,6 +17,8 @@ from simulators.core.clock import Clock
 from simulators.core.idempotency import COLLECTION as IDEMPOTENCY
 from simulators.core.simulator import Simulator
 from simulators.core.vendor import Vendor
+from simulators.core.virtual_time import run
+from simulators.landscape import Landscape
 from simulators.netsuite.oauth1 import NonceCache
 from simulators.salesforce.vendor import DEMO_ORG, DEMO_SETTINGS, SalesforceVendor
 from simulators.stripe.vendor import StripeVendor
@@ -171,3 +173,23 @@ def test_netsuite_nonce_memory_is_bounded_in_count() -> None:
     seen = NonceCache(max_skew=300, max_entries=3)
     assert [seen("c&t", f"nonce-{n}", 1000.0) for n in range(4)] == [False] * 4
     assert seen("c&t", "nonce-3", 1000.0) and not seen("c&t", "nonce-0", 1000.0)
+
+
+def test_expired_netsuite_access_tokens_are_dropped() -> None:
+    async def scenario() -> list[int]:
+        world = Landscape(["netsuite"], seed=5)
+        held = []
+        async with world, world.client() as http:
+            for _ in range(3):
+                answer = await http.post(
+                    world.url("netsuite") + "/services/rest/auth/oauth2/v1/token",
+                    data={"grant_type": "client_credentials"},
+                    auth=("demo-client-id", "demo-client-secret"))
+                assert answer.status_code == 200
+                tenant = world.fakes["netsuite"].tenants.get("1234567_SB1")
+                assert tenant is not None
+                held.append(len(tenant.collection("oauth2.tokens")))
+                await world.advance(3601)  # past the token's hour
+        return held
+
+    assert run(scenario()) == [1, 1, 1]  # each new token finds the last one expired
