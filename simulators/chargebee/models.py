@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from simulators.chargebee import errors
 from simulators.chargebee.events import emit
+from simulators.core.bodies import decode_json
 from simulators.core.schemas import FieldValueError
 from simulators.core.tenancy import Tenant
-from simulators.core.text import INT64_MAX, find_unencodable, in_int64, printable
+from simulators.core.text import INT64_MAX, find_unencodable, finite, in_int64, printable
 
 if TYPE_CHECKING:
     from simulators.core.simulator import Simulator
@@ -355,17 +356,30 @@ def _set_common(record: dict[str, Any], params: dict[str, Any]) -> None:
             del record["meta_data"]
 
 
-def parse_json(value: Any, param: str) -> Any:
-    import json
+def _not_finite(text: str) -> float:
+    raise ValueError(f"{text} is not a JSON number")
 
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not finite(number):  # 1e400 reads as infinity
+        raise ValueError(f"{text} is out of range")
+    return number
+
+
+# JSON as Chargebee reads it: no NaN/Infinity, no float out of range (none could be answered)
+JSON_NUMBERS: dict[str, Any] = {"parse_constant": _not_finite, "parse_float": _finite_float}
+
+
+def parse_json(value: Any, param: str) -> Any:
     if value in (None, "") or value == {}:
         return None
-    try:
-        parsed = value if isinstance(value, dict) else json.loads(value)
+    try:  # bounded (no deep nesting), finite, and text UTF-8 can encode: it is stored
+        parsed = value if isinstance(value, dict) else decode_json(value, **JSON_NUMBERS)
     except (TypeError, ValueError):
         parsed = None
-    if not isinstance(parsed, dict):  # Chargebee's meta_data is a JSON object
-        raise errors.wrong_value(param, "invalid json")
+    if not isinstance(parsed, dict) or find_unencodable(parsed) is not None:
+        raise errors.wrong_value(param, "invalid json")  # Chargebee's meta_data is an object
     return parsed or None
 
 

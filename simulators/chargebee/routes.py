@@ -42,7 +42,7 @@ async def _read_params(request: Request) -> dict[str, Any]:
     if request.method == "POST" and body:
         if "json" in request.headers.get("content-type", ""):
             try:
-                decoded = decode_json(body)
+                decoded = decode_json(body, **models.JSON_NUMBERS)
             except ValueError:
                 decoded = None
             if not isinstance(decoded, dict):

@@ -133,7 +133,9 @@ def created_filter(objects: list[dict[str, Any]], params: dict[str, Any],
     for op in spec:
         if op not in ops:
             raise invalid_request(f"Invalid {field}[{op}]", f"{field}[{op}]")
-        bounds.append((ops[op], integer(spec, op)))
+        bound = integer(spec, op)
+        if bound is not None:  # `created[gte]=`: empty, like any unset integer (no bound)
+            bounds.append((ops[op], bound))
     return [o for o in objects if all(fn(o.get(field) or 0, b) for fn, b in bounds)]
 
 

@@ -155,7 +155,7 @@ def test_chargebee_bounds_lengths_and_amounts(chargebee: httpx.Client) -> None:
               "email")
     _cb_error(chargebee.post("/customers", data={"id": "i" * 51}), "param_wrong_value", "id")
     # far past the field's bound but under the request-body limit (a 20 MB body is a 413)
-    _cb_error(chargebee.post("/customers", data={"company": "x" * 2_000_000}),
+    _cb_error(chargebee.post("/customers", data={"company": "x" * 300_000}),
               "param_wrong_value", "company")
     chargebee.post("/item_families", data={"id": "fam", "name": "Family"}).raise_for_status()
     chargebee.post("/items", data={"id": "plan", "name": "Plan", "type": "plan",
