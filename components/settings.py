@@ -151,36 +151,47 @@ def settings_from_dict(data: Any, source: str = "<inline>") -> ComponentSettings
     try:
         return ComponentSettings.model_validate(_expand(data, source, ""))
     except ValidationError as exc:
-        lines = [f"{source}: {len(exc.errors())} problem(s)"]
-        for error in exc.errors():
-            key = ".".join(str(p) for p in error["loc"]) or "(top level)"
-            message = error["msg"]
-            if error["type"] == "extra_forbidden":
-                message = "unknown key; check its spelling against components/settings.py"
-            elif error["type"] == "missing":
-                message = "required; add it"
-            elif "input" in error and not isinstance(error["input"], dict | list):
-                message = f"{message} (found {error['input']!r}); correct the value"
-            lines.append(f"  {source}: {key}: {message}")
-        raise SettingsError("\n".join(lines)) from None
+        raise SettingsError(describe_errors(source, exc, "components/settings.py")) from None
 
 
-def load_settings(path: str | Path) -> ComponentSettings:
-    path = Path(path)
+def describe_errors(source: str, exc: ValidationError, reference: str) -> str:
+    """One line per problem: the file, the key path, what is wrong and the fix. `reference`
+    is where the valid keys are documented (named for misspelt keys)."""
+    lines = [f"{source}: {len(exc.errors())} problem(s)"]
+    for error in exc.errors():
+        key = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = f"unknown key; check its spelling against {reference}"
+        elif error["type"] == "missing":
+            message = "required; add it"
+        elif "input" in error and not isinstance(error["input"], dict | list):
+            message = f"{message} (found {error['input']!r}); correct the value"
+        lines.append(f"  {source}: {key}: {message}")
+    return "\n".join(lines)
+
+
+def read_yaml(path: Path, what: str) -> Any:
+    """The YAML document in `path`; unreadable or malformed files raise SettingsError naming the
+    file (and line) and `what` it should be."""
     try:
         text = path.read_text()
     except OSError as exc:
-        raise SettingsError(f"{path}: cannot read the settings file ({exc.strerror}); "
-                            f"give the path of a components settings YAML") from None
+        raise SettingsError(f"{path}: cannot read the file ({exc.strerror}); give the path of "
+                            f"{what}") from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SettingsError(f"{path}:{where}: not valid YAML ({problem}); fix the syntax") \
             from None
-    settings = settings_from_dict(data, str(path))
+
+
+def load_settings(path: str | Path) -> ComponentSettings:
+    path = Path(path)
+    settings = settings_from_dict(read_yaml(path, "a components settings YAML"), str(path))
     if settings.mapping and not Path(settings.mapping).is_absolute():
         settings.mapping = str((path.parent / settings.mapping).resolve())
     return settings

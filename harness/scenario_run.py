@@ -1,0 +1,275 @@
+"""Play a scenario on a stage, then judge it from the fakes' own records.
+
+    result = await play(stage, scenario)       # a JSON-able dict: harness/report.py renders it
+
+The run: seed every system, warm up, fire the failed renewals at the scenario's rate while the
+timeline's steps (faults, kills, manual ERP payments, expiring tokens, schema drift) happen on
+schedule, a quiet phase, then the sync service's reconciliation with repairs. Ground truth is
+read from the fakes' control planes (tenant state, request and webhook journals), never from the
+components: a component that lies about what it did cannot pass (`harness/invariants.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from components.connectors.netsuite import NetSuiteConnector
+from harness import invariants
+from harness.scenario import FaultStep, Scenario, Step
+from harness.seeding import Customer, ProviderStates, renewal_fails, seed_topology
+from harness.stage import Stage
+from harness.topology import Topology
+
+SETTLE_ROUNDS = 10  # outbox drains after the repairs, 30 s apart
+
+
+@dataclass
+class Planned:
+    at: float
+    customer: Customer
+    code: str
+    alternate_declines: bool
+
+
+def plan_declines(topology: Topology, customers: dict[str, list[Customer]], scenario: Scenario,
+                  seed: int) -> list[Planned]:
+    """Which renewals fail, when, and how: reproducible from the seed."""
+    rng = random.Random(f"{seed}:{scenario.name}:declines")
+    pool = [c for name in sorted(customers) for c in customers[name]]
+    rng.shuffle(pool)
+    d = scenario.declines
+    codes, weights = zip(*sorted(d.codes.items()), strict=True)
+    return [Planned(at=i / d.rate_per_second, customer=c,
+                    code=rng.choices(codes, weights)[0],
+                    alternate_declines=rng.random() < d.alternate_declines)
+            for i, c in enumerate(pool[:d.count])]
+
+
+class Run:
+    """One play of a scenario: what was done and when (for the report's timeline)."""
+
+    def __init__(self, stage: Stage, scenario: Scenario,
+                 say: Callable[[str], None] | None = None) -> None:
+        self.stage, self.scenario, self.topology = stage, scenario, stage.topology
+        self.states = ProviderStates(stage.http, stage.fakes)
+        self.say = say or (lambda _: None)
+        self.start = 0.0
+        self.faults: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.fired: list[Planned] = []
+        self.manual_payments: dict[str, str] = {}   # invoice key → ERP payment external id
+        self.renamed: list[dict[str, str]] = []
+        self.customers: dict[str, list[Customer]] = {}
+
+    def t(self) -> float:
+        return round(self.stage.now() - self.start, 3)
+
+    def event(self, kind: str, merchant: str | None = None, **extra: Any) -> None:
+        self.events.append({"t": self.t(), "merchant": merchant, "kind": kind,
+                            "latency_ms": None, "invoice": None, **extra})
+
+    # -- the timeline -----------------------------------------------------------------------
+    async def play(self, progress: Callable[[int, int], None] | None = None) -> None:
+        seeded = await seed_topology(self.topology, self.stage.http, self.stage.fakes,
+                                     self.stage.components, progress=progress)
+        self.customers = seeded.customers
+        self.states.schemas = {m.crm.org: yaml.safe_load(self.topology.path(
+            m.crm.schema_file).read_text()) for m in self.topology.merchants.values()
+            if m.crm and m.crm.schema_file}
+        await self.stage.sleep(self.scenario.warm_up)
+        planned = plan_declines(self.topology, seeded.customers, self.scenario,
+                                self.stage.seed)
+        actions: list[tuple[float, int, Any]] = [(p.at, 1, p) for p in planned]
+        actions += [(step.at, 0, step) for step in self.scenario.timeline]
+        actions.sort(key=lambda a: (a[0], a[1]))
+        self.start = self.stage.now()
+        self.say(f"traffic: {len(planned)} failed renewals over "
+                 f"{planned[-1].at if planned else 0:.0f} s, {len(self.scenario.timeline)} "
+                 f"timeline steps")
+        running: list[asyncio.Task[None]] = []
+        for at, _, action in actions:
+            wait = self.start + at - self.stage.now()
+            if wait > 0:
+                await self.stage.sleep(wait)
+            if isinstance(action, Planned):
+                running.append(asyncio.create_task(self.decline(action)))
+            else:
+                await self.step(action)
+        await asyncio.gather(*running)
+        self.say(f"quiet phase: {self.scenario.quiet:.0f} s")
+        await self.stage.sleep(self.scenario.quiet)
+
+    async def decline(self, p: Planned) -> None:
+        m = self.topology.merchants[p.customer.merchant]
+        c = p.customer
+        if p.alternate_declines and len(m.gateway.mids) > 1:
+            alternate = m.gateway.mids[1]
+            await self.states.set_up("stripe", "a customer with a card that declines",
+                                     alternate.api_key, {
+                                         "customer_id": c.gateway[alternate.name][0],
+                                         "email": c.email, "name": c.company,
+                                         "payment_method_id": f"pm_{c.invoice[-12:]}AltDec",
+                                         "decline_code": "insufficient_funds"})
+        self.fired.append(p)
+        await renewal_fails(self.states, m, c, p.code)
+
+    async def step(self, step: Step) -> None:
+        merchants = list(self.topology.merchants)
+        action = step.action
+        if step.fault:
+            await self.add_fault(step.fault, step.at)
+        elif step.clear_faults:
+            await self.stage.http.delete(f"{self.stage.fakes[step.clear_faults]}/_sim/faults")
+            for fault in self.faults:
+                if fault["system"] == step.clear_faults and fault["end"] is None:
+                    fault["end"] = step.at
+            self.event("note", note=f"faults cleared on {step.clear_faults}")
+        elif step.kill or step.restart:
+            which = step.kill or step.restart
+            assert which is not None
+            for name in [which.merchant] if which.merchant else merchants:
+                await (self.stage.kill if step.kill else self.stage.restart)(name,
+                                                                             which.component)
+                what = "killed (SIGKILL)" if step.kill else "restarted"
+                self.event("kill" if step.kill else "restart", name,
+                           note=f"{which.component} {what}")
+        elif step.erp_payment:
+            await self.erp_payments(step.erp_payment.count)
+        elif step.expire_tokens:
+            await self.expire_tokens(step.expire_tokens)
+        elif step.rename_field:
+            await self.rename_field(step)
+        self.say(f"  t={step.at:>5.0f}s {action}" + (f": {step.note}" if step.note else ""))
+
+    async def add_fault(self, fault: FaultStep, at: float) -> None:
+        spec = fault.model_dump(exclude={"system", "merchant"}, exclude_none=True)
+        tenants: list[str | None] = [None]
+        if fault.merchant:
+            tenants = list(self.topology.tenants(fault.merchant).get(fault.system, []))
+        for tenant in tenants:
+            body = dict(spec)
+            if tenant:
+                body["match"] = {**body.get("match", {}), "tenant": tenant}
+            response = await self.stage.http.post(f"{self.stage.fakes[fault.system]}/_sim/faults",
+                                                  json=body)
+            response.raise_for_status()
+        label = f"{fault.system}: {fault.kind}"
+        if fault.status:
+            label += f" {fault.status}"
+        if fault.probability < 1:
+            label += f" ({fault.probability:.0%})"
+        self.faults.append({"label": label, "system": fault.system,
+                            "start": at + (fault.window_start or 0),
+                            "end": at + fault.window_end if fault.window_end else None})
+
+    async def erp_payments(self, count: int) -> None:
+        """A customer paid by wire this morning: AR applies it in NetSuite while the engine has
+        a retry of the same invoice due (customers whose card declined on every MID)."""
+        due = [p.customer for p in self.fired if p.alternate_declines
+               and p.customer.erp_invoice and p.code in SOFT
+               and p.customer.invoice_key not in self.manual_payments]
+        for c in due[:count]:
+            m = self.topology.merchants[c.merchant]
+            settings = self.topology.component_settings(c.merchant, self.stage.fakes,
+                                                        store="sqlite://")
+            assert settings.netsuite is not None
+            ns = settings.netsuite
+            clerk = NetSuiteConnector(ns.account, consumer_key=ns.consumer_key,
+                                      consumer_secret=ns.consumer_secret, token_id=ns.token_id,
+                                      token_secret=ns.token_secret, base_url=ns.base_url,
+                                      http=self.stage.http)
+            external_id = f"WIRE-{c.erp_invoice}"
+            await clerk.apply_payment(external_id=external_id, customer_id=c.erp_customer,
+                                      invoice_id=c.erp_invoice, amount=c.amount / 100,
+                                      memo="wire transfer received this morning")
+            self.manual_payments[c.invoice_key] = external_id
+            self.event("note", c.merchant, invoice=c.invoice_key,
+                       note=f"manual ERP payment on {c.invoice} (wire transfer)")
+            assert m.erp is not None
+
+    async def expire_tokens(self, system: str) -> None:
+        """Every session the CRM issued is revoked (an admin reset, a password change)."""
+        for name in self.topology.merchants:
+            for tenant in self.topology.tenants(name).get(system, []):
+                base = f"{self.stage.fakes[system]}/_sim/tenants/{tenant}"
+                state = (await self.stage.http.get(f"{base}/state")).json()
+                data = state.get("data", {})
+                for collection in [k for k in data if "session" in k or "token" in k]:
+                    data[collection] = {}
+                (await self.stage.http.post(f"{base}/restore", json=state)).raise_for_status()
+                self.event("note", name, note=f"{system} sessions revoked")
+
+    async def rename_field(self, step: Step) -> None:
+        """An admin renames a custom field in the CRM: the integration's writes to it fail."""
+        r = step.rename_field
+        assert r is not None
+        for name, m in self.topology.merchants.items():
+            if not m.crm or not m.crm.schema_file:
+                continue
+            schema = yaml.safe_load(self.topology.path(m.crm.schema_file).read_text())
+            fields = schema["objects"][r.object]["fields"]
+            fields[r.to] = fields.pop(r.field)
+            tenant = self.topology.tenants(name)["salesforce"][0]
+            response = await self.stage.http.put(
+                f"{self.stage.fakes['salesforce']}/_sim/tenants/{tenant}",
+                json={"schema": schema})
+            if response.status_code >= 300:
+                raise RuntimeError(f"renaming {r.object}.{r.field}: {response.text}")
+            self.renamed.append({"merchant": name, "object": r.object, "field": r.field,
+                                 "to": r.to})
+            self.event("note", name, note=f"CRM field {r.object}.{r.field} renamed to {r.to}")
+
+
+SOFT = {"insufficient_funds", "generic_decline", "processing_error", "do_not_honor",
+        "try_again_later", "incorrect_cvc"}
+
+
+async def reconcile_all(stage: Stage, topology: Topology) -> dict[str, dict[str, Any]]:
+    """The sync's reconciliation with repairs, the outbox drained, then a final pass."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in topology.merchants:
+        sync = stage.components[name].sync
+        first = (await stage.http.post(f"{sync}/v1/reconcile", json={"repair": True})).json()
+        for _ in range(SETTLE_ROUNDS):
+            drained = (await stage.http.post(f"{sync}/v1/outbox/drain")).json()
+            if not drained.get("depth"):
+                break
+            await stage.sleep(30)
+        final = (await stage.http.post(f"{sync}/v1/reconcile", json={"repair": False})).json()
+        dead = (await stage.http.get(f"{sync}/v1/dead-letters")).json()
+        out[name] = {"first": first, "final": final, "dead_letters": dead}
+    return out
+
+
+async def play(stage: Stage, scenario: Scenario, *, say: Callable[[str], None] | None = None,
+               progress: Callable[[int, int], None] | None = None,
+               replay: str = "") -> dict[str, Any]:
+    """Play `scenario` on `stage` and judge it; the result dict the report renders."""
+    wall = time.perf_counter()
+    run = Run(stage, scenario, say)
+    await run.play(progress)
+    reconciliation = await reconcile_all(stage, stage.topology)
+    truth = await invariants.gather(stage)
+    checks, figures = invariants.judge(run, truth, reconciliation)
+    wanted = [c for c in checks if c["id"] in scenario.invariants]
+    decisions = figures.pop("decision_events")
+    return {
+        "scenario": {"name": scenario.name, "description": scenario.description,
+                     "file": scenario.source},
+        "topology": {"name": stage.topology.name, "file": stage.topology.source,
+                     "merchants": list(stage.topology.merchants)},
+        "seed": stage.seed, "mode": stage.mode, "passed": all(c["passed"] for c in wanted),
+        "replay": replay, "simulated_seconds": round(run.t(), 3),
+        "wall_seconds": round(time.perf_counter() - wall, 3), "sla_ms": stage.topology.sla_ms,
+        **figures, "invariants": wanted,
+        "timeline": {"faults": [{**f, "end": f["end"] if f["end"] is not None else run.t()}
+                                for f in run.faults],
+                     "events": sorted(run.events + decisions, key=lambda e: e["t"])},
+    }
