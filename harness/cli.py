@@ -1,10 +1,13 @@
 """The `landscape` command line.
 
     landscape serve stripe --port 12111          # a fake on 127.0.0.1, Ctrl-C to stop
+    landscape up [TOPOLOGY]                      # a merchant topology as processes, Ctrl-C
     landscape faults add --kind drop_after --method POST --path '/v1/payment_intents'
     landscape faults list | clear
     landscape clock advance 86400
-    landscape demo                               # the Stripe walkthrough
+    landscape demo                               # the main job: the headline scenario
+    landscape run netsuite-brownout --seed 3     # any scenario; exit 1 if an invariant fails
+    landscape up                                 # a topology as processes, until Ctrl-C
     landscape bench stripe                       # throughput and latency overhead
 """
 
@@ -68,11 +71,14 @@ def serve(
     controlled_clock: bool = typer.Option(None, "--controlled-clock/--real-clock",
                                           help="Freeze simulated time until advanced"),
     tls_dir: Path = typer.Option(None, help="Where the local CA lives (default ~/.landscape/tls)"),
+    request_log: Path = typer.Option(None, "--request-log", help="Append one line per request "
+                                     "to this file: time, tenant, method, path, status, ms"),
 ) -> None:
     """Run one fake vendor on loopback until Ctrl-C."""
     from simulators.core.app import build_app
     from simulators.core.config import ConfigError, build_simulator, load_config
     from simulators.core.guard import ControlSettings
+    from simulators.core.pipeline import RequestLog
     from simulators.core.server import NotLoopback, bind, serve_forever, url_of
     from simulators.core.tls import ensure_certificates
 
@@ -91,6 +97,10 @@ def serve(
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port "
              "(0 chooses a free one)")
+    try:
+        requests = RequestLog(request_log) if request_log else None
+    except OSError as exc:
+        fail(f"--request-log {request_log}: cannot write it ({exc.strerror})")
     certificate = ensure_certificates(tls_dir) if tls else None
     url = url_of(sock, certificate)
     console.print(f"[bold]fake {vendor}[/bold] on {url}  (seed {sim.seed}, "
@@ -108,8 +118,34 @@ def serve(
             console.print("    " + "  ".join(f"{k}={v}" for k, v in credentials.items()))
     if vendor == "stripe":
         console.print("  any sk_test_… key is an account (a tenant)")
+    if requests:
+        console.print(f"  request log: {requests.path}")
     sys.stdout.flush()
-    serve_forever(build_app(sim), sock, certificate)
+    serve_forever(build_app(sim, requests), sock, certificate)
+
+
+@app.command()
+def up(
+    topology: str = typer.Argument(None, help="A topology file, or the name of a shipped one "
+                                   "(scenarios/topologies/; default netsuite-stripe-salesforce)"),
+    run_dir: Path = typer.Option(None, "--run-dir", help="Configs, logs, stores and "
+                                 "landscape.env (default ./landscape-run/<topology name>)"),
+    seed: int = typer.Option(None, help="Seed for every fake (default: the topology's)"),
+    no_data: bool = typer.Option(False, "--no-data", help="Seed no customers: empty fakes"),
+) -> None:
+    """Run a merchant topology on 127.0.0.1: its fakes and each merchant's recovery and sync
+    services as processes, until Ctrl-C."""
+    from rich.markup import escape
+
+    from harness.launcher import LaunchError
+    from harness.launcher import up as run_landscape
+    from harness.topology import DEFAULT_TOPOLOGY, TopologyError
+
+    try:
+        run_landscape(topology or DEFAULT_TOPOLOGY, run_dir, seed=seed, data=not no_data,
+                      console=console)
+    except (TopologyError, LaunchError) as exc:
+        fail(escape(str(exc)))
 
 
 # -- faults ---------------------------------------------------------------------------------------
@@ -217,10 +253,62 @@ def clock_advance(seconds: float = typer.Argument(..., help="How far to move tim
 
 # -- demo and benchmark ---------------------------------------------------------------------------
 @app.command()
-def demo(seed: int = typer.Option(7, help="Seed for the fake")) -> None:
-    """The main job for now: a Stripe recovery walkthrough with the official SDK against the fake.
+def demo(seed: int = typer.Option(None, help="Seed (default: the topology's, 7)"),
+         report_dir: Path = typer.Option(Path("landscape-run/demo"), "--report-dir",
+                                         help="Where report.html and result.json go")) -> None:
+    """The main job: a decline storm through a NetSuite brownout, judged and reported."""
+    from harness.demo import run_demo
 
-    (The full multi-vendor landscape demo arrives with the recovery engine.)"""
+    raise typer.Exit(_judged(lambda: run_demo(seed, console, report_dir)))
+
+
+@app.command()
+def run(
+    scenario: str = typer.Argument(..., help="A scenario file, or a shipped one's name: "
+                                   "headline, decline-storm, netsuite-brownout, …"),
+    topology: str = typer.Option(None, help="A topology file or shipped name (default: the "
+                                 "scenario's)"),
+    seed: int = typer.Option(None, help="Seed (default: the topology's)"),
+    processes: bool = typer.Option(False, "--processes", help="Real processes on 127.0.0.1 "
+                                   "in real time (default: in-process on virtual time)"),
+    without: list[str] = typer.Option(None, "--without", help="Switch a protection off "
+                                      "(inbox, idempotency_key, dunning_check, erp_paid_check, "
+                                      "signature_check) to see what it prevents"),
+    report_dir: Path = typer.Option(None, "--report-dir", help="Where report.html and "
+                                    "result.json go (default landscape-run/<scenario>)"),
+) -> None:
+    """Play a scenario and check its invariants; exit 1 (with the replay command) if one fails."""
+    from harness.report import print_summary, write_html
+    from harness.scenario_run import run_scenario
+
+    def go() -> int:
+        result = run_scenario(scenario, topology_ref=topology, seed=seed, processes=processes,
+                              without=without or [], say=console.print)
+        folder = report_dir or Path("landscape-run") / result["scenario"]["name"]
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "result.json").write_text(json.dumps(result, indent=1, default=str))
+        print_summary(result, console)
+        console.print(f"report: {write_html(result, folder / 'report.html')}")
+        return 0 if result["passed"] else 1
+
+    raise typer.Exit(_judged(go))
+
+
+def _judged(job: Callable[[], int]) -> int:
+    """A run's exit code; a problem in the user's files is one line (exit 2)."""
+    from harness.scenario import ScenarioError
+    from harness.seeding import SeedingError
+    from harness.topology import TopologyError
+
+    try:
+        return job()
+    except (ScenarioError, TopologyError, SeedingError) as exc:
+        fail(str(exc))
+
+
+@app.command()
+def walkthrough(seed: int = typer.Option(7, help="Seed for the fake")) -> None:
+    """A Stripe recovery walkthrough with the official SDK against a served fake Stripe."""
     from harness.demo import run_stripe_walkthrough
 
     raise typer.Exit(run_stripe_walkthrough(seed, console))

@@ -18,6 +18,7 @@ fake's request and webhook journals. `judge(run, truth, reconciliation)` checks,
 
 from __future__ import annotations
 
+import fnmatch
 from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -188,7 +189,7 @@ def judge(run: Run, truth: dict[str, Any],
                     f"{name} {key}: {len(charges)} succeeded charge(s) {', '.join(charges)}"
                     + (f" and a manual ERP payment {run.manual_payments[key]}" if manual else ""))
         per_key = Counter((e.get("tenant"), e.get("idempotency_key")) for e in t.requests
-                          if e.get("method") == "POST" and e.get("path") == "/v1/payment_intents"
+                          if e.get("method") == "POST" and _charges(e.get("path", ""))
                           and e.get("idempotency_key") and not e.get("replayed")
                           and e.get("status") == 200)
         for (tenant, ikey), count in per_key.items():
@@ -210,7 +211,7 @@ def judge(run: Run, truth: dict[str, Any],
             first = next((a for a in attempts if a.get("copy", 0) == 0
                           and a.get("outcome") in ("delivered", "failed")), None)
             intents = t.recovery_intents(c.invoice_key)
-            if any(pi.get("status") == "succeeded" for pi in intents):
+            if t.succeeded_charges(c.invoice_key):
                 kind = "recovered"
             elif c.invoice_key in run.manual_payments:
                 kind = "paid_elsewhere"
@@ -243,8 +244,7 @@ def judge(run: Run, truth: dict[str, Any],
         checked = 0
         for p in t.fired:
             c = p.customer
-            if not any(pi.get("status") == "succeeded" for pi in t.recovery_intents(
-                    c.invoice_key)):
+            if not t.succeeded_charges(c.invoice_key):
                 continue
             checked += 1
             problems = []
@@ -353,6 +353,11 @@ def judge(run: Run, truth: dict[str, Any],
         "vendors": _vendor_calls(truth), "decision_events": decision_events,
     }
     return checks, figures_out
+
+
+def _charges(path: str) -> bool:
+    """A request that charges a card: a PaymentIntent, or paying an invoice."""
+    return path == "/v1/payment_intents" or fnmatch.fnmatchcase(path, "/v1/invoices/*/pay")
 
 
 def _vendor_calls(truth: dict[str, Any]) -> dict[str, dict[str, Any]]:

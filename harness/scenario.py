@@ -63,6 +63,9 @@ class Declines(_Strict):
     alternate_declines: float = Field(
         0.0, ge=0, le=1, description="share of customers whose card on the alternate MID "
         "declines too (the engine schedules a later retry)")
+    funds_arrive_after: float | None = Field(
+        None, gt=0, description="seconds after its decline when a customer's card charges "
+        "again on every MID (the salary came in); default never")
 
 
 class FaultStep(FaultSpec):

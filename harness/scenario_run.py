@@ -12,10 +12,12 @@ components: a component that lies about what it did cannot pass (`harness/invari
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -24,7 +26,7 @@ from components.connectors.netsuite import NetSuiteConnector
 from harness import invariants
 from harness.scenario import FaultStep, Scenario, Step
 from harness.seeding import Customer, ProviderStates, renewal_fails, seed_topology
-from harness.stage import Stage
+from harness.stage import InProcessStage, Stage
 from harness.topology import Topology
 
 SETTLE_ROUNDS = 10  # outbox drains after the repairs, 30 s apart
@@ -102,9 +104,10 @@ class Run:
                 running.append(asyncio.create_task(self.decline(action)))
             else:
                 await self.step(action)
-        await asyncio.gather(*running)
+        # declines still in flight, or waiting for their funds to arrive, go on in the quiet
         self.say(f"quiet phase: {self.scenario.quiet:.0f} s")
         await self.stage.sleep(self.scenario.quiet)
+        await asyncio.gather(*running)
 
     async def decline(self, p: Planned) -> None:
         m = self.topology.merchants[p.customer.merchant]
@@ -119,13 +122,23 @@ class Run:
                                          "decline_code": "insufficient_funds"})
         self.fired.append(p)
         await renewal_fails(self.states, m, c, p.code)
+        later = self.scenario.declines.funds_arrive_after
+        if later:
+            await self.stage.sleep(later)
+            for mid in m.gateway.mids:  # a new default card that charges (funds arrived)
+                await self.states.set_up("stripe", "a customer with a card that succeeds",
+                                         mid.api_key, {
+                                             "customer_id": c.gateway[mid.name][0],
+                                             "email": c.email, "name": c.company,
+                                             "payment_method_id":
+                                                 f"pm_{c.invoice[-12:]}{mid.name[:3]}Ok"})
 
     async def step(self, step: Step) -> None:
         merchants = list(self.topology.merchants)
         action = step.action
         if step.fault:
             await self.add_fault(step.fault, step.at)
-        elif step.clear_faults:
+        elif step.clear_faults and step.clear_faults in self.stage.fakes:
             await self.stage.http.delete(f"{self.stage.fakes[step.clear_faults]}/_sim/faults")
             for fault in self.faults:
                 if fault["system"] == step.clear_faults and fault["end"] is None:
@@ -149,6 +162,9 @@ class Run:
         self.say(f"  t={step.at:>5.0f}s {action}" + (f": {step.note}" if step.note else ""))
 
     async def add_fault(self, fault: FaultStep, at: float) -> None:
+        if fault.system not in self.stage.fakes:
+            self.event("note", note=f"no {fault.system} in this topology: fault skipped")
+            return
         spec = fault.model_dump(exclude={"system", "merchant"}, exclude_none=True)
         tenants: list[str | None] = [None]
         if fault.merchant:
@@ -197,7 +213,8 @@ class Run:
     async def expire_tokens(self, system: str) -> None:
         """Every session the CRM issued is revoked (an admin reset, a password change)."""
         for name in self.topology.merchants:
-            for tenant in self.topology.tenants(name).get(system, []):
+            for tenant in self.topology.tenants(name).get(system, []) if system == "salesforce" \
+                    else []:  # NetSuite token-based auth has no sessions to expire
                 base = f"{self.stage.fakes[system]}/_sim/tenants/{tenant}"
                 state = (await self.stage.http.get(f"{base}/state")).json()
                 data = state.get("data", {})
@@ -236,16 +253,28 @@ async def reconcile_all(stage: Stage, topology: Topology) -> dict[str, dict[str,
     out: dict[str, dict[str, Any]] = {}
     for name in topology.merchants:
         sync = stage.components[name].sync
-        first = (await stage.http.post(f"{sync}/v1/reconcile", json={"repair": True})).json()
+        first = await _json(stage, "POST", f"{sync}/v1/reconcile", {"repair": True})
         for _ in range(SETTLE_ROUNDS):
             drained = (await stage.http.post(f"{sync}/v1/outbox/drain")).json()
             if not drained.get("depth"):
                 break
             await stage.sleep(30)
-        final = (await stage.http.post(f"{sync}/v1/reconcile", json={"repair": False})).json()
+        final = await _json(stage, "POST", f"{sync}/v1/reconcile", {"repair": False})
         dead = (await stage.http.get(f"{sync}/v1/dead-letters")).json()
         out[name] = {"first": first, "final": final, "dead_letters": dead}
     return out
+
+
+async def _json(stage: Stage, method: str, url: str, body: Any = None) -> dict[str, Any]:
+    """A component's answer; a failure becomes an answer naming it (the run goes on)."""
+    try:
+        response = await stage.http.request(method, url, json=body)
+    except Exception as exc:  # a crashed component is a finding, not a harness error
+        return {"clean": False, "error": f"{method} {url}: {exc!r}"}
+    if response.status_code >= 300:
+        return {"clean": False, "error": f"{method} {url}: {response.status_code} "
+                                         f"{response.text[:300]}"}
+    return dict(response.json())
 
 
 async def play(stage: Stage, scenario: Scenario, *, say: Callable[[str], None] | None = None,
@@ -273,3 +302,63 @@ async def play(stage: Stage, scenario: Scenario, *, say: Callable[[str], None] |
                                 for f in run.faults],
                      "events": sorted(run.events + decisions, key=lambda e: e["t"])},
     }
+
+
+def _components_log(folder: Path) -> None:
+    """In-process, the components' logs go to a file in the run folder, not the terminal."""
+    folder.mkdir(parents=True, exist_ok=True)
+    logger = logging.getLogger("components")
+    for handler in list(logger.handlers):
+        if isinstance(handler, logging.FileHandler):
+            logger.removeHandler(handler)
+            handler.close()
+    logger.addHandler(logging.FileHandler(folder / "components.log", mode="w"))
+    logger.propagate = False
+
+
+# -- one command ----------------------------------------------------------------------------
+def replay_command(scenario: str, topology: str, seed: int, *, processes: bool = False,
+                   without: list[str] | None = None) -> str:
+    parts = ["landscape", "run", scenario, "--topology", topology, "--seed", str(seed)]
+    parts += ["--processes"] if processes else []
+    for name in without or []:
+        parts += ["--without", name]
+    return " ".join(parts)
+
+
+def run_scenario(scenario_ref: str, *, topology_ref: str | None = None,
+                 seed: int | None = None, processes: bool = False,
+                 without: list[str] | None = None, mode: str | None = None,
+                 run_dir: Path | None = None,
+                 say: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Load, play and judge one scenario (in-process on virtual time, or as processes)."""
+    from harness.scenario import load_scenario
+    from harness.topology import load_topology
+    from simulators.core.virtual_time import run as run_virtual
+
+    scenario = load_scenario(scenario_ref)
+    topology = load_topology(topology_ref or scenario.topology)
+    if without:
+        topology = topology.without(without)
+    if mode:
+        for m in topology.merchants.values():
+            m.components.settings["mode"] = mode
+    seed = topology.seed if seed is None else seed
+    replay = replay_command(scenario_ref, topology_ref or scenario.topology, seed,
+                            processes=processes, without=without)
+    if not processes:
+        _components_log(run_dir or Path("landscape-run") / scenario.name)
+
+        async def in_process() -> dict[str, Any]:
+            async with InProcessStage(topology, seed) as stage:
+                return await play(stage, scenario, say=say, replay=replay)
+        return run_virtual(in_process())
+
+    from harness.launcher import ProcessStage, RunningLandscape
+
+    folder = run_dir or Path("landscape-run") / f"{scenario.name}-processes"
+    with RunningLandscape(topology, folder, seed=seed) as landscape:
+        async def on_processes() -> dict[str, Any]:
+            async with ProcessStage(landscape) as stage:
+                return await play(stage, scenario, say=say, replay=replay)
+        return asyncio.run(on_processes())

@@ -303,3 +303,22 @@ async def renewal_fails(states: ProviderStates, m: Merchant, c: Customer,
         "last_name": c.last_name, "payment_source_id": f"pm_{c.invoice}_declines",
         "subscription_id": c.subscription, "invoice_id": c.invoice, "amount": c.amount,
         "currency": c.currency.upper()})
+
+
+def seed_running(landscape: Any) -> Seeded:
+    """`landscape up`'s seeding: every merchant's customers into the served fakes, with a
+    progress bar."""
+    from rich.progress import Progress
+
+    async def seed() -> Seeded:
+        async with httpx.AsyncClient(timeout=60) as http:
+            with Progress(transient=True) as bar:
+                task = bar.add_task("seeding customers", total=None)
+                return await seed_topology(
+                    landscape.topology, http, landscape.fakes, landscape.components,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total))
+
+    seeded = asyncio.run(seed())
+    counts = ", ".join(f"{name} {len(c)}" for name, c in seeded.customers.items())
+    print(f"seeded customers: {counts} ({seeded.calls} provider-state calls)")
+    return seeded

@@ -15,17 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from components.recovery.service import RecoveryService
 from components.store import open_store
 from components.sync.service import SyncService
 from harness.topology import ComponentUrls, Topology
 from simulators.landscape import Landscape
+
+LOG = logging.getLogger("components.server")  # as uvicorn logs a served component's errors
 
 
 class Stage(Protocol):
@@ -53,8 +56,15 @@ class Killable:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.app is None:
             raise httpx.ConnectError("connection refused (the process is down)")
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         # the handler runs in a task of its own, so a kill cancels it and not the caller
-        handler = asyncio.ensure_future(self.app(scope, receive, send))
+        handler = asyncio.ensure_future(self.app(scope, receive, sending))
         self.running.add(handler)
         try:
             await asyncio.shield(handler)
@@ -63,6 +73,11 @@ class Killable:
                 handler.cancel()
                 raise  # the caller itself was cancelled
             raise httpx.ReadError("connection reset (the process was killed)") from None
+        except Exception:  # what a server does with an unhandled error: log it, answer 500
+            LOG.exception("unhandled error in %s", scope.get("path"))
+            if not started:
+                await send({"type": "http.response.start", "status": 500, "headers": []})
+                await send({"type": "http.response.body", "body": b"Internal Server Error"})
         finally:
             self.running.discard(handler)
 
@@ -84,8 +99,12 @@ class InProcessStage:
 
     mode = "in-process"
 
-    def __init__(self, topology: Topology, seed: int | None = None) -> None:
+    def __init__(self, topology: Topology, seed: int | None = None, *,
+                 poll_seconds: float = 5.0) -> None:
         self.topology = topology
+        # the components' loops (due retries, the outbox relay) wake this often; a served
+        # service wakes every second, which over days of virtual time costs wall time
+        self.poll_seconds = poll_seconds
         self.seed = topology.seed if seed is None else seed
         self.components = {name: ComponentUrls(recovery=f"http://recovery-{name}.test",
                                                sync=f"http://sync-{name}.test")
@@ -113,6 +132,7 @@ class InProcessStage:
 
     def _start(self, name: str, component: str) -> None:
         settings = self.topology.component_settings(name, self.fakes, store="sqlite://")
+        settings.outbox.poll_seconds = self.poll_seconds
         # One store per merchant, shared by its two services and kept across a kill (a
         # process's database outlives it); an in-memory SQLite keeps only committed work.
         store = self.stores.setdefault(name, open_store("sqlite://"))
@@ -134,7 +154,8 @@ class InProcessStage:
 
     def _loops(self, name: str) -> list[asyncio.Task[Any]]:
         m = self.merchants[name]
-        return [asyncio.create_task(m.recovery.run_scheduled_retries(), name=f"{name}:recovery"),
+        return [asyncio.create_task(m.recovery.run_scheduled_retries(self.poll_seconds),
+                                    name=f"{name}:recovery"),
                 asyncio.create_task(m.sync.run_background(), name=f"{name}:sync")]
 
     async def __aenter__(self) -> InProcessStage:
@@ -171,6 +192,6 @@ class InProcessStage:
         await old.deployment.aclose()
         self._start(merchant, component)
         service = getattr(m, component)
-        loop = (service.run_scheduled_retries() if component == "recovery"
+        loop = (service.run_scheduled_retries(self.poll_seconds) if component == "recovery"
                 else service.run_background())
         m.tasks.append(asyncio.create_task(loop, name=f"{merchant}:{component}"))

@@ -194,6 +194,23 @@ class Topology(_Strict):
             out["salesforce"] = [m.crm.org]
         return out
 
+    def without(self, protections: list[str]) -> Topology:
+        """This topology with the named protections off for every merchant's components (to
+        show what each one prevents)."""
+        from components.settings import Protections
+
+        unknown = [p for p in protections if p not in Protections.model_fields]
+        if unknown:
+            raise TopologyError(f"unknown protection(s) {', '.join(unknown)}; choose from "
+                                f"{', '.join(Protections.model_fields)}")
+        copy = self.model_copy(deep=True)
+        copy._base, copy._source = self._base, self._source
+        for m in copy.merchants.values():
+            current = dict(m.components.settings.get("protections") or {})
+            m.components.settings["protections"] = {**current, **dict.fromkeys(protections,
+                                                                               False)}
+        return copy
+
     # -- what the fakes are given -----------------------------------------------------------
     def fake_config(self, vendor: str, components: dict[str, ComponentUrls]) -> FakeConfig:
         """`vendor`'s config: the fake's profile, and per merchant a tenant with credentials,

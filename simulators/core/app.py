@@ -17,13 +17,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from simulators.core.control import control_router
 from simulators.core.guard import ControlGuard, ControlSettings, Refusal
-from simulators.core.pipeline import CONTROL_PREFIX, Pipeline
+from simulators.core.pipeline import CONTROL_PREFIX, Pipeline, RequestLog
 from simulators.core.simulator import Simulator
 from simulators.core.vendor import VendorError, context
 
 
-def build_app(sim: Simulator) -> Pipeline:
-    """Raises ValueError for malformed `settings.control` (see core/guard.py)."""
+def build_app(sim: Simulator, request_log: RequestLog | None = None) -> Pipeline:
+    """Raises ValueError for malformed `settings.control` (see core/guard.py). `request_log`:
+    one line per request (core/pipeline.py), closed when the app shuts down."""
     vendor = sim.vendor
     control = ControlSettings.of(vendor.name, sim.settings)
     sim.mark_started()  # what /_sim/reset returns the fake to
@@ -33,6 +34,8 @@ def build_app(sim: Simulator) -> Pipeline:
         sim.start_background()
         yield
         await sim.stop_background()
+        if request_log is not None:
+            request_log.close()
 
     app = FastAPI(title=f"landscape fake {vendor.title}", version="1",
                   openapi_url=f"{CONTROL_PREFIX}/openapi.json", docs_url=f"{CONTROL_PREFIX}/docs",
@@ -74,4 +77,4 @@ def build_app(sim: Simulator) -> Pipeline:
 
     # FastAPI's documented way to publish another schema is to replace `app.openapi`
     app.openapi = openapi  # type: ignore[method-assign]
-    return Pipeline(sim, app)
+    return Pipeline(sim, app, request_log)

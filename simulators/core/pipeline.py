@@ -15,6 +15,9 @@ most: the handler ran and its write is stored, but the client never learns the r
 connection, truncated body), which is exactly what idempotent retries must survive.
 
 The control plane (`/_sim/...`) bypasses every stage.
+
+Next to the journal, an optional request log (`landscape serve --request-log PATH`): one text line
+per request, written when the journal entry is recorded. Off (None) it costs one comparison.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -64,11 +69,44 @@ class Captured:
         return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.headers]
 
 
+class RequestLog:
+    """One line per request, appended to a line-buffered file as the journal records it:
+
+        2026-01-05T10:00:00.123+00:00 sk_test_acme_primary POST /v1/payment_intents 200 81.2ms
+
+    time (ISO, UTC, wall clock), tenant (`-` before authentication), method, path, status (with
+    the fault's outcome when one cut the answer: `-/hung`, `200/dropped_after_commit`), duration
+    (the journal's, so simulated under a controlled clock)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file = path.open("a", buffering=1, encoding="utf-8")  # raises OSError
+
+    def write(self, entry: dict[str, Any]) -> None:
+        if self._file.closed:  # a request finishing after the fake shut down
+            return
+        status = entry.get("status", "-")
+        if entry.get("outcome", "ok") != "ok":
+            status = f"{status}/{entry['outcome']}"
+        path = str(entry["path"])
+        if " " in path:  # keep one field per space
+            path = path.replace(" ", "%20")
+        self._file.write(f"{datetime.now(UTC).isoformat(timespec='milliseconds')} "
+                         f"{entry.get('tenant') or '-'} {entry['method']} {path} {status} "
+                         f"{entry['duration_ms']:.1f}ms\n")
+
+    def close(self) -> None:
+        self._file.close()
+
+
 class Pipeline:
-    def __init__(self, sim: Simulator, app: ASGIApp) -> None:
+    def __init__(self, sim: Simulator, app: ASGIApp,
+                 request_log: RequestLog | None = None) -> None:
         self.sim = sim
         self.app = app
         self.vendor = sim.vendor
+        self.request_log = request_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
@@ -154,6 +192,8 @@ class Pipeline:
             entry["outcome"] = outcome
             entry["duration_ms"] = round((sim.clock.monotonic() - started) * 1000, 3)
             sim.journal.record(entry)
+            if self.request_log is not None:
+                self.request_log.write(entry)
 
     # -- stages -------------------------------------------------------------------------------
     def _check_limits(self, tenant: str) -> None:
