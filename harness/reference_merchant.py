@@ -254,10 +254,20 @@ class GlobexWorld(MerchantWorld):
                                   _schema(salesforce, "salesforce-plan-junction.yaml"))
 
     async def set_up(self) -> None:
+        """The ERP's invoice and the CRM's subscription, each only when the settings have that
+        system (a globex without an ERP or a CRM: `globex_settings(netsuite=None)`)."""
+        if self.settings.netsuite is not None:
+            await self.set_up_erp()
+        if self.settings.salesforce is not None:
+            await self.set_up_crm()
+
+    async def set_up_erp(self) -> None:
         await self.state("netsuite", "an open invoice", {
             "customer_id": "101", "company_name": "Globex", "email": EMAIL,
             "external_id": GLOBEX_CUSTOMER, "invoice_id": "501", "amount": AMOUNT / 100,
             "invoice_external_id": GLOBEX_INVOICE}, NETSUITE_ACCOUNT)
+
+    async def set_up_crm(self) -> None:
         await self.state("salesforce", "a custom subscription record", {
             "name": "Globex", "fields": {"Billing_Customer_Id__c": GLOBEX_CUSTOMER},
             "object": "Subscription__c",

@@ -630,8 +630,13 @@ def timeline_chart(result: dict[str, Any]) -> tuple[str, int, int]:
     timed = [e for e in decisions if _has_latency(e)]
     untimed = [e for e in decisions if not _has_latency(e)]
     sla = result.get("sla_ms")
-    end = max([_float(result.get("simulated_seconds")), 1.0,
-               *(_float(e.get("t")) for e in events), *(_float(f.get("end")) for f in faults)])
+    active = timeline.get("traffic_end")
+    if active is not None:  # the traffic and what it caused; a long quiet tail is left out
+        end = max([_float(active), 1.0, *(_float(e.get("t")) for e in events)]) * 1.08
+        faults = [{**f, "end": min(_float(f.get("end")), end)} for f in faults]
+    else:
+        end = max([_float(result.get("simulated_seconds")), 1.0,
+                   *(_float(e.get("t")) for e in events), *(_float(f.get("end")) for f in faults)])
     left, right = 120, CHART_WIDTH - 24
     x = Scale(0, end, left, right)
     svg = Svg(CHART_WIDTH, 0, "Fault windows and decision outcomes over time")

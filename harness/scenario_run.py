@@ -69,6 +69,7 @@ class Run:
         self.manual_payments: dict[str, str] = {}   # invoice key → ERP payment external id
         self.renamed: list[dict[str, str]] = []
         self.customers: dict[str, list[Customer]] = {}
+        self.traffic_end = 0.0
 
     def t(self) -> float:
         return round(self.stage.now() - self.start, 3)
@@ -104,6 +105,7 @@ class Run:
                 running.append(asyncio.create_task(self.decline(action)))
             else:
                 await self.step(action)
+        self.traffic_end = self.t()
         # declines still in flight, or waiting for their funds to arrive, go on in the quiet
         self.say(f"quiet phase: {self.scenario.quiet:.0f} s")
         await self.stage.sleep(self.scenario.quiet)
@@ -300,7 +302,8 @@ async def play(stage: Stage, scenario: Scenario, *, say: Callable[[str], None] |
         **figures, "invariants": wanted,
         "timeline": {"faults": [{**f, "end": f["end"] if f["end"] is not None else run.t()}
                                 for f in run.faults],
-                     "events": sorted(run.events + decisions, key=lambda e: e["t"])},
+                     "events": sorted(run.events + decisions, key=lambda e: e["t"]),
+                     "traffic_end": run.traffic_end},
     }
 
 

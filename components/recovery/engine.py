@@ -45,6 +45,7 @@ from components.recovery.charging import Charger
 from components.recovery.policy import PolicySettings, decide, idempotency_key
 from components.settings import Protections
 from components.store import Store
+from components.systems import Systems
 
 LOG = logging.getLogger("components.recovery")
 # a charge refused with these may still have gone through: its outcome is unknown, not failed
@@ -93,8 +94,11 @@ class RecoveryEngine:
     def __init__(self, store: Store, vendors: Vendors, *, billing: str, mode: str = "cached",
                  policy: PolicySettings | None = None, protections: Protections | None = None,
                  metrics: Metrics | None = None, now: Callable[[], float],
-                 monotonic: Callable[[], float]) -> None:
+                 monotonic: Callable[[], float], systems: Systems | None = None) -> None:
+        """`systems`: the ERP and CRM the merchant has (`components.systems.systems_of`);
+        write-backs go to those only. None: both (the full landscape)."""
         self.store, self.vendors, self.billing, self.mode = store, vendors, billing, mode
+        self.systems = systems or Systems()
         self.policy = policy or PolicySettings(mids=tuple(vendors.mids))
         self.protections = protections or Protections()
         self.metrics = metrics or Metrics("recovery")
@@ -151,14 +155,16 @@ class RecoveryEngine:
                 self.store.schedule_retry(decline.invoice_key, decision.retry_at,
                                           _decline_doc(decline))
                 self.store.enqueue(writebacks.retrying(decline, context, len(history),
-                                                       decision.retry_at, correlation_id()))
+                                                       decision.retry_at, correlation_id(),
+                                                       systems=self.systems))
                 outcome.status = "deferred" if outcome.status != "declined" else "declined"
                 return
             if decision.action == Action.NO_RETRY:
                 if decision.reason.startswith(("hard_decline", "needs_customer",
                                                "grace_period", "retry_budget", "network_cap")):
                     self.store.enqueue(writebacks.failed(decline, context, len(history),
-                                                         decision.reason, correlation_id()))
+                                                         decision.reason, correlation_id(),
+                                                         systems=self.systems))
                 return
             result = await self._attempt(decline, context, decision, len(history) + 1)
             outcome.charges.append((decision.mid or "primary", result))
@@ -222,7 +228,8 @@ class RecoveryEngine:
         messages = (writebacks.recovered(
             decline, context, result, billing=self.billing, attempt_no=attempt.attempt_no,
             paid_in_billing=self.charger.pays_invoice(attempt.mid), at=self.now(),
-            cid=correlation_id()) if result.status == AttemptStatus.SUCCEEDED else ())
+            cid=correlation_id(), systems=self.systems)
+            if result.status == AttemptStatus.SUCCEEDED else ())
         self.store.finish_attempt(attempt.idempotency_key, result.status, at=self.now(),
                                   charge_id=result.payment_id, decline_code=result.decline_code,
                                   outbox=tuple(messages))

@@ -31,6 +31,7 @@ from components.recovery.engine import RecoveryEngine
 from components.recovery.policy import PolicySettings
 from components.settings import ComponentSettings
 from components.store import Admission, Store, open_store
+from components.systems import systems_of
 from components.wiring import Deployment, connect
 
 LOG = logging.getLogger("components.recovery")
@@ -80,7 +81,8 @@ class RecoveryService:
         self.engine = RecoveryEngine(
             self.store, self.deployment.vendors, billing=settings.billing, mode=settings.mode,
             policy=policy_settings(settings), protections=settings.protections,
-            metrics=self.metrics, now=now, monotonic=monotonic)
+            metrics=self.metrics, now=now, monotonic=monotonic,
+            systems=systems_of(settings, self.deployment.mapping))
         self.app = self._build_app()
 
     # -- intake -------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """The write-backs a recovery outcome owes each system, as outbox messages (canonical payloads;
 the sync service's relay maps them to each vendor's fields). Dedupe keys make a message that is
-queued twice (a replayed event, a second replica) go out once."""
+queued twice (a replayed event, a second replica) go out once. Only the systems the merchant
+has are owed anything (`components.systems`: a merchant without an ERP or without a CRM)."""
 
 from __future__ import annotations
 
 from components.domain import ChargeResult, Decline, InvoiceContext, OutboxMessage
+from components.systems import Systems
 
 
 def _message(destination: str, kind: str, key: str, payload: dict[str, object],
@@ -24,7 +26,7 @@ def _crm(decline: Decline, status: str, retry_count: int, at: float | None,
 
 def recovered(decline: Decline, context: InvoiceContext, result: ChargeResult, *,
               billing: str, paid_in_billing: bool, attempt_no: int, at: float,
-              cid: str) -> list[OutboxMessage]:
+              cid: str, systems: Systems) -> list[OutboxMessage]:
     """A retry succeeded: the money is recorded in billing (unless the billing system took the
     payment itself: Stripe's invoice paid on the primary MID), the ERP gets the payment applied
     to its invoice, the CRM the status."""
@@ -45,29 +47,29 @@ def recovered(decline: Decline, context: InvoiceContext, result: ChargeResult, *
         "charge_id": result.charge_id, "paid_at": at}, cid))
     messages.append(_crm(decline, "recovered", attempt_no, at, context.amount_due,
                          None, key, cid))
-    return messages
+    return systems.only(messages)
 
 
 def retrying(decline: Decline, context: InvoiceContext, retry_count: int, next_retry_at: float,
-             cid: str) -> list[OutboxMessage]:
+             cid: str, *, systems: Systems) -> list[OutboxMessage]:
     key = f"retrying:{decline.invoice_key}:{retry_count}"
-    return [
+    return systems.only([
         _message("netsuite", "recovery_status", key, {
             "invoice_key": decline.invoice_key, "invoice_id": context.erp_invoice_id,
             "recovery_status": "retrying", "decline_code": decline.decline_code,
             "retry_count": retry_count, "next_retry_at": next_retry_at}, cid),
         _crm(decline, "retrying", retry_count, None, None, decline.decline_code, key, cid),
-    ]
+    ])
 
 
 def failed(decline: Decline, context: InvoiceContext, retry_count: int, reason: str,
-           cid: str) -> list[OutboxMessage]:
+           cid: str, *, systems: Systems) -> list[OutboxMessage]:
     key = f"failed:{decline.invoice_key}"
     code = reason.split(":", 1)[1] if ":" in reason else decline.decline_code
-    return [
+    return systems.only([
         _message("netsuite", "recovery_status", key, {
             "invoice_key": decline.invoice_key, "invoice_id": context.erp_invoice_id,
             "recovery_status": "failed", "decline_code": code, "retry_count": retry_count,
             "next_retry_at": None}, cid),
         _crm(decline, "failed", retry_count, None, None, code, key, cid),
-    ]
+    ])

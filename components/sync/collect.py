@@ -24,6 +24,7 @@ from components.sync.reconcile import (
     GatewayPayment,
     Snapshot,
 )
+from components.systems import systems_of
 from components.wiring import Deployment
 
 _CB_STATUS = {"paid": "paid", "voided": "void", "payment_due": "open", "not_paid": "open",
@@ -32,11 +33,15 @@ _CB_STATUS = {"paid": "paid", "voided": "void", "payment_due": "open", "not_paid
 
 async def collect_snapshot(deployment: Deployment, store: Store, *, since: float,
                            now: float) -> Snapshot:
+    """The snapshot; a system the merchant lacks (`components.systems`) is left out of it and
+    marked absent, so reconciliation does not read its emptiness as drift."""
+    systems = systems_of(deployment.settings, deployment.mapping)
     billing, customers = await _billing(deployment, store, since)
-    erp_invoices, erp_payments = await _erp(deployment)
+    erp_invoices, erp_payments = await _erp(deployment) if systems.erp else ([], [])
+    crm = await _crm(deployment, systems.crm_record, customers) if systems.crm else []
     return Snapshot(gateway=tuple(await _gateway(deployment, since)), billing=tuple(billing),
                     erp_payments=tuple(erp_payments), erp_invoices=tuple(erp_invoices),
-                    crm=tuple(await _crm(deployment, customers)), as_of=now)
+                    crm=tuple(crm), as_of=now, has_erp=systems.erp, has_crm=systems.crm)
 
 
 async def _gateway(d: Deployment, since: float) -> list[GatewayPayment]:
@@ -137,18 +142,15 @@ async def _erp(d: Deployment) -> tuple[list[ErpInvoice], list[ErpPayment]]:
     return invoices, payments
 
 
-async def _crm(d: Deployment, customers: dict[str, list[str]]) -> list[CrmStatus]:
+async def _crm(d: Deployment, record: str | None,
+               customers: dict[str, list[str]]) -> list[CrmStatus]:
+    """The recovery status on the CRM's `record` (the mapping entry `systems_of` found: it maps
+    recovery_status and customer_id to the object's own fields)."""
     salesforce, mapping = d.salesforce, d.mapping
-    if salesforce is None or mapping is None:
-        return []
-    record = next((r for r in ("subscription_recovery", "subscription")
-                   if mapping.has("salesforce", r)), None)
-    if record is None:
+    if salesforce is None or mapping is None or record is None:
         return []
     rmap = mapping.record("salesforce", record)
     fields = {name: f.vendor_field for name, f in rmap.fields.items() if "." not in f.vendor_field}
-    if "recovery_status" not in fields or "customer_id" not in fields:
-        return []
     soql = (f"SELECT Id, {', '.join(sorted(set(fields.values()) - {'Id'}))}, SystemModstamp "
             f"FROM {rmap.object} WHERE {fields['customer_id']} != null")
     statuses = []

@@ -4,7 +4,9 @@
 range. It returns a `Report`: invoices fully consistent, differences still settling (a write-back
 on its way: reported, not repaired) and drifts, each with its evidence and the outbox messages
 that repair it. Classes where money is in the books or a refund is at stake carry no repair
-(`needs_human`).
+(`needs_human`). A merchant without an ERP is reconciled gateway ↔ billing (+ CRM), one without
+a CRM with no CRM status (`Snapshot.has_erp`, `has_crm`): an absent system's empty records are
+not drift.
 
 Matching, best first: the propagated gateway payment id (billing `payment_refs`, ERP
 `payment_ref`), then the invoice key, then, only for an ERP payment with neither, amount +
@@ -100,6 +102,10 @@ class Snapshot:
     erp_invoices: tuple[ErpInvoice, ...]
     crm: tuple[CrmStatus, ...]
     as_of: float
+    # whether the merchant has an ERP / a CRM (`components.systems`): an absent system's empty
+    # records are not drift, and nothing is repaired in it
+    has_erp: bool = True
+    has_crm: bool = True
 
 
 # -- report -----------------------------------------------------------------------------------
@@ -400,10 +406,10 @@ def _orphan_reason(link: _ErpLink, ix: _Index) -> str | None:
     return None
 
 
-def _invoice_drifts(key: str, ix: _Index, mine: list[_ErpLink],
-                    in_erp: set[str]) -> Iterator[Drift]:
+def _invoice_drifts(key: str, ix: _Index, mine: list[_ErpLink], in_erp: set[str], *,
+                    has_erp: bool = True, has_crm: bool = True) -> Iterator[Drift]:
     """Drifts of one invoice; `mine` are the ERP payments linked to it, `in_erp` the gateway
-    payment ids any ERP payment accounts for."""
+    payment ids any ERP payment accounts for. Without an ERP or a CRM its checks are skipped."""
     bill, inv = ix.billing.get(key), ix.erp_invoices.get(key)
     paid, failed = ix.succeeded.get(key, []), ix.failed.get(key, [])
     currencies = {("billing", bill.currency)} if bill else set()
@@ -429,12 +435,12 @@ def _invoice_drifts(key: str, ix: _Index, mine: list[_ErpLink],
         yield Drift(DriftClass.BILLING_OPEN_GATEWAY_PAID, key,
                     {"gateway": [_gw(paying)], "billing": [_bill(bill)]},
                     _billing_repair(key, paying), _newest(paying.created_at, bill.updated_at))
-    if paying and paying.payment_id not in in_erp:
+    if has_erp and paying and paying.payment_id not in in_erp:
         yield Drift(DriftClass.ERP_PAYMENT_MISSING, key,
                     {"gateway": [_gw(paying)], "erp": [],
                      "erp_invoice": [_erp_inv(inv)] if inv else []},
                     (_apply_payment(key, paying, inv),), paying.created_at)
-    if bill:
+    if bill and has_crm:
         yield from _crm_drift(key, ix, bill, paying, failed)
 
 
@@ -513,7 +519,8 @@ def reconcile(snapshot: Snapshot, *, settle_seconds: float = 300.0) -> Report:
     in_erp = {lk.payment.payment_id for lk in links if lk.payment}
     invoices = sorted(set(ix.billing) | set(ix.succeeded) | set(by_invoice))
     for key in invoices:
-        found.extend(_invoice_drifts(key, ix, by_invoice.get(key, []), in_erp))
+        found.extend(_invoice_drifts(key, ix, by_invoice.get(key, []), in_erp,
+                                     has_erp=snapshot.has_erp, has_crm=snapshot.has_crm))
     found.sort(key=lambda d: (d.invoice_key or "", d.drift_class))
     report = Report(as_of=snapshot.as_of)
     for d in found:

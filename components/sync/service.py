@@ -28,6 +28,7 @@ from components.settings import ComponentSettings
 from components.store import Store, open_store
 from components.sync.feeds import ErpFeed
 from components.sync.relay import OutboxRelay
+from components.systems import systems_of
 from components.wiring import Deployment, connect
 
 LOG = logging.getLogger("components.sync")
@@ -56,10 +57,13 @@ class SyncService:
         self.now = now
         self.relay = OutboxRelay(self.store, self.deployment, settings=settings.outbox,
                                  metrics=self.metrics, now=now, seed=seed)
+        # the ERP and CRM the merchant has: the ERP feed, write-backs and reconciliation skip
+        # an absent one
+        self.systems = systems_of(settings, self.deployment.mapping)
         vendors = self.deployment.vendors
         self.erp = (ErpFeed(self.store, vendors.netsuite, billing=settings.billing,
                             key_field=vendors.erp_invoice_key_field)
-                    if vendors.netsuite else None)
+                    if self.systems.erp and vendors.netsuite else None)
         self.last_poll: float | None = None
         self.app = self._build_app()
 
@@ -68,7 +72,7 @@ class SyncService:
         if expected and not (token and hmac.compare_digest(token, expected)):
             return 401, {"error": "X-Landscape-Token missing or wrong"}
         if self.erp is None:
-            return 404, {"error": "no netsuite section in the settings"}
+            return 404, {"error": "the merchant has no ERP: no netsuite section in the settings"}
         if not isinstance(body, dict):
             return 400, {"error": "a NetSuite notification is a JSON object"}
         with correlated(f"netsuite:{body.get('eventId', '')}"):
@@ -95,7 +99,7 @@ class SyncService:
         report = reconcile(snapshot)
         queued = 0
         if repair:
-            queued = self.store.enqueue([m for d in report.drifts for m in d.repair])
+            queued = self.store.enqueue(self.systems.only(report.repairs()))
         log(LOG, "reconciled", summary=report.summary(), repairs_queued=queued)
         return {**report.to_dict(), "repairs_queued": queued}
 
@@ -158,6 +162,7 @@ class SyncService:
         @app.get("/healthz", tags=["operations"])
         async def health() -> dict[str, Any]:
             return {"status": "ok", "merchant": self.settings.merchant,
+                    "erp": self.systems.erp, "crm": self.systems.crm,
                     "outbox_depth": self.store.outbox_depth(),
                     "dead_letters": len(self.store.dead_letters())}
 

@@ -14,6 +14,7 @@ from components.connectors.errors import ErrorKind, VendorError
 from components.context import read_erp_invoice
 from components.domain import OutboxMessage
 from components.mapping import MerchantMapping
+from components.systems import systems_of
 from components.wiring import Deployment
 
 
@@ -41,6 +42,11 @@ async def send(message: OutboxMessage, deployment: Deployment) -> None:
     handler = _HANDLERS.get((message.destination, message.kind))
     if handler is None:
         raise NotDeliverable(f"no write-back for {message.destination}/{message.kind}")
+    # the engine queues nothing for a system the merchant lacks; a message queued before the
+    # settings changed (or a replayed dead letter) has nowhere to go
+    absent = systems_of(deployment.settings, deployment.mapping).absent(message.destination)
+    if absent:
+        raise NotDeliverable(absent)
     await handler(message.payload, message, deployment)
 
 
@@ -119,12 +125,9 @@ async def _netsuite_status(netsuite: Any, mapping: MerchantMapping | None, invoi
 async def _salesforce_recovery_status(p: dict[str, Any], m: OutboxMessage,
                                       d: Deployment) -> None:
     salesforce, mapping = d.salesforce, d.mapping
-    if salesforce is None or mapping is None:
-        raise NotDeliverable("no salesforce section or no mapping in the settings")
-    record = next((r for r in ("subscription_recovery", "subscription")
-                   if mapping.has("salesforce", r)), None)
-    if record is None:
-        raise NotDeliverable(f"{mapping.source}: vendors.salesforce: no subscription mapping")
+    record = systems_of(d.settings, mapping).crm_record
+    if salesforce is None or mapping is None or record is None:
+        raise NotDeliverable("no salesforce section, or no salesforce recovery-status mapping")
     canonical = {"subscription_id": p.get("subscription_id"), "customer_id": p.get("customer_id"),
                  "recovery_status": p["recovery_status"],
                  "last_decline_code": p.get("decline_code"), "retry_count": p.get("retry_count"),

@@ -27,6 +27,7 @@ MAPPINGS = ROOT / "scenarios" / "mappings"
 SCHEMAS = ROOT / "scenarios" / "schemas"
 ACME = MAPPINGS / "acme-stripe-netsuite-salesforce.yaml"
 GLOBEX = MAPPINGS / "globex-chargebee-netsuite-salesforce.yaml"
+INITECH = MAPPINGS / "initech-chargebee-salesforce-cpq.yaml"
 
 # The tenant schema each shipped mapping targets, per vendor (Stripe has no custom schema).
 TENANT_SCHEMAS = {
@@ -34,6 +35,8 @@ TENANT_SCHEMAS = {
     GLOBEX: {"chargebee": "chargebee-custom-fields.yaml",
              "netsuite": "netsuite-customrecord.yaml",
              "salesforce": "salesforce-plan-junction.yaml"},
+    INITECH: {"chargebee": "chargebee-custom-fields.yaml",
+              "salesforce": "salesforce-cpq-chargebee.yaml"},
 }
 # Standard (non-custom) fields the shipped mappings use, per vendor object.
 STANDARD = {
@@ -71,7 +74,7 @@ def test_every_shipped_mapping_is_tested() -> None:
     assert set(MAPPINGS.glob("*.yaml")) == set(TENANT_SCHEMAS)
 
 
-@pytest.mark.parametrize("path", [ACME, GLOBEX], ids=["acme", "globex"])
+@pytest.mark.parametrize("path", [ACME, GLOBEX, INITECH], ids=["acme", "globex", "initech"])
 def test_shipped_mapping_loads(path: Path) -> None:
     mapping = load_mapping(path)
     assert mapping.vendors() and mapping.currency_exponent == 2
