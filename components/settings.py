@@ -41,6 +41,13 @@ class ChargebeeSettings(_Strict):
     api_key: str
     webhook_username: str | None = None
     webhook_password: str | None = None
+    dunning: bool = Field(
+        True, description="the site runs Chargebee's dunning (the engine stands back while it "
+        "owns an invoice); false: the engine is the only retry owner and decides on the "
+        "invoice in the event, without reading it again")
+    hedge_after_ms: float | None = Field(
+        300, gt=0, description="a hot-path invoice read unanswered after this long is sent "
+        "again and the first answer wins (null: never)")
 
 
 class NetSuiteSettings(_Strict):

@@ -45,9 +45,10 @@ def connect(settings: ComponentSettings, *, http: httpx.AsyncClient | None = Non
     s = settings
     mids = {mid.name: StripeConnector(mid.api_key, base_url=s.stripe.base_url, mid=mid.name,
                                       http=http, policy=policy()) for mid in s.stripe.mids}
-    chargebee = (ChargebeeConnector(s.chargebee.site, s.chargebee.api_key,
-                                    base_url=s.chargebee.base_url, http=http, policy=policy())
-                 if s.chargebee else None)
+    chargebee = (ChargebeeConnector(
+        s.chargebee.site, s.chargebee.api_key, base_url=s.chargebee.base_url, http=http,
+        policy=policy(), hedge_after=s.chargebee.hedge_after_ms / 1000
+        if s.chargebee.hedge_after_ms else None) if s.chargebee else None)
     netsuite = (NetSuiteConnector(
         s.netsuite.account, consumer_key=s.netsuite.consumer_key,
         consumer_secret=s.netsuite.consumer_secret, token_id=s.netsuite.token_id,

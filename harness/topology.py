@@ -279,7 +279,8 @@ class Topology(_Strict):
             user, password = _chargebee_webhook(merchant, m.billing)
             data["chargebee"] = {"base_url": fakes["chargebee"], "site": m.billing.site,
                                  "api_key": m.billing.api_key, "webhook_username": user,
-                                 "webhook_password": password}
+                                 "webhook_password": password,
+                                 "dunning": m.billing.retries == "billing"}
         if m.erp:
             data["netsuite"] = {"base_url": fakes["netsuite"], "account": m.erp.account,
                                 "concurrency": m.erp.concurrency,

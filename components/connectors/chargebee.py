@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from components.connectors.errors import ErrorKind, UnknownOutcome, VendorError
-from components.connectors.http import json_body, new_client, retry_after, send
+from components.connectors.http import hedged, json_body, new_client, retry_after, send
 from components.connectors.retry import RetryPolicy
 
 VENDOR = "chargebee"
@@ -23,8 +23,9 @@ PAGE_SIZE = 100  # Chargebee's largest page
 class ChargebeeConnector:
     def __init__(self, site: str, api_key: str, *, base_url: str | None = None,
                  http: httpx.AsyncClient | None = None,
-                 policy: RetryPolicy | None = None) -> None:
+                 policy: RetryPolicy | None = None, hedge_after: float | None = None) -> None:
         self.site = site
+        self.hedge_after = hedge_after  # seconds before a hot-path read is sent a second time
         self.policy = policy or RetryPolicy()
         self._api = (base_url or f"https://{site}.chargebee.com").rstrip("/") + "/api/v2"
         self._auth = httpx.BasicAuth(api_key, "")
@@ -37,7 +38,9 @@ class ChargebeeConnector:
 
     # -- reads ------------------------------------------------------------------------------------
     async def get_invoice(self, invoice_id: str) -> dict[str, Any]:
-        return _resource(await self._get(f"/invoices/{invoice_id}"), "invoice")
+        """On the decision's hot path: hedged (`components.connectors.http.hedged`)."""
+        return _resource(await hedged(lambda: self._get(f"/invoices/{invoice_id}"),
+                                      self.hedge_after), "invoice")
 
     async def get_customer(self, customer_id: str) -> dict[str, Any]:
         return _resource(await self._get(f"/customers/{customer_id}"), "customer")

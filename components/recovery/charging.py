@@ -10,10 +10,16 @@ An attempt whose outcome is unknown (timeout, dropped connection, a 5xx after wh
 may exist) is resolved before the invoice is touched again: look for the payment (the invoice
 paid, a PaymentIntent carrying the key), and if there is none, send the same request with the
 same key, which Stripe runs once at most.
+
+Finding the card on another MID is a read the decision does not need, so `prefetch` starts it
+as the decline arrives, beside the billing and ERP reads: the charge then waits on the slowest
+read rather than on their sum (one spare read when the decision is not to retry).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 
 from components.connectors.errors import ErrorKind, UnknownOutcome, VendorError
@@ -27,6 +33,27 @@ class Charger:
                  safe_keys: bool = True) -> None:
         self.mids, self.billing, self.safe_keys = mids, billing, safe_keys
         self.primary = next(iter(mids))
+        # (MID, email) → the card lookup started by `prefetch`; taken by the charge or dropped
+        self._lookups: dict[tuple[str, str], asyncio.Task[tuple[str, str]]] = {}
+
+    def prefetch(self, decline: Decline) -> None:
+        """Start finding the customer's card on every MID that charges by card."""
+        email = decline.customer_email
+        if not email:
+            return
+        for mid, gateway in self.mids.items():
+            if not self.pays_invoice(mid) and (mid, email) not in self._lookups:
+                self._lookups[mid, email] = asyncio.ensure_future(
+                    self._find_card(gateway, decline))
+
+    async def forget(self, decline: Decline) -> None:
+        """Drop the lookups `prefetch` started for this decline that no charge took."""
+        for mid in self.mids:
+            task = self._lookups.pop((mid, decline.customer_email or ""), None)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
 
     def pays_invoice(self, mid: str) -> bool:
         """Stripe Billing's invoice on the primary MID is paid through the invoice itself."""
@@ -79,7 +106,9 @@ class Charger:
                     gateway: StripeConnector) -> ChargeResult:
         if self.pays_invoice(attempt.mid):
             return await gateway.pay_invoice(decline.invoice_id, idempotency_key=key)
-        customer, payment_method = await self._card_on(gateway, decline)
+        lookup = self._lookups.pop((attempt.mid, decline.customer_email or ""), None)
+        customer, payment_method = await (lookup if lookup is not None
+                                          else self._find_card(gateway, decline))
         return await gateway.charge(
             amount=attempt.amount, currency=attempt.currency, customer=customer,
             payment_method=payment_method, idempotency_key=key,
@@ -87,7 +116,7 @@ class Charger:
             description=f"Recovery of {decline.invoice_key}")
 
     @staticmethod
-    async def _card_on(gateway: StripeConnector, decline: Decline) -> tuple[str, str]:
+    async def _find_card(gateway: StripeConnector, decline: Decline) -> tuple[str, str]:
         """The customer and card on a MID's account: the merchant vaults the card on each MID
         under the same customer email."""
         email = decline.customer_email

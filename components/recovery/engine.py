@@ -94,10 +94,14 @@ class RecoveryEngine:
     def __init__(self, store: Store, vendors: Vendors, *, billing: str, mode: str = "cached",
                  policy: PolicySettings | None = None, protections: Protections | None = None,
                  metrics: Metrics | None = None, now: Callable[[], float],
-                 monotonic: Callable[[], float], systems: Systems | None = None) -> None:
+                 monotonic: Callable[[], float], systems: Systems | None = None,
+                 billing_dunning: bool = True) -> None:
         """`systems`: the ERP and CRM the merchant has (`components.systems.systems_of`);
         write-backs go to those only. None: both (the full landscape)."""
         self.store, self.vendors, self.billing, self.mode = store, vendors, billing, mode
+        # False: the billing system runs no retries of its own (Chargebee dunning off), so the
+        # invoice in the event is enough and the hot path skips reading it again
+        self.billing_dunning = billing_dunning
         self.systems = systems or Systems()
         self.policy = policy or PolicySettings(mids=tuple(vendors.mids))
         self.protections = protections or Protections()
@@ -113,6 +117,8 @@ class RecoveryEngine:
         """Decide on a decline and carry the decision out as far as it goes now."""
         watch = started or Stopwatch(self.monotonic)
         outcome = Outcome(decline.invoice_key)
+        arrived = decline
+        self.charger.prefetch(arrived)
         try:
             decline = await self._with_card(decline, billing_invoice)
             state = await self._billing_state(decline, billing_invoice)
@@ -130,6 +136,8 @@ class RecoveryEngine:
                 self.store.schedule_retry(decline.invoice_key, retry_at, _decline_doc(decline))
                 outcome.decisions.append(Decision(Action.RETRY_LATER, f"vendor_error:{kind}",
                                                   retry_at=retry_at))
+        finally:
+            await self.charger.forget(arrived)
         outcome.latency = watch.elapsed()
         self.metrics.decision_latency.labels(decline.source, self.mode).observe(outcome.latency)
         last = outcome.decisions[-1] if outcome.decisions else None
@@ -279,7 +287,7 @@ class RecoveryEngine:
             if invoice is None:
                 invoice = await self.vendors.primary.get_invoice(decline.invoice_id)
             return stripe_invoice_state(invoice)
-        if invoice is None or "dunning_status" not in invoice:
+        if invoice is None or ("dunning_status" not in invoice and self.billing_dunning):
             # the first failed charge's payment_failed is made before dunning takes the invoice
             # over: a copy without dunning_status cannot tell whether dunning owns it now
             assert self.vendors.chargebee is not None

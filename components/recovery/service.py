@@ -82,7 +82,8 @@ class RecoveryService:
             self.store, self.deployment.vendors, billing=settings.billing, mode=settings.mode,
             policy=policy_settings(settings), protections=settings.protections,
             metrics=self.metrics, now=now, monotonic=monotonic,
-            systems=systems_of(settings, self.deployment.mapping))
+            systems=systems_of(settings, self.deployment.mapping),
+            billing_dunning=settings.chargebee.dunning if settings.chargebee else True)
         self.app = self._build_app()
 
     # -- intake -------------------------------------------------------------------------------
