@@ -274,6 +274,11 @@ def run(
     without: list[str] = typer.Option(None, "--without", help="Switch a protection off "
                                       "(inbox, idempotency_key, dunning_check, erp_paid_check, "
                                       "signature_check) to see what it prevents"),
+    mode: str = typer.Option(None, help="The engine's ERP context: cached (from the sync's "
+                             "cache) or naive (read live on the hot path)"),
+    declines: int = typer.Option(None, help="How many renewals fail (default: the scenario's)"),
+    quiet: float = typer.Option(None, help="Seconds of quiet after the traffic (default: the "
+                                "scenario's; shorten it for --processes)"),
     report_dir: Path = typer.Option(None, "--report-dir", help="Where report.html and "
                                     "result.json go (default landscape-run/<scenario>)"),
 ) -> None:
@@ -282,8 +287,11 @@ def run(
     from harness.scenario_run import run_scenario
 
     def go() -> int:
+        if mode not in (None, "cached", "naive"):
+            fail(f"--mode {mode!r}: choose cached or naive")
         result = run_scenario(scenario, topology_ref=topology, seed=seed, processes=processes,
-                              without=without or [], say=console.print)
+                              without=without or [], mode=mode, declines=declines,
+                              quiet=quiet, say=console.print)
         folder = report_dir or Path("landscape-run") / result["scenario"]["name"]
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "result.json").write_text(json.dumps(result, indent=1, default=str))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -257,17 +258,19 @@ async def reconcile_all(stage: Stage, topology: Topology) -> dict[str, dict[str,
         sync = stage.components[name].sync
         first = await _json(stage, "POST", f"{sync}/v1/reconcile", {"repair": True})
         for _ in range(SETTLE_ROUNDS):
-            drained = (await stage.http.post(f"{sync}/v1/outbox/drain")).json()
+            drained = await _json(stage, "POST", f"{sync}/v1/outbox/drain")
             if not drained.get("depth"):
                 break
-            await stage.sleep(30)
+            # what is left waits for its backoff: minutes of virtual time, seconds of real
+            await stage.sleep(30 if stage.mode == "in-process" else 3)
         final = await _json(stage, "POST", f"{sync}/v1/reconcile", {"repair": False})
-        dead = (await stage.http.get(f"{sync}/v1/dead-letters")).json()
+        answer: Any = await _json(stage, "GET", f"{sync}/v1/dead-letters")
+        dead = answer if isinstance(answer, list) else [answer]
         out[name] = {"first": first, "final": final, "dead_letters": dead}
     return out
 
 
-async def _json(stage: Stage, method: str, url: str, body: Any = None) -> dict[str, Any]:
+async def _json(stage: Stage, method: str, url: str, body: Any = None) -> Any:
     """A component's answer; a failure becomes an answer naming it (the run goes on)."""
     try:
         response = await stage.http.request(method, url, json=body)
@@ -276,7 +279,7 @@ async def _json(stage: Stage, method: str, url: str, body: Any = None) -> dict[s
     if response.status_code >= 300:
         return {"clean": False, "error": f"{method} {url}: {response.status_code} "
                                          f"{response.text[:300]}"}
-    return dict(response.json())
+    return response.json()
 
 
 async def play(stage: Stage, scenario: Scenario, *, say: Callable[[str], None] | None = None,
@@ -321,25 +324,36 @@ def _components_log(folder: Path) -> None:
 
 # -- one command ----------------------------------------------------------------------------
 def replay_command(scenario: str, topology: str, seed: int, *, processes: bool = False,
-                   without: list[str] | None = None) -> str:
+                   without: list[str] | None = None, mode: str | None = None,
+                   declines: int | None = None, quiet: float | None = None) -> str:
+    """The one command that plays this run again (in-process: exactly)."""
     parts = ["landscape", "run", scenario, "--topology", topology, "--seed", str(seed)]
     parts += ["--processes"] if processes else []
     for name in without or []:
         parts += ["--without", name]
-    return " ".join(parts)
+    for option, value in (("--mode", mode), ("--declines", declines), ("--quiet", quiet)):
+        if value is not None:
+            parts += [option, f"{value:g}" if isinstance(value, float) else str(value)]
+    return " ".join(shlex.quote(p) for p in parts)
 
 
 def run_scenario(scenario_ref: str, *, topology_ref: str | None = None,
                  seed: int | None = None, processes: bool = False,
                  without: list[str] | None = None, mode: str | None = None,
+                 declines: int | None = None, quiet: float | None = None,
                  run_dir: Path | None = None,
                  say: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Load, play and judge one scenario (in-process on virtual time, or as processes)."""
+    """Load, play and judge one scenario (in-process on virtual time, or as processes).
+    `declines` and `quiet` override the scenario's; `mode` the components' (cached, naive)."""
     from harness.scenario import load_scenario
     from harness.topology import load_topology
     from simulators.core.virtual_time import run as run_virtual
 
     scenario = load_scenario(scenario_ref)
+    if declines is not None:
+        scenario.declines.count = declines
+    if quiet is not None:
+        scenario.quiet = quiet
     topology = load_topology(topology_ref or scenario.topology)
     if without:
         topology = topology.without(without)
@@ -348,7 +362,8 @@ def run_scenario(scenario_ref: str, *, topology_ref: str | None = None,
             m.components.settings["mode"] = mode
     seed = topology.seed if seed is None else seed
     replay = replay_command(scenario_ref, topology_ref or scenario.topology, seed,
-                            processes=processes, without=without)
+                            processes=processes, without=without, mode=mode,
+                            declines=declines, quiet=quiet)
     if not processes:
         _components_log(run_dir or Path("landscape-run") / scenario.name)
 

@@ -23,6 +23,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from components.connectors.errors import UnknownOutcome, VendorError
 from components.observability import Metrics, correlated, log
 from components.settings import ComponentSettings
 from components.store import Store, open_store
@@ -132,6 +133,16 @@ class SyncService:
 
         def answer(result: tuple[int, Any]) -> JSONResponse:
             return JSONResponse(result[1], status_code=result[0])
+
+        @app.exception_handler(VendorError)
+        @app.exception_handler(UnknownOutcome)
+        async def vendor_unavailable(request: Request, error: Exception) -> JSONResponse:
+            # a vendor the sync needs for this request failed (a brownout, an expired token it
+            # could not renew): say so, so the caller (the ERP's script, an operator) retries
+            log(LOG, "request failed on a vendor", logging.WARNING, path=request.url.path,
+                error=str(error))
+            return JSONResponse({"error": str(error), "vendor": getattr(error, "vendor", None)},
+                                status_code=503, headers={"Retry-After": "30"})
 
         @app.post("/notifications/netsuite", tags=["feeds"])
         async def netsuite(request: Request) -> JSONResponse:
