@@ -346,7 +346,7 @@ def run_scenario(scenario_ref: str, *, topology_ref: str | None = None,
     """Load, play and judge one scenario (in-process on virtual time, or as processes).
     `declines` and `quiet` override the scenario's; `mode` the components' (cached, naive)."""
     from harness.scenario import load_scenario
-    from harness.topology import load_topology
+    from harness.topology import TopologyError, load_topology
     from simulators.core.virtual_time import run as run_virtual
 
     scenario = load_scenario(scenario_ref)
@@ -365,6 +365,12 @@ def run_scenario(scenario_ref: str, *, topology_ref: str | None = None,
                             processes=processes, without=without, mode=mode,
                             declines=declines, quiet=quiet)
     if not processes:
+        custom = [f"merchants.{name}.components.{part}.command"
+                  for name, m in topology.merchants.items()
+                  for part in ("recovery", "sync") if getattr(m.components, part).command]
+        if custom:
+            raise TopologyError(f"{topology.source}: {', '.join(custom)} is set: a team's own "
+                                f"service runs as a process; add --processes")
         _components_log(run_dir or Path("landscape-run") / scenario.name)
 
         async def in_process() -> dict[str, Any]:
