@@ -4,21 +4,30 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# what running needs (the fakes, components, harness), then what testing adds (pytest, Pact,
+# the vendors' SDKs, linters): `make demo` installs only the first
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: demo test lint unit bench serve-stripe clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version.split()[0]'
+	@echo "setting up $(VENV): what running needs (about a minute the first time)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e .
 	@touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	@echo "adding what testing needs (pytest, Pact, the vendors' SDKs, linters)"
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $(TEST_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/landscape demo
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 
 test: lint
@@ -26,10 +35,10 @@ test: lint
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
-unit: $(STAMP)
+unit: $(TEST_STAMP)
 	$(BIN)/pytest -q tests/unit
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/landscape bench stripe
 	$(BIN)/python -m harness.inprocess --flows 200 --latency-ms 500
 	$(BIN)/python -m harness.decision_latency --declines 500 --seed 7
