@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -159,6 +159,20 @@ def settings_from_dict(data: Any, source: str = "<inline>") -> ComponentSettings
         return ComponentSettings.model_validate(_expand(data, source, ""))
     except ValidationError as exc:
         raise SettingsError(describe_errors(source, exc, "components/settings.py")) from None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validated(model: type[M], data: Any, source: str, *, reference: str, shape: str) -> M:
+    """`data` (a file's YAML) as `model`; SettingsError names the file, each key and the fix.
+    `shape` says what the top level should be; `reference` where the keys are documented."""
+    if not isinstance(data, dict):
+        raise SettingsError(f"{source}: {shape}; see {reference}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(describe_errors(source, exc, reference)) from None
 
 
 def describe_errors(source: str, exc: ValidationError, reference: str) -> str:

@@ -363,7 +363,8 @@ def _charges(path: str) -> bool:
 def _vendor_calls(truth: dict[str, Any]) -> dict[str, dict[str, Any]]:
     out = {}
     for vendor, entries in truth["requests"].items():
-        by_status = Counter(str(e.get("status")) for e in entries)
+        # no status: the client went away first (a cancelled spare read, a killed process)
+        by_status = Counter(str(e.get("status") or "no answer") for e in entries)
         out[vendor] = {"calls": len(entries),
                        "errors": sum(n for s, n in by_status.items()
                                      if s.isdigit() and int(s) >= 400),

@@ -21,9 +21,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from components.settings import SettingsError, describe_errors, read_yaml
+from components.settings import SettingsError, read_yaml, validated
 from harness.topology import ROOT
 from simulators.core.faults import FaultSpec
 
@@ -163,13 +163,11 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def scenario_from_dict(data: Any, source: str = "<inline>") -> Scenario:
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{source}: a scenario is a mapping with name, declines, timeline, "
-                            f"quiet and invariants; see {REFERENCE}")
     try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(describe_errors(source, exc, REFERENCE)) from None
+        scenario = validated(Scenario, data, source, reference=REFERENCE, shape=(
+            "a scenario is a mapping with name, declines, timeline, quiet and invariants"))
+    except SettingsError as exc:
+        raise ScenarioError(str(exc)) from None
     scenario._source = source
     return scenario
 

@@ -15,15 +15,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from components.mapping import MappingError, load_mapping
 from components.settings import (
     ComponentSettings,
     SettingsError,
-    describe_errors,
     read_yaml,
     settings_from_dict,
+    validated,
 )
 from simulators.core.config import FakeConfig, TenantConfig
 from simulators.core.faults import FaultSpec, Match
@@ -360,13 +360,12 @@ def load_topology(path: str | Path) -> Topology:
 
 def topology_from_dict(data: Any, source: str = "<inline>", *,
                        base: Path = ROOT) -> Topology:
-    if not isinstance(data, dict):
-        raise TopologyError(f"{source}: a topology is a mapping with name, merchants and "
-                            f"optionally systems and seed at the top level; see {REFERENCE}")
     try:
-        topology = Topology.model_validate(data)
-    except ValidationError as exc:
-        raise TopologyError(describe_errors(source, exc, REFERENCE)) from None
+        topology = validated(Topology, data, source, reference=REFERENCE, shape=(
+            "a topology is a mapping with name, merchants and optionally systems and seed at "
+            "the top level"))
+    except SettingsError as exc:
+        raise TopologyError(str(exc)) from None
     topology._base, topology._source = base, source
     _check(topology)
     return topology

@@ -18,8 +18,6 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 
-from components.connectors.netsuite import NetSuiteConnector
-from components.connectors.salesforce import SalesforceConnector
 from components.domain import OutboxMessage
 from components.mapping import load_mapping
 from components.settings import ComponentSettings
@@ -44,6 +42,7 @@ from harness.reference_merchant import (
 )
 from simulators.core.simulator import Simulator
 from simulators.core.virtual_time import run
+from tests.components.test_recovery_flows import netsuite, salesforce
 
 T = TypeVar("T")
 SEED = 13
@@ -133,18 +132,6 @@ async def chargebee_invoice(world: MerchantWorld) -> dict[str, Any]:
     response = await world.http.get(f"{world.world.url('chargebee')}/api/v2/invoices/"
                                     f"{GLOBEX_INVOICE}", auth=(GLOBEX_SITE_KEY, ""))
     return dict(response.json()["invoice"])
-
-
-def netsuite(world: MerchantWorld) -> NetSuiteConnector:
-    connector = world.sync.deployment.vendors.netsuite
-    assert connector is not None
-    return connector
-
-
-def salesforce(world: MerchantWorld) -> SalesforceConnector:
-    connector = world.sync.deployment.salesforce
-    assert connector is not None
-    return connector
 
 
 def requests_to(world: MerchantWorld, vendor: str) -> list[dict[str, Any]]:
