@@ -292,11 +292,17 @@ def judge(run: Run, truth: dict[str, Any],
         }
         figures.update({k: recon[name][k] for k in ("drift_found", "drift_repaired",
                                                     "needs_human")})
-        if not final.get("clean", False) or dead:
+        # a dead letter whose invoice the final reconciliation matched was superseded by a
+        # repair; one whose invoice still differs is work left for an operator
+        matched = set(final.get("matched", []))
+        open_dead = [d for d in dead if (d.get("payload") or {}).get("invoice_key") not in matched]
+        recon[name]["dead_letters_superseded"] = len(dead) - len(open_dead)
+        if not final.get("clean", False) or open_dead:
             violations["reconciliation_clean"].append(
-                f"{name}: final reconciliation {final.get('summary')}; {len(dead)} dead "
-                f"letter(s)" + (f", first: {dead[0].get('last_error') or dead[0]}"
-                                if dead else ""))
+                f"{name}: final reconciliation {final.get('error') or final.get('summary')}; "
+                f"{len(open_dead)} unresolved dead letter(s)"
+                + (f", first: {open_dead[0].get('last_error') or open_dead[0]}"
+                   if open_dead else ""))
         # drift reported, not swallowed
         if name in renamed:
             field = renamed[name]["field"]
@@ -340,7 +346,8 @@ def judge(run: Run, truth: dict[str, Any],
         f"{sum(m['decisions'] for m in merchants.values())} of {total} answered")
     details["reconciliation_clean"].append(
         ", ".join(f"{n}: {r['consistent']} matched, {r['drift_found']} drift found, "
-                  f"{r['drift_repaired']} repaired, {r['dead_letters']} dead letters"
+                  f"{r['drift_repaired']} repaired, {r['dead_letters']} dead letters "
+                  f"({r['dead_letters_superseded']} superseded by repairs)"
                   for n, r in recon.items()))
     details["tenants_isolated"].append(f"{len(truth['tenants'])} tenants inspected")
     checks = [{"name": text, "id": key, "passed": not violations[key],

@@ -36,7 +36,8 @@ INVARIANTS = {
     "one_charge_per_idempotency_key": "at most one successful charge per idempotency key",
     "every_decline_decided": "every failed renewal reached the engine and was answered",
     "recoveries_reflected": "every recovery is reflected in billing, the ERP and the CRM",
-    "reconciliation_clean": "reconciliation is clean after the sync's repairs",
+    "reconciliation_clean": "reconciliation is clean after the sync's repairs, and every dead "
+                            "letter was superseded by one",
     "sla": "decision latency p99 under the topology's SLA",
     "tenants_isolated": "no merchant's data reached another merchant's tenants",
     "drift_reported": "the CRM schema drift was reported (dead letters naming the field), "
