@@ -24,8 +24,9 @@ from typing import Any
 import yaml
 
 from components.connectors.netsuite import NetSuiteConnector
+from components.recovery.declines import DeclineClass, classify
 from harness import invariants
-from harness.scenario import FaultStep, Scenario, Step
+from harness.scenario import FaultStep, Scenario, ScenarioError, Step
 from harness.seeding import Customer, ProviderStates, renewal_fails, seed_topology
 from harness.stage import InProcessStage, Stage
 from harness.topology import Topology
@@ -84,9 +85,6 @@ class Run:
         seeded = await seed_topology(self.topology, self.stage.http, self.stage.fakes,
                                      self.stage.components, progress=progress)
         self.customers = seeded.customers
-        self.states.schemas = {m.crm.org: yaml.safe_load(self.topology.path(
-            m.crm.schema_file).read_text()) for m in self.topology.merchants.values()
-            if m.crm and m.crm.schema_file}
         await self.stage.sleep(self.scenario.warm_up)
         planned = plan_declines(self.topology, seeded.customers, self.scenario,
                                 self.stage.seed)
@@ -192,10 +190,11 @@ class Run:
         """A customer paid by wire this morning: AR applies it in NetSuite while the engine has
         a retry of the same invoice due (customers whose card declined on every MID)."""
         due = [p.customer for p in self.fired if p.alternate_declines
-               and p.customer.erp_invoice and p.code in SOFT
+               and p.customer.erp_invoice and retried_later(p.code)
                and p.customer.invoice_key not in self.manual_payments]
+        if not due:
+            self.event("note", note="no invoice with an ERP and a retry due: no ERP payment")
         for c in due[:count]:
-            m = self.topology.merchants[c.merchant]
             settings = self.topology.component_settings(c.merchant, self.stage.fakes,
                                                         store="sqlite://")
             assert settings.netsuite is not None
@@ -211,13 +210,14 @@ class Run:
             self.manual_payments[c.invoice_key] = external_id
             self.event("note", c.merchant, invoice=c.invoice_key,
                        note=f"manual ERP payment on {c.invoice} (wire transfer)")
-            assert m.erp is not None
 
     async def expire_tokens(self, system: str) -> None:
         """Every session the CRM issued is revoked (an admin reset, a password change)."""
+        if system != "salesforce":  # NetSuite's token-based auth has no sessions to expire
+            self.event("note", note=f"{system}: no sessions to expire")
+            return
         for name in self.topology.merchants:
-            for tenant in self.topology.tenants(name).get(system, []) if system == "salesforce" \
-                    else []:  # NetSuite token-based auth has no sessions to expire
+            for tenant in self.topology.tenants(name).get(system, []):
                 base = f"{self.stage.fakes[system]}/_sim/tenants/{tenant}"
                 state = (await self.stage.http.get(f"{base}/state")).json()
                 data = state.get("data", {})
@@ -233,8 +233,12 @@ class Run:
         for name, m in self.topology.merchants.items():
             if not m.crm or not m.crm.schema_file:
                 continue
-            schema = yaml.safe_load(self.topology.path(m.crm.schema_file).read_text())
-            fields = schema["objects"][r.object]["fields"]
+            path = self.topology.path(m.crm.schema_file)
+            schema = yaml.safe_load(path.read_text())
+            fields = ((schema.get("objects") or {}).get(r.object) or {}).get("fields") or {}
+            if r.field not in fields:
+                raise ScenarioError(f"{self.scenario.source}: rename_field: {r.object}."
+                                    f"{r.field} is not a field of {path}; name one it has")
             fields[r.to] = fields.pop(r.field)
             tenant = self.topology.tenants(name)["salesforce"][0]
             response = await self.stage.http.put(
@@ -247,8 +251,9 @@ class Run:
             self.event("note", name, note=f"CRM field {r.object}.{r.field} renamed to {r.to}")
 
 
-SOFT = {"insufficient_funds", "generic_decline", "processing_error", "do_not_honor",
-        "try_again_later", "incorrect_cvc"}
+def retried_later(code: str) -> bool:
+    """A decline the engine's policy retries on a later day (a soft one)."""
+    return classify(code).decline_class == DeclineClass.SOFT
 
 
 async def reconcile_all(stage: Stage, topology: Topology) -> dict[str, dict[str, Any]]:
