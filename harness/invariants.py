@@ -298,11 +298,15 @@ def judge(run: Run, truth: dict[str, Any],
         open_dead = [d for d in dead if (d.get("payload") or {}).get("invoice_key") not in matched]
         recon[name]["dead_letters_superseded"] = len(dead) - len(open_dead)
         if not final.get("clean", False) or open_dead:
+            settling = len(final.get("in_transit", []))
             violations["reconciliation_clean"].append(
                 f"{name}: final reconciliation {final.get('error') or final.get('summary')}; "
                 f"{len(open_dead)} unresolved dead letter(s)"
                 + (f", first: {open_dead[0].get('last_error') or open_dead[0]}"
-                   if open_dead else ""))
+                   if open_dead else "")
+                + (f"; {settling} difference(s) younger than the sync's settle window (5 min) "
+                   f"are not yet called drift: a longer quiet phase (--quiet) lets them settle "
+                   f"or be repaired" if settling else ""))
         # drift reported, not swallowed
         if name in renamed:
             field = renamed[name]["field"]

@@ -9,6 +9,7 @@ as the engine writes them). CRM: the recovery status the mapping names, per bill
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime
 from typing import Any
@@ -116,8 +117,9 @@ async def _erp(d: Deployment) -> tuple[list[ErpInvoice], list[ErpPayment]]:
     rows = await netsuite.suiteql(
         f"SELECT id FROM transaction WHERE type = 'CustInvc' AND {key_field} IS NOT NULL")
     invoices, by_erp_id = [], {}
-    for row in rows:
-        record = await netsuite.get("invoice", str(row["id"]))
+    # the reads run side by side; the connector keeps them within the account's concurrency
+    records = await asyncio.gather(*(netsuite.get("invoice", str(row["id"])) for row in rows))
+    for record in records:
         entry = erp_entry(d.settings.billing, str(record.get(key_field)), record)
         by_erp_id[entry["erp_invoice_id"]] = entry["invoice_key"]
         invoices.append(ErpInvoice(
@@ -127,8 +129,9 @@ async def _erp(d: Deployment) -> tuple[list[ErpInvoice], list[ErpPayment]]:
             currency=str(entry["currency"] or "usd").lower(), status=str(entry["status"]),
             customer_id=entry["erp_customer_id"]))
     payments = []
-    for row in await netsuite.suiteql("SELECT id FROM transaction WHERE type = 'CustPymt'"):
-        record = await netsuite.get("customerPayment", str(row["id"]), expand=True)
+    rows = await netsuite.suiteql("SELECT id FROM transaction WHERE type = 'CustPymt'")
+    for record in await asyncio.gather(*(netsuite.get("customerPayment", str(row["id"]),
+                                                      expand=True) for row in rows)):
         applied = tuple(str(item["doc"]["id"]) for item in
                         (record.get("apply") or {}).get("items") or []
                         if item.get("apply", True) and item.get("doc"))
