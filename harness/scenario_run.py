@@ -287,6 +287,14 @@ async def _json(stage: Stage, method: str, url: str, body: Any = None) -> Any:
     return response.json()
 
 
+def _shown(path: str) -> str:
+    """A file as the report shows it: relative to the working folder when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
 async def play(stage: Stage, scenario: Scenario, *, say: Callable[[str], None] | None = None,
                progress: Callable[[int, int], None] | None = None,
                replay: str = "") -> dict[str, Any]:
@@ -301,8 +309,8 @@ async def play(stage: Stage, scenario: Scenario, *, say: Callable[[str], None] |
     decisions = figures.pop("decision_events")
     return {
         "scenario": {"name": scenario.name, "description": scenario.description,
-                     "file": scenario.source},
-        "topology": {"name": stage.topology.name, "file": stage.topology.source,
+                     "file": _shown(scenario.source)},
+        "topology": {"name": stage.topology.name, "file": _shown(stage.topology.source),
                      "merchants": list(stage.topology.merchants)},
         "seed": stage.seed, "mode": stage.mode, "passed": all(c["passed"] for c in wanted),
         "replay": replay, "simulated_seconds": round(run.t(), 3),

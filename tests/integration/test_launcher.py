@@ -221,3 +221,27 @@ def test_kill_then_restart_brings_a_component_back_on_the_same_url(tmp_path) -> 
     assert pids and all(_started_at(pid) is None for pid in pids)
     with pytest.raises(KeyError, match="merchants: acme"):
         landscape.kill("nobody", "recovery")
+
+
+def test_a_team_s_own_command_gets_its_port_config_and_env_and_the_data_is_seeded(
+        tmp_path) -> None:
+    """A component given as a command (here the reference engine, started the way a team would
+    start its own) is filled in and health-checked; the seeding hook fills every system."""
+    from harness.seeding import seed_running
+
+    command = [sys.executable, "-m", "components.recovery", "--config", "{config}", "--port",
+               "{port}"]
+    topology = load_topology(_one_merchant_topology(
+        tmp_path, recovery={"command": command, "env": {"TEAM_FLAG": "on"}}))
+    with RunningLandscape(topology, tmp_path / "run", seed_data=seed_running) as landscape:
+        url = landscape.components["acme"].recovery
+        assert httpx.get(f"{url}/healthz").json()["status"] == "ok"
+        service = landscape.service("acme", "recovery")
+        assert str(tmp_path / "run" / "acme" / "components.yaml") in service.command
+        assert service.env["TEAM_FLAG"] == "on"
+        assert service.env["LANDSCAPE_STRIPE_URL"] == landscape.fakes["stripe"]
+        state = httpx.get(f"{landscape.fakes['netsuite']}/_sim/tenants/1234567_SB1/state")
+        invoices = state.json()["data"]["records.invoice"]
+        assert len(invoices) == topology.merchants["acme"].data.customers
+        cached = httpx.get(f"{landscape.components['acme'].sync}/healthz").json()
+        assert cached["status"] == "ok"
