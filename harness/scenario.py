@@ -58,8 +58,9 @@ class Declines(_Strict):
     count: int = Field(40, ge=1, le=100_000, description="at most the seeded customers")
     rate_per_second: float = Field(1.0, gt=0)
     codes: dict[str, float] = Field(
-        default_factory=lambda: {"insufficient_funds": 6, "generic_decline": 2,
-                                 "processing_error": 1, "expired_card": 1, "stolen_card": 1},
+        default_factory=lambda: {"insufficient_funds": 6.0, "generic_decline": 2.0,
+                                 "processing_error": 1.0, "expired_card": 1.0,
+                                 "stolen_card": 1.0},
         description="decline code → weight; codes the fake Stripe's test cards have")
     alternate_declines: float = Field(
         0.0, ge=0, le=1, description="share of customers whose card on the alternate MID "

@@ -37,7 +37,7 @@ REFERENCE = "scenarios/README.md (Topologies)"
 # When the engine owns the retries (one retry owner per invoice), the billing system's are off:
 # Stripe leaves a failed renewal open and past_due, Chargebee's dunning ends at once and keeps
 # the subscription active.
-ENGINE_OWNS_RETRIES = {
+ENGINE_OWNS_RETRIES: dict[str, dict[str, Any]] = {
     "stripe": {"billing": {"retry_days": [], "invoice_after_final_attempt": "open",
                            "subscription_after_final_attempt": "past_due"}},
     "chargebee": {"dunning": {"retry_days": [], "on_exhausted": "active"}},
@@ -233,12 +233,13 @@ class Topology(_Strict):
                     urls: ComponentUrls) -> list[tuple[str, dict[str, Any], str | None,
                                                        Behaviour]]:
         if vendor == "stripe":
-            settings = ENGINE_OWNS_RETRIES["stripe"] if _engine_retries(m, "stripe") else {}
-            behaviour = m.gateway
+            account: dict[str, Any] = (ENGINE_OWNS_RETRIES["stripe"]
+                                       if _engine_retries(m, "stripe") else {})
+            behaviour: Behaviour = m.gateway
             if m.billing.system == "stripe":  # billing latency/faults apply to the same account
                 behaviour = Behaviour(latency=m.gateway.latency or m.billing.latency,
                                       faults=[*m.gateway.faults, *m.billing.faults])
-            return [(mid.api_key, dict(settings), None, behaviour) for mid in m.gateway.mids]
+            return [(mid.api_key, dict(account), None, behaviour) for mid in m.gateway.mids]
         if vendor == "chargebee" and m.billing.system == "chargebee":
             user, password = _chargebee_webhook(name, m.billing)
             return [(str(m.billing.site), {
@@ -249,7 +250,8 @@ class Topology(_Strict):
                               "enabled_events": ["payment_failed"]}]},
                 m.billing.schema_file, m.billing)]
         if vendor == "netsuite" and m.erp:
-            settings = {**_netsuite_credentials(name, m.erp), "client_id": f"{name}-client-id",
+            settings: dict[str, Any] = {
+                **_netsuite_credentials(name, m.erp), "client_id": f"{name}-client-id",
                         "client_secret": f"{name}-client-secret",
                         "concurrency_limit": m.erp.concurrency}
             if m.erp.notifications:
