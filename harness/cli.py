@@ -303,15 +303,24 @@ def run(
 
 
 def _judged(job: Callable[[], int]) -> int:
-    """A run's exit code; a problem in the user's files is one line (exit 2)."""
+    """A run's exit code; a problem in the user's files is one line (exit 2), anything else
+    one line naming the file that holds its traceback (exit 3)."""
+    import traceback
+
+    from harness.launcher import LaunchError
     from harness.scenario import ScenarioError
     from harness.seeding import SeedingError
     from harness.topology import TopologyError
 
     try:
         return job()
-    except (ScenarioError, TopologyError, SeedingError) as exc:
+    except (ScenarioError, TopologyError, SeedingError, LaunchError) as exc:
         fail(str(exc))
+    except Exception as exc:  # a bug of ours or a process that died: said, not dumped
+        log = Path("landscape-run") / "error.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(traceback.format_exc())
+        fail(f"the run stopped: {type(exc).__name__}: {exc}; the traceback is in {log}", 3)
 
 
 @app.command()
