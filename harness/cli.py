@@ -276,7 +276,10 @@ def run(
                                       "signature_check) to see what it prevents"),
     mode: str = typer.Option(None, help="The engine's ERP context: cached (from the sync's "
                              "cache) or naive (read live on the hot path)"),
-    declines: int = typer.Option(None, help="How many renewals fail (default: the scenario's)"),
+    declines: int = typer.Option(None, help="How many renewals fail (default: the scenario's; "
+                                 "at most the seeded customers)"),
+    customers: int = typer.Option(None, help="Customers seeded per merchant (default: the "
+                                  "topology's data volume)"),
     quiet: float = typer.Option(None, help="Seconds of quiet after the traffic (default: the "
                                 "scenario's; shorten it for --processes)"),
     report_dir: Path = typer.Option(None, "--report-dir", help="Where report.html and "
@@ -291,7 +294,7 @@ def run(
             fail(f"--mode {mode!r}: choose cached or naive")
         result = run_scenario(scenario, topology_ref=topology, seed=seed, processes=processes,
                               without=without or [], mode=mode, declines=declines,
-                              quiet=quiet, say=console.print)
+                              quiet=quiet, customers=customers, say=console.print)
         folder = report_dir or Path("landscape-run") / result["scenario"]["name"]
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "result.json").write_text(json.dumps(result, indent=1, default=str))

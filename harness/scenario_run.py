@@ -338,13 +338,15 @@ def _components_log(folder: Path) -> None:
 # -- one command ----------------------------------------------------------------------------
 def replay_command(scenario: str, topology: str, seed: int, *, processes: bool = False,
                    without: list[str] | None = None, mode: str | None = None,
-                   declines: int | None = None, quiet: float | None = None) -> str:
+                   declines: int | None = None, quiet: float | None = None,
+                   customers: int | None = None) -> str:
     """The one command that plays this run again (in-process: exactly)."""
     parts = ["landscape", "run", scenario, "--topology", topology, "--seed", str(seed)]
     parts += ["--processes"] if processes else []
     for name in without or []:
         parts += ["--without", name]
-    for option, value in (("--mode", mode), ("--declines", declines), ("--quiet", quiet)):
+    for option, value in (("--mode", mode), ("--declines", declines), ("--quiet", quiet),
+                          ("--customers", customers)):
         if value is not None:
             parts += [option, f"{value:g}" if isinstance(value, float) else str(value)]
     return " ".join(shlex.quote(p) for p in parts)
@@ -354,10 +356,11 @@ def run_scenario(scenario_ref: str, *, topology_ref: str | None = None,
                  seed: int | None = None, processes: bool = False,
                  without: list[str] | None = None, mode: str | None = None,
                  declines: int | None = None, quiet: float | None = None,
-                 run_dir: Path | None = None,
+                 customers: int | None = None, run_dir: Path | None = None,
                  say: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Load, play and judge one scenario (in-process on virtual time, or as processes).
-    `declines` and `quiet` override the scenario's; `mode` the components' (cached, naive)."""
+    `declines` and `quiet` override the scenario's; `customers` the topology's data volume
+    per merchant; `mode` the components' (cached, naive)."""
     from harness.scenario import load_scenario
     from harness.topology import TopologyError, load_topology
     from simulators.core.virtual_time import run as run_virtual
@@ -370,13 +373,15 @@ def run_scenario(scenario_ref: str, *, topology_ref: str | None = None,
     topology = load_topology(topology_ref or scenario.topology)
     if without:
         topology = topology.without(without)
-    if mode:
-        for m in topology.merchants.values():
+    for m in topology.merchants.values():
+        if mode:
             m.components.settings["mode"] = mode
+        if customers:
+            m.data.customers = customers
     seed = topology.seed if seed is None else seed
     replay = replay_command(scenario_ref, topology_ref or scenario.topology, seed,
                             processes=processes, without=without, mode=mode,
-                            declines=declines, quiet=quiet)
+                            declines=declines, quiet=quiet, customers=customers)
     if not processes:
         custom = [f"merchants.{name}.components.{part}.command"
                   for name, m in topology.merchants.items()
