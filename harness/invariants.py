@@ -197,6 +197,15 @@ def judge(run: Run, truth: dict[str, Any],
                 violations["one_charge_per_idempotency_key"].append(
                     f"{name} {tenant}: {count} charges with idempotency key {ikey}")
         details["one_charge_per_idempotency_key"].append(f"{name}: {len(per_key)} keys")
+        failed_keys = {p.customer.invoice_key for p in t.fired}
+        untraced = sorted({str((pi.get("metadata") or {}).get("invoice_key")) for _, pi in t.intents
+                           if pi.get("status") == "succeeded"
+                           and (pi.get("metadata") or {}).get("invoice_key")
+                           and (pi.get("metadata") or {}).get("invoice_key") not in failed_keys})
+        for key in untraced:
+            violations["charges_trace_to_failures"].append(
+                f"{name}: the customer was charged for {key}, whose renewal never failed"
+                + (" (a forged webhook)" if key in run.forged else ""))
         # decisions and their latency, from the billing system's webhook deliveries
         event_invoice = t.event_invoice()
         by_invoice: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -354,6 +363,9 @@ def judge(run: Run, truth: dict[str, Any],
                   f"({r['dead_letters_superseded']} superseded by repairs)"
                   for n, r in recon.items()))
     details["tenants_isolated"].append(f"{len(truth['tenants'])} tenants inspected")
+    details["charges_trace_to_failures"].append(
+        f"{len(run.forged)} forged failure webhooks sent" if run.forged
+        else "every recovery charge names a failed renewal")
     checks = [{"name": text, "id": key, "passed": not violations[key],
                "detail": "; ".join(details[key]), "violations": violations[key][:20]}
               for key, text in INVARIANTS.items()]

@@ -42,10 +42,11 @@ INVARIANTS = {
     "tenants_isolated": "no merchant's data reached another merchant's tenants",
     "drift_reported": "the CRM schema drift was reported (dead letters naming the field), "
                       "not swallowed",
+    "charges_trace_to_failures": "every recovery charge is for a renewal that really failed",
 }
 DEFAULT_INVARIANTS = ["one_charge_per_invoice", "one_charge_per_idempotency_key",
                       "every_decline_decided", "recoveries_reflected", "reconciliation_clean",
-                      "sla", "tenants_isolated"]
+                      "sla", "tenants_isolated", "charges_trace_to_failures"]
 
 
 class _Strict(BaseModel):
@@ -85,6 +86,12 @@ class ErpPayment(_Strict):
                        "ERP (a customer who paid by wire this morning)")
 
 
+class ForgedWebhooks(_Strict):
+    count: int = Field(1, ge=1, description="failure webhooks for renewals that did not fail, "
+                       "unsigned (Stripe) or with the wrong Basic credentials (Chargebee), sent "
+                       "straight to each merchant's engine")
+
+
 class RenameField(_Strict):
     system: Literal["salesforce"] = "salesforce"
     object: str
@@ -101,24 +108,24 @@ class Step(_Strict):
     erp_payment: ErpPayment | None = None
     expire_tokens: Literal["salesforce", "netsuite"] | None = None
     rename_field: RenameField | None = None
+    forged_webhooks: ForgedWebhooks | None = None
     note: str | None = None
 
     @model_validator(mode="after")
     def _one_action(self) -> Step:
-        actions = [name for name in ("fault", "clear_faults", "kill", "restart", "erp_payment",
-                                     "expire_tokens", "rename_field")
-                   if getattr(self, name) is not None]
+        actions = [name for name in ACTIONS if getattr(self, name) is not None]
         if len(actions) != 1:
-            raise ValueError("a step does exactly one thing: fault, clear_faults, kill, "
-                             "restart, erp_payment, expire_tokens or rename_field (found "
+            raise ValueError(f"a step does exactly one thing: {', '.join(ACTIONS)} (found "
                              f"{', '.join(actions) or 'none'}); split it into steps")
         return self
 
     @property
     def action(self) -> str:
-        return next(name for name in ("fault", "clear_faults", "kill", "restart", "erp_payment",
-                                      "expire_tokens", "rename_field")
-                    if getattr(self, name) is not None)
+        return next(name for name in ACTIONS if getattr(self, name) is not None)
+
+
+ACTIONS = ("fault", "clear_faults", "kill", "restart", "erp_payment", "expire_tokens",
+           "rename_field", "forged_webhooks")
 
 
 class Scenario(_Strict):

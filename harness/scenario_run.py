@@ -12,6 +12,7 @@ components: a component that lies about what it did cannot pass (`harness/invari
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import shlex
@@ -70,6 +71,7 @@ class Run:
         self.fired: list[Planned] = []
         self.manual_payments: dict[str, str] = {}   # invoice key → ERP payment external id
         self.renamed: list[dict[str, str]] = []
+        self.forged: list[str] = []                 # invoice keys of forged failures
         self.customers: dict[str, list[Customer]] = {}
         self.traffic_end = 0.0
 
@@ -160,6 +162,8 @@ class Run:
             await self.expire_tokens(step.expire_tokens)
         elif step.rename_field:
             await self.rename_field(step)
+        elif step.forged_webhooks:
+            await self.forge_webhooks(step.forged_webhooks.count)
         self.say(f"  t={step.at:>5.0f}s {action}" + (f": {step.note}" if step.note else ""))
 
     async def add_fault(self, fault: FaultStep, at: float) -> None:
@@ -226,6 +230,24 @@ class Run:
                 (await self.stage.http.post(f"{base}/restore", json=state)).raise_for_status()
                 self.event("note", name, note=f"{system} sessions revoked")
 
+    async def forge_webhooks(self, count: int) -> None:
+        """Failure webhooks for renewals that never failed, without the billing system's
+        signature or credentials, posted to each merchant's engine: what an attacker (or a
+        test tool pointed at production) sends. The engine must not act on them."""
+        fired = {p.customer.invoice_key for p in self.fired}
+        for name, m in self.topology.merchants.items():
+            quiet = [c for c in reversed(self.customers.get(name, []))
+                     if c.invoice_key not in fired][:count]
+            for c in quiet:
+                url, body, headers, auth = _forged(m.billing.system, c, self.stage.now())
+                try:
+                    await self.stage.http.post(f"{self.stage.components[name].recovery}{url}",
+                                               content=body, headers=headers, auth=auth)
+                except Exception as exc:  # an engine that falls over is for the invariants
+                    self.event("note", name, note=f"forged webhook: {exc!r}")
+                self.forged.append(c.invoice_key)
+            self.event("note", name, note=f"{len(quiet)} forged failure webhooks sent")
+
     async def rename_field(self, step: Step) -> None:
         """An admin renames a custom field in the CRM: the integration's writes to it fail."""
         r = step.rename_field
@@ -249,6 +271,31 @@ class Run:
             self.renamed.append({"merchant": name, "object": r.object, "field": r.field,
                                  "to": r.to})
             self.event("note", name, note=f"CRM field {r.object}.{r.field} renamed to {r.to}")
+
+
+def _forged(billing: str, c: Customer, now: float) -> tuple[str, bytes, dict[str, str],
+                                                          tuple[str, str] | None]:
+    """A failure event for `c`'s renewal in the billing system's own format, unauthenticated."""
+    if billing == "stripe":
+        event = {"id": f"evt_forged_{c.invoice}", "object": "event", "created": int(now),
+                 "type": "invoice.payment_failed", "data": {"object": {
+                     "id": c.invoice, "object": "invoice", "customer": c.billing_customer,
+                     "customer_email": c.email, "amount_due": c.amount,
+                     "amount_remaining": c.amount, "currency": c.currency, "status": "open",
+                     "attempt_count": 1, "subscription": c.subscription,
+                     "collection_method": "charge_automatically", "payment_intent": None}}}
+        signature = f"t={int(now)},v1={'0' * 64}"
+        return ("/webhooks/stripe", json.dumps(event).encode(),
+                {"content-type": "application/json", "stripe-signature": signature}, None)
+    event = {"id": f"ev_forged_{c.invoice}", "event_type": "payment_failed",
+             "occurred_at": int(now), "content": {
+                 "invoice": {"id": c.invoice, "customer_id": c.billing_customer,
+                             "amount_due": c.amount, "currency_code": c.currency.upper(),
+                             "status": "payment_due", "subscription_id": c.subscription},
+                 "transaction": {"error_code": "insufficient_funds"},
+                 "customer": {"id": c.billing_customer, "email": c.email}}}
+    return ("/webhooks/chargebee", json.dumps(event).encode(),
+            {"content-type": "application/json"}, ("intruder", "guessed-password"))
 
 
 def retried_later(code: str) -> bool:

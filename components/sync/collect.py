@@ -14,6 +14,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from components.connectors.errors import ErrorKind, VendorError
 from components.context import erp_entry
 from components.domain import invoice_key
 from components.store import Store
@@ -37,10 +38,11 @@ async def collect_snapshot(deployment: Deployment, store: Store, *, since: float
     """The snapshot; a system the merchant lacks (`components.systems`) is left out of it and
     marked absent, so reconciliation does not read its emptiness as drift."""
     systems = systems_of(deployment.settings, deployment.mapping)
-    billing, customers = await _billing(deployment, store, since)
+    gateway = await _gateway(deployment, since)
+    billing, customers = await _billing(deployment, store, since, gateway)
     erp_invoices, erp_payments = await _erp(deployment) if systems.erp else ([], [])
     crm = await _crm(deployment, systems.crm_record, customers) if systems.crm else []
-    return Snapshot(gateway=tuple(await _gateway(deployment, since)), billing=tuple(billing),
+    return Snapshot(gateway=tuple(gateway), billing=tuple(billing),
                     erp_payments=tuple(erp_payments), erp_invoices=tuple(erp_invoices),
                     crm=tuple(crm), as_of=now, has_erp=systems.erp, has_crm=systems.crm)
 
@@ -60,50 +62,77 @@ async def _gateway(d: Deployment, since: float) -> list[GatewayPayment]:
     return found
 
 
-async def _billing(d: Deployment, store: Store,
-                   since: float) -> tuple[list[BillingInvoice], dict[str, list[str]]]:
+async def _billing(d: Deployment, store: Store, since: float,
+                   gateway: list[GatewayPayment]) -> tuple[list[BillingInvoice],
+                                                           dict[str, list[str]]]:
     """The billing invoices, and the keys of each customer's invoices that failed (the CRM's
-    recovery status is about those)."""
-    invoices, customers = [], {}
+    recovery status is about those). An invoice a succeeded gateway payment names but the time
+    window missed (created before it, retried since) is read by id; one the billing system does
+    not have at all stays out, and reconciliation calls the payment an orphan."""
+    customers: dict[str, list[str]] = {}
     if d.settings.billing == "stripe":
-        for inv in await d.vendors.primary.list_invoices(created_gte=int(since)):
-            key = invoice_key("stripe", inv["id"])
-            paid_by_stripe = inv["status"] == "paid" and not inv.get("paid_out_of_band")
-            intent = inv.get("payment_intent")
-            attempts = int(inv.get("attempt_count") or 0)
-            # a paid invoice's last attempt succeeded, unless the engine's ledger says it failed
-            failed = max(attempts - 1, 0) if paid_by_stripe else attempts
-            if store.attempts(key):
-                failed = max(failed, 1)
-            if failed:
-                customers.setdefault(inv["customer"], []).append(key)
-            invoices.append(BillingInvoice(
-                invoice_key=key, amount_due=int(inv["amount_due"]),
-                amount_paid=int(inv["amount_paid"]), currency=inv["currency"],
-                status=inv["status"], payment_refs=(intent,) if paid_by_stripe and intent else (),
-                paid_out_of_band=bool(inv.get("paid_out_of_band")), failed_attempts=failed,
-                updated_at=float(inv.get("status_transitions", {}).get("paid_at") or
-                                 inv["created"])))
-        return invoices, customers
-    chargebee = d.vendors.chargebee
-    assert chargebee is not None
-    references = {t["id"]: t.get("reference_number") or t.get("id_at_gateway") or t["id"]
-                  for t in await chargebee.list_transactions(updated_after=int(since))}
-    for inv in await chargebee.list_invoices(updated_after=int(since)):
-        key = invoice_key("chargebee", str(inv["id"]))
-        if inv.get("dunning_attempts") or store.attempts(key):
-            customers.setdefault(inv["customer_id"], []).append(key)
-        refs = tuple(references.get(p["txn_id"], p["txn_id"])
-                     for p in inv.get("linked_payments") or [] if p.get("txn_status") == "success")
-        invoices.append(BillingInvoice(
-            invoice_key=key, amount_due=int(inv.get("amount_due") or 0),
-            amount_paid=int(inv.get("amount_paid") or 0),
-            currency=str(inv["currency_code"]).lower(),
-            status=_CB_STATUS.get(inv["status"], "open"), payment_refs=refs,
-            failed_attempts=sum(1 for a in inv.get("dunning_attempts") or []
-                                if a.get("txn_status") != "success"),
-            updated_at=float(inv.get("updated_at") or 0)))
+        listed = await d.vendors.primary.list_invoices(created_gte=int(since))
+        references: dict[str, str] = {}
+    else:
+        assert d.vendors.chargebee is not None
+        references = {t["id"]: t.get("reference_number") or t.get("id_at_gateway") or t["id"]
+                      for t in await d.vendors.chargebee.list_transactions(
+                          updated_after=int(since))}
+        listed = await d.vendors.chargebee.list_invoices(updated_after=int(since))
+    invoices = [_billing_invoice(d.settings.billing, inv, store, customers, references)
+                for inv in listed]
+    known = {i.invoice_key for i in invoices}
+    named = sorted({p.invoice_key for p in gateway if p.status == "succeeded"
+                    and p.invoice_key and p.invoice_key not in known})
+    for key in named:
+        billing, _, invoice_id = key.partition(":")
+        if billing != d.settings.billing:
+            continue
+        try:
+            inv = await (d.vendors.primary.get_invoice(invoice_id) if billing == "stripe" else
+                         d.vendors.chargebee.get_invoice(invoice_id))  # type: ignore[union-attr]
+        except VendorError as error:
+            if error.kind != ErrorKind.NOT_FOUND:
+                raise
+            continue
+        invoices.append(_billing_invoice(billing, inv, store, customers, references))
     return invoices, customers
+
+
+def _billing_invoice(billing: str, inv: dict[str, Any], store: Store,
+                     customers: dict[str, list[str]],
+                     references: dict[str, str]) -> BillingInvoice:
+    if billing == "stripe":
+        key = invoice_key("stripe", inv["id"])
+        paid_by_stripe = inv["status"] == "paid" and not inv.get("paid_out_of_band")
+        intent = inv.get("payment_intent")
+        attempts = int(inv.get("attempt_count") or 0)
+        # a paid invoice's last attempt succeeded, unless the engine's ledger says it failed
+        failed = max(attempts - 1, 0) if paid_by_stripe else attempts
+        if store.attempts(key):
+            failed = max(failed, 1)
+        if failed:
+            customers.setdefault(inv["customer"], []).append(key)
+        return BillingInvoice(
+            invoice_key=key, amount_due=int(inv["amount_due"]),
+            amount_paid=int(inv["amount_paid"]), currency=inv["currency"],
+            status=inv["status"], payment_refs=(intent,) if paid_by_stripe and intent else (),
+            paid_out_of_band=bool(inv.get("paid_out_of_band")), failed_attempts=failed,
+            updated_at=float(inv.get("status_transitions", {}).get("paid_at") or
+                             inv["created"]))
+    key = invoice_key("chargebee", str(inv["id"]))
+    if inv.get("dunning_attempts") or store.attempts(key):
+        customers.setdefault(inv["customer_id"], []).append(key)
+    refs = tuple(references.get(p["txn_id"], p["txn_id"])
+                 for p in inv.get("linked_payments") or [] if p.get("txn_status") == "success")
+    return BillingInvoice(
+        invoice_key=key, amount_due=int(inv.get("amount_due") or 0),
+        amount_paid=int(inv.get("amount_paid") or 0),
+        currency=str(inv["currency_code"]).lower(),
+        status=_CB_STATUS.get(inv["status"], "open"), payment_refs=refs,
+        failed_attempts=sum(1 for a in inv.get("dunning_attempts") or []
+                            if a.get("txn_status") != "success"),
+        updated_at=float(inv.get("updated_at") or 0))
 
 
 async def _erp(d: Deployment) -> tuple[list[ErpInvoice], list[ErpPayment]]:

@@ -118,6 +118,9 @@ class DriftClass(StrEnum):
     ERP_AMOUNT_MISMATCH = "erp_amount_mismatch"
     ERP_PAYMENT_ORPHAN = "erp_payment_orphan"
     GATEWAY_DUPLICATE_CHARGE = "gateway_duplicate_charge"
+    # money taken for an invoice the billing system does not have (a forged or misrouted
+    # failure event acted on): a refund is a human's decision
+    GATEWAY_PAYMENT_ORPHAN = "gateway_payment_orphan"
     CRM_STATUS_DRIFT = "crm_status_drift"
     CURRENCY_MISMATCH = "currency_mismatch"
 
@@ -427,6 +430,11 @@ def _invoice_drifts(key: str, ix: _Index, mine: list[_ErpLink], in_erp: set[str]
                                       *(lk.erp.recorded_at for lk in mine)))
         return
     paying = _paying(paid, bill, in_erp)
+    if paid and bill is None:
+        yield Drift(DriftClass.GATEWAY_PAYMENT_ORPHAN, key,
+                    {"gateway": [_gw(p) for p in paid], "billing": []},
+                    newest_at=_newest(*(p.created_at for p in paid)))
+        return
     if len(paid) > 1:
         yield Drift(DriftClass.GATEWAY_DUPLICATE_CHARGE, key,
                     {"gateway": [_gw(p) for p in paid], "billing": [_bill(bill)] if bill else []},

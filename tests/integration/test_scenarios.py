@@ -32,7 +32,8 @@ def test_the_shipped_scenarios_and_topologies_are_the_field_s() -> None:
                                "netsuite-customrecord-chargebee-stripe"}
     assert set(SCENARIOS) >= {"decline-storm", "erp-manual-payment", "netsuite-brownout",
                               "duplicate-webhooks", "engine-killed", "tokens-expire",
-                              "crm-schema-drift", "headline", "gateway-timeouts"}
+                              "crm-schema-drift", "headline", "gateway-timeouts",
+                              "forged-webhooks"}
 
 
 @pytest.mark.parametrize("topology", TOPOLOGIES)
@@ -90,6 +91,21 @@ def test_without_idempotency_keys_a_dropped_answer_charges_twice() -> None:
     result = run_scenario("gateway-timeouts", without=["idempotency_key"])
     assert "one_charge_per_invoice" in failed(result)
     assert sum(m["double_charges"] for m in result["merchants"].values()) > 0
+
+
+def test_without_the_signature_check_a_forged_webhook_takes_a_customer_s_money() -> None:
+    """Chargebee billing, its dunning off: the engine decides on the event's invoice, so only
+    the Basic-auth check stands between a forged payment_failed and a charge. Reconciliation
+    then finds money taken for an invoice billing never had (for a human: a refund)."""
+    topology = "salesforce-cpq-chargebee-stripe"
+    assert run_scenario("forged-webhooks", topology_ref=topology)["passed"]
+    result = run_scenario("forged-webhooks", topology_ref=topology, without=["signature_check"])
+    violations = failed(result)
+    assert violations["charges_trace_to_failures"]
+    assert all("(a forged webhook)" in v for v in violations["charges_trace_to_failures"])
+    drifts = result["reconciliation"]["initech"]["drifts"]
+    assert drifts and {d["class"] for d in drifts} == {"gateway_payment_orphan"}
+    assert result["merchants"]["initech"]["needs_human"] == len(drifts)
 
 
 def test_reading_netsuite_on_the_hot_path_misses_the_sla_in_a_brownout() -> None:
