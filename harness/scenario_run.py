@@ -140,7 +140,7 @@ class Run:
         merchants = list(self.topology.merchants)
         action = step.action
         if step.fault:
-            await self.add_fault(step.fault, step.at)
+            await self.add_fault(step.fault, step.at, step.note)
         elif step.clear_faults and step.clear_faults in self.stage.fakes:
             await self.stage.http.delete(f"{self.stage.fakes[step.clear_faults]}/_sim/faults")
             for fault in self.faults:
@@ -166,7 +166,7 @@ class Run:
             await self.forge_webhooks(step.forged_webhooks.count)
         self.say(f"  t={step.at:>5.0f}s {action}" + (f": {step.note}" if step.note else ""))
 
-    async def add_fault(self, fault: FaultStep, at: float) -> None:
+    async def add_fault(self, fault: FaultStep, at: float, note: str | None = None) -> None:
         if fault.system not in self.stage.fakes:
             self.event("note", note=f"no {fault.system} in this topology: fault skipped")
             return
@@ -186,6 +186,8 @@ class Run:
             label += f" {fault.status}"
         if fault.probability < 1:
             label += f" ({fault.probability:.0%})"
+        if note:
+            label = f"{fault.system}: {note}"
         self.faults.append({"label": label, "system": fault.system,
                             "start": at + (fault.window_start or 0),
                             "end": at + fault.window_end if fault.window_end else None})
