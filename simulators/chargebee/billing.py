@@ -590,10 +590,20 @@ def _renew(sim: Simulator, tenant: Tenant, sub: dict[str, Any], at: float, *,
         refresh_dues(tenant, sub["id"])
         return
     txn = _attempt(sim, tenant, invoice, at, source="scheduled_job",
-                   dunning_type="auto_collect", attempt=0)
+                   dunning_type="auto_collect", attempt=0, decline=_own_decline(sim, tenant,
+                                                                                invoice, at))
     if txn is not None and txn["status"] != "success":
         _start_dunning(sim, tenant, invoice, at)
     refresh_dues(tenant, sub["id"])
+
+
+def _own_decline(sim: Simulator, tenant: Tenant, invoice: dict[str, Any],
+                 at: float) -> Any:
+    """A charge Chargebee makes by itself (a renewal, a dunning retry) meets `decline` faults
+    as if it were `POST /api/v2/invoices/{id}/collect_payment` of the site."""
+    return sim.faults.draw_decline(sim.seeds.stream("faults"), at, method="POST",
+                                   path=f"/api/v2/invoices/{invoice['id']}/collect_payment",
+                                   tenant=tenant.id)
 
 
 def _start_dunning(sim: Simulator, tenant: Tenant, invoice: dict[str, Any], at: float) -> None:
@@ -621,7 +631,8 @@ def _retry(sim: Simulator, tenant: Tenant, invoice_id: str, at: float) -> None:
         return
     state["retries"] += 1
     txn = _attempt(sim, tenant, invoice, at, source="scheduled_job",
-                   dunning_type="auto_collect", attempt=state["retries"])
+                   dunning_type="auto_collect", attempt=state["retries"],
+                   decline=_own_decline(sim, tenant, invoice, at))
     if txn is not None and txn["status"] == "success":
         return
     days, _ = dunning_settings(tenant)

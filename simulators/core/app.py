@@ -8,11 +8,14 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from simulators.core.control import control_router
@@ -20,6 +23,12 @@ from simulators.core.guard import ControlGuard, ControlSettings, Refusal
 from simulators.core.pipeline import CONTROL_PREFIX, Pipeline, RequestLog
 from simulators.core.simulator import Simulator
 from simulators.core.vendor import VendorError, context
+
+DOCS_URL = f"{CONTROL_PREFIX}/docs"
+# Swagger UI (swagger-ui-dist, Apache-2.0: see its LICENSE and NOTICE there), vendored so that
+# /_sim/docs works offline; FastAPI's default page loads it from a CDN
+DOCS_ASSETS_URL = f"{DOCS_URL}/assets"
+DOCS_ASSETS_DIR = Path(__file__).parent / "static" / "swagger-ui"
 
 
 def build_app(sim: Simulator, request_log: RequestLog | None = None) -> Pipeline:
@@ -38,12 +47,21 @@ def build_app(sim: Simulator, request_log: RequestLog | None = None) -> Pipeline
             request_log.close()
 
     app = FastAPI(title=f"landscape fake {vendor.title}", version="1",
-                  openapi_url=f"{CONTROL_PREFIX}/openapi.json", docs_url=f"{CONTROL_PREFIX}/docs",
+                  openapi_url=f"{CONTROL_PREFIX}/openapi.json", docs_url=None,
                   redoc_url=None, lifespan=lifespan)
     app.state.sim, app.state.control = sim, control
     app.include_router(vendor.router())
     app.include_router(control_router())
     app.add_middleware(ControlGuard, settings=control)
+    app.mount(DOCS_ASSETS_URL, StaticFiles(directory=DOCS_ASSETS_DIR), name="docs-assets")
+
+    @app.get(DOCS_URL, include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=f"{CONTROL_PREFIX}/openapi.json", title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{DOCS_ASSETS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS_URL}/favicon-32x32.png")
 
     # registered with the decorator: `add_exception_handler` is typed for handlers of any
     # Exception, and these take their own class

@@ -1,17 +1,21 @@
 """A fake's config file (YAML): seed, clock, latency, limits, faults and tenants.
 
+`landscape serve VENDOR --config FILE` reads it. Commented examples to start from, one per
+vendor, are in `scenarios/fakes/` (stripe.yaml, chargebee.yaml, netsuite.yaml, salesforce.yaml);
+this one is for the fake Chargebee and, like them, lives in `scenarios/fakes/`:
+
 ```yaml
 seed: 42
 clock: controlled            # or "real" (default), or {mode: controlled, start: 1767225600}
 latency: {kind: lognormal, median_ms: 120, p99_ms: 600}
 limits: {rate_per_second: 25, max_concurrency: 20}
 faults:
-  - {kind: http_error, status: 503, probability: 0.05, match: {path: "/v1/payment_intents*"}}
+  - {kind: http_error, status: 503, probability: 0.05, match: {path: "/api/v2/subscriptions*"}}
 strict_tenants: false        # true: credentials of undeclared tenants are rejected (401)
 tenants:
-  sk_test_acme_eu:           # the tenant id: Stripe key, Chargebee site, NetSuite account, org
-    schema: ../schemas/salesforce-cpq.yaml   # relative to this file
-    settings: {webhook_retries: live}        # vendor-specific, see the vendor's README
+  acme-test:                 # the tenant id: Stripe key, Chargebee site, NetSuite account, org
+    schema: ../schemas/chargebee-custom-fields.yaml  # relative to this file; `vendor:` must match
+    settings: {api_key: test_acme_demo_key}          # vendor-specific, see the vendor's README
 settings:                    # fake-wide; bounds documented in simulators/README.md
   idempotency_retention_seconds: 1800        # override the vendor's idempotency-key window
   journal_max_entries: 10000                 # request and webhook journals, newest kept
@@ -19,7 +23,9 @@ settings:                    # fake-wide; bounds documented in simulators/README
   max_objects_per_collection: 100000         # per tenant, then the vendor's error
 ```
 
-Errors name the file, the key and the fix; nothing is half-applied.
+A tenant's `schema` (and `--schema`, for tenants that name none) must be a schema file whose
+`vendor:` is the fake's own. Errors name the file, the key and the fix; nothing is half-applied
+(every schema is checked before the fake is built).
 """
 
 from __future__ import annotations
@@ -119,6 +125,16 @@ def build_simulator(vendor: Vendor, config: FakeConfig | None = None, *,
                     schema_path: Path | None = None) -> Simulator:
     """A ready simulator: command-line options (seed, clock, schema) override the config."""
     config = config or FakeConfig()
+    # every schema is read and checked before anything else happens, so a wrong --schema or
+    # tenant schema never starts silently (even when no tenant is declared)
+    default_schema = (_load_schema(schema_path, vendor, "--schema", None)
+                      if schema_path else None)
+    base = config_path.parent if config_path else Path.cwd()
+    where = str(config_path) if config_path else "the config file"
+    tenant_schemas = {
+        tenant_id: _load_schema(base / tenant_config.schema_file, vendor,
+                                f"{where}: tenants.{tenant_id}.schema", base)
+        for tenant_id, tenant_config in config.tenants.items() if tenant_config.schema_file}
     clock_config = config.clock_config()
     controlled = clock_config.mode == "controlled" if controlled_clock is None else controlled_clock
     clock = Clock.frozen(clock_config.start) if controlled else Clock.real()
@@ -127,26 +143,39 @@ def build_simulator(vendor: Vendor, config: FakeConfig | None = None, *,
     sim.latency, sim.limits, sim.settings = config.latency, config.limits, config.settings
     for spec in config.faults:
         sim.faults.add(spec, clock.now())
-    base = config_path.parent if config_path else Path.cwd()
-    # checked even when no tenant is declared, so a wrong --schema never starts silently
-    default_schema = _load_schema(schema_path, vendor) if schema_path else None
     declared = config.tenants or {tenant_id: TenantConfig(settings=settings)
                                   for tenant_id, settings in vendor.default_tenants().items()}
     for tenant_id, tenant_config in declared.items():
-        schema = (_load_schema(base / tenant_config.schema_file, vendor)
-                  if tenant_config.schema_file else default_schema)
+        schema = tenant_schemas.get(tenant_id, default_schema)
         tenant = sim.tenants.declare(tenant_id, dict(tenant_config.settings), schema)
         vendor.configure_tenant(sim, tenant)
     return sim
 
 
-def _load_schema(path: Path, vendor: Vendor) -> Schema:
-    """The schema file at `path`, checked with the vendor's own rules: a schema written for
-    another vendor is refused (its `vendor:` key names which)."""
+SHIPPED_SCHEMAS = Path(__file__).resolve().parents[2] / "scenarios" / "schemas"
+
+
+def _example_schema(vendor: Vendor) -> str:
+    """How to name a schema for `vendor` in an error: a shipped one, else the format to follow."""
+    shipped = sorted(SHIPPED_SCHEMAS.glob(f"{vendor.name}-*.yaml"))
+    return (f", e.g. scenarios/schemas/{shipped[0].name}" if shipped
+            else f" with 'vendor: {vendor.name}' (the format of those in scenarios/schemas/)")
+
+
+def _load_schema(path: Path, vendor: Vendor, key: str, base: Path | None) -> Schema:
+    """The schema file at `path` (given by `key`: "--schema" or "<config>: tenants.X.schema"),
+    checked with the vendor's own rules: a schema written for another vendor is refused (its
+    `vendor:` key names which), and so is any schema for a vendor that takes none."""
     if vendor.schema_rules is None:
-        raise ConfigError(f"{path}: the fake {vendor.title} takes no schema; remove the "
-                          f"tenant's 'schema' key (or the --schema option)")
+        fix = ("remove the --schema option" if key == "--schema"
+               else "remove the tenant's 'schema' key")
+        raise ConfigError(f"{key}: {path}: the fake {vendor.title} takes no schema; {fix}")
+    if not path.is_file():
+        relative = ("paths are relative to the directory you run from" if base is None
+                    else f"paths are relative to the config file's directory ({base})")
+        raise ConfigError(f"{path}: no such schema file ({key}); give the path of a schema "
+                          f"YAML{_example_schema(vendor)}; {relative}")
     try:
         return load_schema(path, vendor.schema_rules)
     except SchemaError as exc:
-        raise ConfigError(str(exc)) from exc
+        raise ConfigError(f"{exc} (given by {key})") from exc

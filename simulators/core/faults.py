@@ -8,6 +8,11 @@ added) and a cap on how many matching requests it may hit (`first_n`). Draws com
 Where each kind acts (see pipeline.py):
 - before the handler: latency, http_error, rate_limit, concurrency_limit, brownout, auth_expired,
   hang, drop_before, decline (a directive the vendor's model reads: "decline this charge")
+- on charges the fake makes by itself (renewals, dunning retries): decline, see `draw_decline`
+
+A fault's `matched` counts the requests (or charges) it matched; `hits` counts the times it acted.
+A `decline` hits only when a charge was declined by it: a request answered by another fault, or
+one that failed or never charged, leaves its hits alone (see `DeclineDirective`).
 - after the handler committed: drop_after, truncate, slow_body, http_error with after_commit
 - on webhook deliveries: webhook_drop, webhook_duplicate, webhook_delay, webhook_reorder,
   webhook_burst
@@ -119,6 +124,40 @@ class Fault:
                 and (m.url is None or (url is not None and fnmatch.fnmatchcase(url, m.url))))
 
 
+class DeclineDirective(dict[str, Any]):
+    """What a `decline` fault tells the vendor's model: {"code", "message", "fault"}.
+
+    The fault's hit is counted when the decline is applied, that is the first time the model
+    reads its `code` (it does so only when it charges): `apply()`, or `directive["code"]` /
+    `directive.get("code")` for models that read it as a plain dict.
+    """
+
+    def __init__(self, fault: Fault) -> None:
+        super().__init__(code=fault.spec.code, message=fault.spec.message, fault=fault.id)
+        self._fault: Fault | None = fault
+
+    def apply(self) -> str | None:
+        """The decline code (None: the vendor's default); counts the fault's hit, once."""
+        if self._fault is not None:
+            self._fault.hits += 1
+            self._fault = None
+        return super().get("code")
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "code":
+            return self.apply()
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key == "code":
+            return self.apply()
+        return super().get(key, default)
+
+    @property
+    def applied(self) -> bool:
+        return self._fault is None
+
+
 @dataclass
 class FaultEngine:
     """The faults installed on one fake."""
@@ -153,6 +192,25 @@ class FaultEngine:
             fault.matched += 1
             # Always draw, so one fault's probability never shifts another fault's draws.
             if rng.random() < fault.spec.probability:
-                fault.hits += 1
+                if fault.spec.kind != "decline":  # counted when applied (DeclineDirective)
+                    fault.hits += 1
                 hit.append(fault)
         return hit
+
+    def draw_decline(self, rng: random.Random, now: float, *, method: str, path: str,
+                     tenant: str | None) -> DeclineDirective | None:
+        """For a charge the fake makes by itself (no request: a renewal, a dunning retry),
+        described as the request that would make it (e.g. POST /v1/invoices/{id}/pay): the
+        directive of the first `decline` fault that hits it, or None. Only `decline` faults are
+        considered; each matching one is counted as matched and draws, like `draw`. The hit is
+        counted when the directive is applied."""
+        chosen: DeclineDirective | None = None
+        for fault in list(self.faults.values()):
+            if fault.spec.kind != "decline":
+                continue
+            if not fault.active(now) or not fault.matches(method, path, tenant):
+                continue
+            fault.matched += 1
+            if rng.random() < fault.spec.probability and chosen is None:
+                chosen = DeclineDirective(fault)
+        return chosen

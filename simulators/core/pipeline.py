@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulators.core.bodies import read_body
-from simulators.core.faults import Fault
+from simulators.core.faults import DeclineDirective, Fault
 from simulators.core.idempotency import fingerprint
 from simulators.core.limits import DEFAULT_MAX_BODY_BYTES
 from simulators.core.simulator import Simulator
@@ -242,8 +242,8 @@ class Pipeline:
                 await _drop(send)
                 return "dropped_before_handler"
             elif spec.kind == "decline":
-                ctx.directives["decline"] = {"code": spec.code, "message": spec.message,
-                                             "fault": fault.id}
+                # a hit only once the model applies it (declines a charge)
+                ctx.directives["decline"] = DeclineDirective(fault)
         return "ok"
 
     def _reserve_key(self, scope: Scope, body: bytes, ctx: RequestContext,

@@ -177,7 +177,8 @@ def _collect(sim: Any, tenant: Tenant, invoice: dict[str, Any], now: int, *,
                 customer=invoice["customer"], payment_method=pm,
                 description=("Subscription creation" if invoice["billing_reason"] ==
                              "subscription_create" else "Subscription update"),
-                invoice=invoice["id"], directives=ctx.directives if ctx else None,
+                invoice=invoice["id"],
+                directives=ctx.directives if ctx else _own_charge_directives(sim, tenant, invoice),
                 request_id=ctx.request_id if ctx else None,
                 idempotency_key=ctx.idempotency_key if ctx else None, off_session=off_session)
         except VendorError:
@@ -201,6 +202,16 @@ def _collect(sim: Any, tenant: Tenant, invoice: dict[str, Any], now: int, *,
     if counted and invoice["next_payment_attempt"] is None and _retries_apply(invoice):
         _final_action(sim, tenant, invoice, now)
     return False
+
+
+def _own_charge_directives(sim: Any, tenant: Tenant, invoice: dict[str, Any]) -> dict[str, Any]:
+    """A charge the fake makes by itself (renewal collection, a dunning retry) has no request
+    for a `decline` fault to match: it is matched as `POST /v1/invoices/{id}/pay` of the tenant,
+    with the same seeded draws, first_n and windows as a request."""
+    decline = sim.faults.draw_decline(sim.seeds.stream("faults"), sim.clock.now(),
+                                      method="POST", path=f"/v1/invoices/{invoice['id']}/pay",
+                                      tenant=tenant.id)
+    return {"decline": decline} if decline is not None else {}
 
 
 def _retries_apply(invoice: dict[str, Any]) -> bool:

@@ -280,3 +280,25 @@ def test_site_dunning_settings_keep_the_subscription_active(fake) -> None:
     after = site.get(f"/subscriptions/{sub['id']}").json()["subscription"]
     assert after["status"] == "active" and after["due_invoices_count"] == 1
     assert after["total_dues"] == 1000
+
+
+def test_a_decline_fault_declines_the_renewal_chargebee_makes_on_its_own(fake) -> None:
+    """Renewals and dunning retries charge with no request: a `decline` fault meets them as
+    `POST /api/v2/invoices/{id}/collect_payment` of the site, and counts a hit when it declines."""
+    declare_site(fake, SITE, {"api_key": KEY, "dunning": {"retry_days": [1],
+                                                         "on_exhausted": "active"}})
+    site = Site(fake)
+    catalog(site)
+    sub = subscribe(site, customer_with(site, GOOD))
+    fault = site.control("/faults", {"kind": "decline", "code": "do_not_honor",
+                                     "first_n": 1, "match": {"path": "*/collect_payment"}})
+    assert fault.status_code == 201, fault.text
+    site.control("/clock/advance", {"seconds": sub["current_term_end"] - sub["created_at"]})
+    due = site.get("/invoices", **{"status[is]": "payment_due"}).json()["list"][0]["invoice"]
+    [failed] = site.get("/transactions", **{"status[is]": "failure"}).json()["list"]
+    assert failed["transaction"]["error_code"] == "do_not_honor"
+    site.control("/clock/advance", {"seconds": 86400})  # the dunning retry: first_n is spent
+    assert site.get(f"/invoices/{due['id']}").json()["invoice"]["status"] == "paid"
+    [installed] = httpx.get(f"{fake.url}/_sim/faults",
+                            verify=ssl.create_default_context(cafile=fake.ca_file)).json()
+    assert installed["hits"] == 1

@@ -25,8 +25,9 @@ def load_schema(path: str | Path, rules: RulesSource) -> Schema:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SchemaError(source, [SchemaIssue(
-            "", "no such file; check the schema path in the topology (paths are relative to "
-                "the directory you run from)")]) from None
+            "", "no such file; check the schema path where it is given (a config file's "
+                "paths are relative to that file, --schema to the directory you run from)")]) \
+            from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SchemaError(source, [SchemaIssue("", f"cannot read the file: {exc}")]) from None
     data, lines = _parse(text, source)
@@ -34,7 +35,7 @@ def load_schema(path: str | Path, rules: RulesSource) -> Schema:
 
 
 def schema_from_dict(data: Any, rules: RulesSource, source: str = "<schema>") -> Schema:
-    """Validate already-parsed data (e.g. inline in a topology); `source` names it in errors."""
+    """Validate already-parsed data (e.g. inline in a config); `source` names it in errors."""
     return build(data, source, {}, rules)
 
 
