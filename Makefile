@@ -39,7 +39,7 @@ unit: $(TEST_STAMP)
 	$(BIN)/pytest -q tests/unit
 
 bench: $(TEST_STAMP)
-	$(BIN)/landscape bench stripe
+	$(BIN)/landscape bench
 	$(BIN)/python -m harness.inprocess --flows 200 --latency-ms 500
 	$(BIN)/python -m harness.decision_latency --declines 500 --seed 7
 

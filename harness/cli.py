@@ -4,11 +4,12 @@
     landscape up [TOPOLOGY]                      # a merchant topology as processes, Ctrl-C
     landscape faults add --kind drop_after --method POST --path '/v1/payment_intents'
     landscape faults list | clear
-    landscape clock advance 86400
+    landscape clock show | advance 86400
     landscape demo                               # the main job: the headline scenario
     landscape run netsuite-brownout --seed 3     # any scenario; exit 1 if an invariant fails
-    landscape up                                 # a topology as processes, until Ctrl-C
-    landscape bench stripe                       # throughput and latency overhead
+    landscape bench [VENDOR...] [--json FILE]    # throughput and latency overhead
+
+The faults and clock commands live in harness/control_commands.py.
 """
 
 from __future__ import annotations
@@ -17,36 +18,26 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import NoReturn
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from simulators.client import ControlClient, ControlError, FakeUnreachable
+from harness.control_commands import TLS_DIR_ENV, TOKEN_ENV, Output, clock_app, faults_app
 from simulators.registry import VENDORS, create_vendor
-
-T = TypeVar("T")
 
 app = typer.Typer(help="Fake payment-recovery landscape: Stripe, Chargebee, NetSuite, Salesforce.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-faults_app = typer.Typer(help="Inject, list and clear faults on a running fake.",
-                         no_args_is_help=True)
-clock_app = typer.Typer(help="Read and advance a running fake's simulated clock.",
-                        no_args_is_help=True)
 app.add_typer(faults_app, name="faults")
 app.add_typer(clock_app, name="clock")
 console = Console(width=None if sys.stdout.isatty() else 120)  # wide tables in logs too
 err = Console(stderr=True, soft_wrap=True)
+Output.out, Output.err = console, err
 
-URL_HELP = "Base URL of the running fake (default: the Stripe fake's default address)"
-DEFAULT_URL = f"http://127.0.0.1:{create_vendor('stripe').default_port}"
-CA_HELP = "CA file to trust for a fake served with --tls (serve prints its path)"
-TOKEN_HELP = "The fake's control-plane token, if it was started with one"
-TOKEN_ENV = "LANDSCAPE_CONTROL_TOKEN"  # what `serve` and the control client read too
-CONTROL_TOKEN = typer.Option(None, "--control-token", envvar=TOKEN_ENV, help=TOKEN_HELP)
 CREDENTIAL_KEYS = ("api_key", "client_id", "client_secret", "consumer_key", "consumer_secret",
                    "token_id", "token_secret", "username", "password", "security_token")
+FLAG = ""  # metavar of an on/off option: no `<bool>` label in --help
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -54,25 +45,52 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            console.print(f"landscape {version('landscape')}")
+        except PackageNotFoundError:
+            console.print("landscape (not installed: no version)")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(_version_: bool = typer.Option(False, "--version", metavar=FLAG, is_eager=True,
+                                        callback=_version, help="Print the version and exit")
+         ) -> None:
+    """Fake payment-recovery landscape: Stripe, Chargebee, NetSuite, Salesforce."""
+
+
 @app.command()
 def serve(
-    vendor: str = typer.Argument(..., help=f"One of: {', '.join(VENDORS)}"),
-    port: int = typer.Option(None, help="Port (0 picks a free one; default per vendor: "
-                             + ", ".join(f"{v} {create_vendor(v).default_port}"
-                                         for v in VENDORS) + ")"),
-    host: str = typer.Option("127.0.0.1", help="Loopback address to listen on"),
-    tls: bool = typer.Option(False, "--tls", help="Serve https with the local CA "
+    vendor: str = typer.Argument(..., metavar="VENDOR", help=f"One of: {', '.join(VENDORS)}"),
+    port: int = typer.Option(None, metavar="PORT", help="Port (0 picks a free one; default per "
+                             "vendor: " + ", ".join(f"{v} {create_vendor(v).default_port}"
+                                                    for v in VENDORS) + ")"),
+    host: str = typer.Option("127.0.0.1", metavar="HOST", help="Loopback address to listen on"),
+    tls: bool = typer.Option(False, "--tls", metavar=FLAG, help="Serve https with the local CA "
                              "(simple-salesforce and chargebee insist on https)"),
-    seed: int = typer.Option(None, help="Seed for ids, data and every fault/latency draw"),
-    config: Path = typer.Option(None, "--config", help="Fake config file (YAML): tenants, "
-                                "schemas, latency, limits, faults; see simulators/core/config.py"),
-    schema: Path = typer.Option(None, "--schema", help="Per-merchant schema (YAML) for "
-                                "tenants that don't name one"),
-    controlled_clock: bool = typer.Option(None, "--controlled-clock/--real-clock",
-                                          help="Freeze simulated time until advanced"),
-    tls_dir: Path = typer.Option(None, help="Where the local CA lives (default ~/.landscape/tls)"),
-    request_log: Path = typer.Option(None, "--request-log", help="Append one line per request "
-                                     "to this file: time, tenant, method, path, status, ms"),
+    seed: int = typer.Option(None, metavar="SEED", help="Seed for ids, data and every "
+                             "fault/latency draw (default: the --config file's seed, else 0; "
+                             "`landscape demo` uses 7)"),
+    config: Path = typer.Option(None, "--config", metavar="FILE", help="Fake config file "
+                                "(YAML): tenants, schemas, latency, limits, faults; see "
+                                "simulators/core/config.py"),
+    schema: Path = typer.Option(None, "--schema", metavar="FILE", help="Per-merchant schema "
+                                "(YAML) for tenants that don't name one"),
+    controlled_clock: bool = typer.Option(None, "--controlled-clock/--real-clock", metavar=FLAG,
+                                          help="Freeze simulated time until advanced "
+                                          "(default: the config's clock, else real)"),
+    tls_dir: Path = typer.Option(None, "--tls-dir", metavar="DIR", envvar=TLS_DIR_ENV,
+                                 help="Where the local CA lives (default ~/.landscape/tls). "
+                                 "The faults/clock commands trust DIR/ca.pem by themselves "
+                                 f"only when it is the default or ${TLS_DIR_ENV}=DIR is set "
+                                 "for them too; else give them --ca DIR/ca.pem"),
+    request_log: Path = typer.Option(None, "--request-log", metavar="FILE", help="Append one "
+                                     "line per request to this file: time, tenant, method, "
+                                     "path, status, ms"),
 ) -> None:
     """Run one fake vendor on loopback until Ctrl-C."""
     from simulators.core.app import build_app
@@ -84,19 +102,22 @@ def serve(
 
     if vendor not in VENDORS:
         fail(f"unknown vendor {vendor!r}; choose one of: {', '.join(VENDORS)}")
+    the_vendor = create_vendor(vendor)
+    port = the_vendor.default_port if port is None else port
     try:
         fake_config = load_config(config) if config else None
-        the_vendor = create_vendor(vendor)
         sim = build_simulator(the_vendor, fake_config, config_path=config, seed=seed,
                               controlled_clock=controlled_clock, schema_path=schema)
         control = ControlSettings.of(vendor, sim.settings)
-        port = the_vendor.default_port if port is None else port
+    except (ConfigError, ValueError) as exc:  # ValueError: settings.control
+        fail(str(exc))
+    try:
         sock = bind(host, port)
-    except (ConfigError, NotLoopback, ValueError) as exc:  # ValueError: settings.control
+    except NotLoopback as exc:
         fail(str(exc))
     except OSError as exc:
-        fail(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port "
-             "(0 chooses a free one)")
+        fail(f"cannot listen on {host}:{port}: {exc.strerror}; pass --port 0 to pick a free "
+             "port (or another --port)")
     try:
         requests = RequestLog(request_log) if request_log else None
     except OSError as exc:
@@ -118,10 +139,31 @@ def serve(
             console.print("    " + "  ".join(f"{k}={v}" for k, v in credentials.items()))
     if vendor == "stripe":
         console.print("  any sk_test_… key is an account (a tenant)")
+    if vendor == "chargebee":
+        keys = [t.settings["api_key"] for t in sim.tenants.all() if t.settings.get("api_key")]
+        _print_chargebee_hint(url, certificate.ca_file if certificate else None,
+                              keys[0] if keys else "<a site's api_key>")
     if requests:
         console.print(f"  request log: {requests.path}")
     sys.stdout.flush()
     serve_forever(build_app(sim, requests), sock, certificate)
+
+
+def _print_chargebee_hint(url: str, ca_file: Path | None, api_key: str) -> None:
+    """How to point the chargebee SDK (v3) at this fake: it builds https://{site}.{domain}/api/v2,
+    so site "127" and domain "0.0.1:PORT" make https://127.0.0.1:PORT."""
+    if ca_file is None:
+        console.print("  the chargebee SDK only speaks https: restart with --tls to use it")
+        return
+    parts = urlsplit(url)
+    if parts.hostname != "127.0.0.1":
+        return
+    console.print("  chargebee SDK (python, v3):", highlight=False)
+    console.print("    from chargebee import Chargebee\n"
+                  "    Chargebee.verify_ca_certs = True\n"
+                  f'    Chargebee.ca_cert_path = "{ca_file}"\n'
+                  f'    cb = Chargebee(api_key="{api_key}", site="127", '
+                  f'chargebee_domain="0.0.1:{parts.port}")', highlight=False, markup=False)
 
 
 @app.command()
@@ -146,109 +188,6 @@ def up(
                       console=console)
     except (TopologyError, LaunchError) as exc:
         fail(escape(str(exc)))
-
-
-# -- faults ---------------------------------------------------------------------------------------
-def _control(url: str, ca: Path | None, operation: Callable[[ControlClient], T],
-             token: str | None = None) -> T:
-    """Run one control-plane operation; its errors become one line on stderr, not a traceback."""
-    try:
-        with ControlClient(url, verify=ca or True, token=token) as client:
-            return operation(client)
-    except (ControlError, FakeUnreachable) as exc:
-        fail(str(exc))
-
-
-@faults_app.command("add")
-def faults_add(
-    kind: str = typer.Option(..., help="latency, http_error, rate_limit, concurrency_limit, "
-                             "brownout, auth_expired, hang, drop_before, drop_after, truncate, "
-                             "slow_body, decline, webhook_drop, webhook_duplicate, "
-                             "webhook_delay, webhook_reorder, webhook_burst"),
-    url: str = typer.Option(DEFAULT_URL, help=URL_HELP),
-    probability: float = typer.Option(1.0, help="Chance that a matching request is hit"),
-    method: str = typer.Option(None, help="Match: HTTP method"),
-    path: str = typer.Option(None, help="Match: path glob, e.g. '/v1/payment_intents*'"),
-    tenant: str = typer.Option(None, help="Match: tenant id"),
-    event_type: str = typer.Option(None, help="Match (webhooks): event type glob"),
-    first_n: int = typer.Option(None, help="Hit only the first N matching requests"),
-    window_start: float = typer.Option(None, help="Active from N s (simulated) after added"),
-    window_end: float = typer.Option(None, help="Inactive from N s after added"),
-    status: int = typer.Option(None, help="http_error/brownout status"),
-    code: str = typer.Option(None, help="Vendor error code; for decline, the decline code"),
-    after_commit: bool = typer.Option(False, help="http_error: run the handler first"),
-    retry_after: float = typer.Option(None, help="rate_limit: Retry-After seconds"),
-    latency_ms: float = typer.Option(None, help="Fixed extra latency in ms"),
-    seconds: float = typer.Option(None, help="hang duration / webhook_delay"),
-    limit: int = typer.Option(None, help="concurrency_limit: max in flight"),
-    copies: int = typer.Option(None, help="webhook_duplicate/burst: extra copies"),
-    spec_json: str = typer.Option(None, "--json", help="The whole fault as JSON instead"),
-    ca: Path = typer.Option(None, "--ca", help=CA_HELP),
-    control_token: str = CONTROL_TOKEN,
-) -> None:
-    """Install a fault on a running fake."""
-    if spec_json:
-        try:
-            spec = json.loads(spec_json)
-        except ValueError as exc:
-            fail(f"--json is not valid JSON: {exc}")
-    else:
-        match = {k: v for k, v in {"method": method, "path": path, "tenant": tenant,
-                                   "event_type": event_type}.items() if v is not None}
-        spec = {"kind": kind, "probability": probability, "match": match, "first_n": first_n,
-                "window_start": window_start, "window_end": window_end, "status": status,
-                "code": code, "after_commit": after_commit, "retry_after": retry_after,
-                "seconds": seconds, "limit": limit, "copies": copies}
-        if latency_ms is not None:
-            spec["latency"] = {"kind": "fixed", "ms": latency_ms}
-        spec = {k: v for k, v in spec.items() if v is not None}
-    fault = _control(url, ca, lambda fake: fake.faults.add(spec), control_token)
-    console.print(f"added {fault.id} ({fault.kind})")
-
-
-@faults_app.command("list")
-def faults_list(url: str = typer.Option(DEFAULT_URL, help=URL_HELP),
-                ca: Path = typer.Option(None, "--ca", help=CA_HELP),
-                control_token: str = CONTROL_TOKEN) -> None:
-    """List installed faults with how often they matched and hit."""
-    faults = _control(url, ca, lambda fake: fake.faults.list(), control_token)
-    table = Table("id", "kind", "probability", "match", "matched", "hits")
-    for fault in faults:
-        table.add_row(fault.id, fault.kind, str(fault.probability),
-                      json.dumps(fault.match.model_dump(exclude_none=True)), str(fault.matched),
-                      str(fault.hits))
-    console.print(table if faults else "no faults installed")
-
-
-@faults_app.command("clear")
-def faults_clear(url: str = typer.Option(DEFAULT_URL, help=URL_HELP),
-                 fault_id: str = typer.Option(None, "--id", help="Remove only this fault"),
-                 ca: Path = typer.Option(None, "--ca", help=CA_HELP),
-                 control_token: str = CONTROL_TOKEN) -> None:
-    """Remove every fault (or one)."""
-    _control(url, ca, lambda fake: fake.faults.remove(fault_id) if fault_id
-             else fake.faults.clear(), control_token)
-    console.print(f"removed {fault_id or 'all faults'}")
-
-
-# -- clock ----------------------------------------------------------------------------------------
-@clock_app.command("show")
-def clock_show(url: str = typer.Option(DEFAULT_URL, help=URL_HELP),
-               ca: Path = typer.Option(None, "--ca", help=CA_HELP),
-               control_token: str = CONTROL_TOKEN) -> None:
-    """Print simulated time."""
-    console.print(_control(url, ca, lambda fake: fake.clock.describe(),
-                           control_token).model_dump())
-
-
-@clock_app.command("advance")
-def clock_advance(seconds: float = typer.Argument(..., help="How far to move time"),
-                  url: str = typer.Option(DEFAULT_URL, help=URL_HELP),
-                  ca: Path = typer.Option(None, "--ca", help=CA_HELP),
-                  control_token: str = CONTROL_TOKEN) -> None:
-    """Advance simulated time; renewals, retries and webhook retries due on the way run."""
-    console.print(_control(url, ca, lambda fake: fake.clock.advance(seconds),
-                           control_token).model_dump())
 
 
 # -- demo and benchmark ---------------------------------------------------------------------------
@@ -335,15 +274,18 @@ def walkthrough(seed: int = typer.Option(7, help="Seed for the fake")) -> None:
 
 
 @app.command()
-def bench(vendor: str = typer.Argument("stripe", help="Only stripe for now"),
+def bench(vendors: list[str] = typer.Argument(None, metavar="[VENDOR]...",
+                                              help="Vendors to measure (default: all): "
+                                              "stripe, chargebee, netsuite, salesforce"),
           seconds: float = typer.Option(8.0, help="Duration of each load phase"),
-          users: int = typer.Option(16, help="Concurrent Locust users")) -> None:
-    """Throughput and latency overhead of a fake next to a trivial endpoint, same server."""
+          users: int = typer.Option(16, help="Concurrent Locust users"),
+          json_path: Path = typer.Option(None, "--json", metavar="FILE",
+                                         help="Also write the figures as JSON to this file"),
+          ) -> None:
+    """Throughput and latency overhead of each fake next to a trivial endpoint, same server."""
     from harness.bench import run_benchmark
 
-    if vendor != "stripe":
-        fail("only `landscape bench stripe` exists so far")
-    raise typer.Exit(run_benchmark(seconds, users, console))
+    raise typer.Exit(run_benchmark(vendors or None, seconds, users, console, json_path))
 
 
 if __name__ == "__main__":

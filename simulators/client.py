@@ -72,6 +72,7 @@ class ClockState(_Result):
     now: float
     mode: str  # "real", "controlled" (frozen until moved) or "virtual" (in-process loop time)
     offset: float | None = None
+    ran: dict[str, int] | None = None  # after an advance: the work that fell due, by kind
 
 
 class Health(_Result):

@@ -194,7 +194,7 @@ def control_router() -> APIRouter:
     async def advance(request: Request, body: Advance) -> dict[str, Any]:
         sim = _sim(request)
         await sim.advance(body.seconds)
-        return sim.clock.describe()
+        return {**sim.clock.describe(), "ran": sim.last_advance}
 
     @router.post("/clock/set", summary="Move simulated time to an absolute instant")
     async def set_clock(request: Request, body: SetTime) -> dict[str, Any]:

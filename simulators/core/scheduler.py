@@ -12,6 +12,7 @@ that lane when the lane's own time moves (`due_in_lane`).
 
 from __future__ import annotations
 
+import collections
 import heapq
 import inspect
 import itertools
@@ -35,6 +36,7 @@ class Scheduler(Generic[Sim]):
         self._seq = itertools.count()
         self._work: dict[str, Work[Sim]] = {}
         self.on_change: Callable[[], None] | None = None  # wakes the background runner
+        self.ran: collections.Counter[str] = collections.Counter()  # work done, by kind
 
     def handle(self, kinds: Mapping[str, Work[Sim]]) -> None:
         self._work.update(kinds)
@@ -84,6 +86,7 @@ class Scheduler(Generic[Sim]):
                 continue
             del tenant.data[SCHEDULE][key]
             await self._run(sim, tenant, key, entry)
+            self.ran[entry["kind"]] += 1
             ran += 1
         return ran
 

@@ -55,6 +55,7 @@ class Simulator:
         self.tenants.caps.full = self._collection_full
         self.faults = FaultEngine()
         self.journal = Journal()
+        self.last_advance: dict[str, int] = {}  # what the last `advance` ran, by kind
         self.webhooks = WebhookDispatcher(self)
         self.idempotency = IdempotencyKeys()
         self.latency: Latency | None = None
@@ -179,14 +180,23 @@ class Simulator:
         return min(times) if times else None
 
     async def advance(self, seconds: float) -> float:
-        """Move simulated time forward, doing clock-driven work in time order on the way."""
+        """Move simulated time forward, doing clock-driven work in time order on the way;
+        `last_advance` then says what ran (work by kind, webhook delivery attempts)."""
         target = self.clock.now() + seconds
+        before = dict(self.scheduler.ran)
+        deliveries = 0
         while True:
             due = self.next_due()
             step = max(due, self.clock.now()) if due is not None and due <= target else target
             self.clock.set(step)
-            await self.run_due()
+            await self.scheduler.run_due(self, step)  # vendor work first: it queues webhooks
+            deliveries += await self.webhooks.run_due()
             if step >= target:
+                ran = {kind: n - before.get(kind, 0) for kind, n in self.scheduler.ran.items()
+                       if n > before.get(kind, 0)}
+                if deliveries:
+                    ran["webhook delivery attempts"] = deliveries
+                self.last_advance = ran
                 return self.clock.now()
 
     async def run_due(self) -> int:
