@@ -196,3 +196,20 @@ def test_a_decline_on_a_request_answered_503_is_not_a_hit() -> None:
         assert (await fault(http, world, decline))["hits"] == 1
 
     in_world(scenario)
+
+
+def test_advancing_the_clock_says_what_ran_on_the_way() -> None:
+    """`POST /_sim/clock/advance` (and so `landscape clock advance`) answers with the work that
+    fell due, by kind: the renewal and its finalization."""
+    async def scenario(world: Landscape, http: httpx.AsyncClient) -> dict[str, Any]:
+        await subscribe(http, world)
+        moved = await http.post(world.url("stripe") + "/_sim/clock/advance",
+                                json={"seconds": 32 * DAY})
+        assert moved.status_code == 200, moved.text
+        quiet = await http.post(world.url("stripe") + "/_sim/clock/advance",
+                                json={"seconds": 60})
+        return {"moved": moved.json()["ran"], "quiet": quiet.json()["ran"]}
+
+    ran = in_world(scenario)
+    assert ran["moved"] == {"renew": 1, "finalize": 1}  # finalizing the renewal collects it
+    assert ran["quiet"] == {}
