@@ -165,7 +165,7 @@ def _serve(vendor: str) -> Started:
     if vendor == "trivial":
         return start_process([sys.executable, "-m", "harness.trivial", "--port", "0"])
     started = start_process([sys.executable, "-m", "harness.cli", "serve", vendor,
-                             "--port", "0", "--seed", "1"])
+                             "--port", "0", "--seed", "1", "--quiet"])  # no log to measure
     try:
         _lift_limits(vendor, started.url)
     except BaseException:

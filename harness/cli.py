@@ -5,11 +5,13 @@
     landscape faults add --kind drop_after --method POST --path '/v1/payment_intents'
     landscape faults list | clear
     landscape clock show | advance 86400
+    landscape journal | tenants | state snapshot NAME | latency show   # and more: --help
     landscape demo                               # the main job: the headline scenario
     landscape run netsuite-brownout --seed 3     # any scenario; exit 1 if an invariant fails
     landscape bench [VENDOR...] [--json FILE]    # throughput and latency overhead
 
-The faults and clock commands live in harness/control_commands.py.
+The control commands (faults, clock, journal, tenants, state, latency) live in
+harness/control_commands.py.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from urllib.parse import urlsplit
 import typer
 from rich.console import Console
 
+from harness import control_commands
 from harness.control_commands import TLS_DIR_ENV, TOKEN_ENV, Output, clock_app, faults_app
 from simulators.registry import VENDORS, create_vendor
 
@@ -31,6 +34,10 @@ app = typer.Typer(help="Fake payment-recovery landscape: Stripe, Chargebee, NetS
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(faults_app, name="faults")
 app.add_typer(clock_app, name="clock")
+app.add_typer(control_commands.state_app, name="state")
+app.add_typer(control_commands.latency_app, name="latency")
+app.command("journal")(control_commands.journal)
+app.command("tenants")(control_commands.tenants)
 console = Console(width=None if sys.stdout.isatty() else 120)  # wide tables in logs too
 err = Console(stderr=True, soft_wrap=True)
 Output.out, Output.err = console, err
@@ -90,7 +97,10 @@ def serve(
                                  "for them too; else give them --ca DIR/ca.pem"),
     request_log: Path = typer.Option(None, "--request-log", metavar="FILE", help="Append one "
                                      "line per request to this file: time, tenant, method, "
-                                     "path, status, ms"),
+                                     "path, status, ms (stdout gets them too, unless "
+                                     "--quiet)"),
+    quiet: bool = typer.Option(False, "--quiet", metavar=FLAG, help="No line per request "
+                               "on stdout (printed by default, as stripe-mock does)"),
 ) -> None:
     """Run one fake vendor on loopback until Ctrl-C."""
     from simulators.core.app import build_app
@@ -119,7 +129,8 @@ def serve(
         fail(f"cannot listen on {host}:{port}: {exc.strerror}; pass --port 0 to pick a free "
              "port (or another --port)")
     try:
-        requests = RequestLog(request_log) if request_log else None
+        requests = (RequestLog(request_log, stream=None if quiet else sys.stdout)
+                    if request_log or not quiet else None)
     except OSError as exc:
         fail(f"--request-log {request_log}: cannot write it ({exc.strerror})")
     certificate = ensure_certificates(tls_dir) if tls else None
@@ -143,8 +154,11 @@ def serve(
         keys = [t.settings["api_key"] for t in sim.tenants.all() if t.settings.get("api_key")]
         _print_chargebee_hint(url, certificate.ca_file if certificate else None,
                               keys[0] if keys else "<a site's api_key>")
-    if requests:
-        console.print(f"  request log: {requests.path}")
+    if request_log:
+        console.print(f"  request log: {request_log}")
+    if not quiet:
+        console.print("  one line per request follows (time, tenant, method, path, status, ms); "
+                      "--quiet turns it off")
     sys.stdout.flush()
     serve_forever(build_app(sim, requests), sock, certificate)
 

@@ -1,4 +1,5 @@
-"""`landscape faults …` and `landscape clock …`: drive a running fake's `/_sim/` control plane.
+"""`landscape faults …`, `clock …`, `journal`, `tenants`, `state …`, `latency …`: drive a running
+fake's `/_sim/` control plane.
 
     landscape faults add --kind http_error --status 503 --path '/v1/customers' --first-n 1
     landscape faults add --kind latency --latency-median-ms 180 --latency-p99-ms 900
@@ -6,6 +7,11 @@
     landscape faults list | clear [--id flt_1]
     landscape clock show
     landscape clock advance 86400     # or 90m, 36h, 1d
+    landscape journal [--webhooks] [--tenant T] [--path GLOB] [--last N]
+    landscape tenants
+    landscape state snapshot NAME | restore NAME | reset [--tenant T]
+    landscape latency show
+    landscape latency set --ms 50 | --median-ms M --p99-ms P | --min-ms A --max-ms B | --off
 
 For an https fake (`landscape serve … --tls`) these trust the landscape's local CA by themselves:
 `$LANDSCAPE_TLS_DIR/ca.pem`, else `~/.landscape/tls/ca.pem`, the CA `serve --tls` uses when given
@@ -20,7 +26,7 @@ import json
 import os
 import re
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar, get_args
 
@@ -55,6 +61,10 @@ faults_app = typer.Typer(help="Inject, list and clear faults on a running fake."
                          no_args_is_help=True)
 clock_app = typer.Typer(help="Read and advance a running fake's simulated clock.",
                         no_args_is_help=True)
+state_app = typer.Typer(help="Save, restore and reset a running fake's state (named snapshots "
+                        "live in the fake's state folder).", no_args_is_help=True)
+latency_app = typer.Typer(help="Show or set the base latency every request of a running fake "
+                          "gets (faults add theirs on top).", no_args_is_help=True)
 
 
 class Output:
@@ -111,12 +121,14 @@ def control(url: str, ca: Path | None, operation: Callable[[ControlClient], T],
 
 # -- faults ---------------------------------------------------------------------------------------
 def _latency(fixed: float | None, median: float | None, p99: float | None,
-             low: float | None, high: float | None) -> dict[str, Any] | None:
-    """The --latency-* options as a Latency, or None; a wrong combination is one line."""
+             low: float | None, high: float | None,
+             prefix: str = "--latency-") -> dict[str, Any] | None:
+    """The --latency-* options (or `latency set`'s --ms & co, prefix "--") as a Latency, or None;
+    a wrong combination is one line."""
     families = [name for name, given in (
-        ("--latency-ms", fixed is not None),
-        ("--latency-median-ms/--latency-p99-ms", median is not None or p99 is not None),
-        ("--latency-min-ms/--latency-max-ms", low is not None or high is not None)) if given]
+        (f"{prefix}ms", fixed is not None),
+        (f"{prefix}median-ms/{prefix}p99-ms", median is not None or p99 is not None),
+        (f"{prefix}min-ms/{prefix}max-ms", low is not None or high is not None)) if given]
     if not families:
         return None
     if len(families) > 1:
@@ -125,18 +137,18 @@ def _latency(fixed: float | None, median: float | None, p99: float | None,
         spec: dict[str, Any] = {"kind": "fixed", "ms": fixed}
     elif median is not None or p99 is not None:
         if median is None or p99 is None:
-            fail("a lognormal latency needs both --latency-median-ms and --latency-p99-ms")
+            fail(f"a lognormal latency needs both {prefix}median-ms and {prefix}p99-ms")
         spec = {"kind": "lognormal", "median_ms": median, "p99_ms": p99}
     else:
         if low is None or high is None:
-            fail("a uniform latency needs both --latency-min-ms and --latency-max-ms")
+            fail(f"a uniform latency needs both {prefix}min-ms and {prefix}max-ms")
         spec = {"kind": "uniform", "min_ms": low, "max_ms": high}
     try:
         Latency.model_validate(spec)
     except ValidationError as exc:
         problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
         for field in ("median_ms", "p99_ms", "min_ms", "max_ms"):  # as the options say it
-            problems = problems.replace(field, "--latency-" + field.replace("_", "-"))
+            problems = problems.replace(field, prefix + field.replace("_", "-"))
         fail(f"latency: {problems}")
     return spec
 
@@ -337,3 +349,146 @@ def clock_advance(duration: str = typer.Argument(..., metavar="SECONDS",
     Output.out.print("  ran on the way: " + (", ".join(f"{n} {kind.replace('_', ' ')}"
                                                       for kind, n in sorted(ran.items()))
                                               or "nothing fell due"), highlight=False)
+
+
+# -- journal --------------------------------------------------------------------------------------
+def _moment(epoch: Any) -> str:
+    if not isinstance(epoch, int | float):
+        return ""
+    moment = dt.datetime.fromtimestamp(epoch, dt.UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _status(entry: Mapping[str, Any]) -> str:
+    status = str(entry.get("status", "-"))
+    outcome = entry.get("outcome", "ok")
+    return status if outcome in (None, "ok") else f"{status}/{outcome}"
+
+
+def journal(url: str = URL,
+            webhooks: bool = typer.Option(False, "--webhooks", metavar="",
+                                          help="Webhook delivery attempts instead of requests"),
+            tenant: str = typer.Option(None, "--tenant", metavar="TENANT",
+                                       help="Only this tenant's"),
+            path: str = typer.Option(None, "--path", metavar="GLOB",
+                                     help="Requests: only paths matching, e.g. '/v1/customers*'"),
+            last: int = typer.Option(None, "--last", metavar="N", min=1,
+                                     help="Only the newest N"),
+            ca: Path = CA, control_token: str = CONTROL_TOKEN) -> None:
+    """What a running fake saw (requests) or sent (webhooks), oldest first."""
+    if webhooks:
+        if path is not None:
+            fail("--path filters requests; for webhooks use --tenant or --last")
+        attempts = control(url, ca, lambda fake: fake.journal.webhooks(tenant=tenant,
+                                                                       limit=last),
+                           control_token)
+        if not attempts:
+            Output.out.print("no webhook attempts")
+            return
+        table = Table("time", "event type", "url", "attempt", "outcome", "status")
+        for a in attempts:
+            table.add_row(_moment(a.get("at")), a.get("event_type", ""), a.get("url", ""),
+                          str(a.get("attempt", "")), a.get("outcome", ""),
+                          str(a.get("status", "")))
+        Output.out.print(table)
+        return
+    requests = control(url, ca, lambda fake: fake.journal.requests(tenant=tenant, path=path,
+                                                                   limit=last),
+                       control_token)
+    if not requests:
+        Output.out.print("no requests")
+        return
+    table = Table("time", "tenant", "method", "path", "status", "ms")
+    for r in requests:
+        table.add_row(_moment(r.get("at")), r.get("tenant") or "-", r.get("method", ""),
+                      escape(str(r.get("path", ""))), _status(r),
+                      f"{r.get('duration_ms', 0):.1f}")
+    Output.out.print(table)
+
+
+# -- tenants --------------------------------------------------------------------------------------
+def tenants(url: str = URL, ca: Path = CA, control_token: str = CONTROL_TOKEN) -> None:
+    """The fake's tenants: id (API keys masked), object counts by collection, schema."""
+    found = control(url, ca, lambda fake: fake.tenants(), control_token)
+    if not found:
+        Output.out.print("no tenants yet (a tenant appears with its first request or "
+                         "declaration)")
+        return
+    table = Table("id", "objects", "schema")
+    for t in found:
+        objects = ", ".join(f"{name} {n}" for name, n in sorted(t.objects.items()) if n) or "-"
+        table.add_row(escape(t.id), objects, escape(t.schema_name or "-"))
+    Output.out.print(table)
+
+
+# -- state ----------------------------------------------------------------------------------------
+NAME_ARG = typer.Argument(..., metavar="NAME", help="The snapshot's name (letters, digits, '.', "
+                          "'_', '-'; not a path): kept in the fake's state folder")
+
+
+@state_app.command("snapshot")
+def state_snapshot(name: str = NAME_ARG, url: str = URL, ca: Path = CA,
+                   control_token: str = CONTROL_TOKEN) -> None:
+    """Save every tenant's state as a named snapshot."""
+    control(url, ca, lambda fake: fake.snapshot(name), control_token)
+    Output.out.print(f"saved snapshot {escape(name)}", highlight=False)
+
+
+@state_app.command("restore")
+def state_restore(name: str = NAME_ARG, url: str = URL, ca: Path = CA,
+                  control_token: str = CONTROL_TOKEN) -> None:
+    """Put every tenant's state back as a named snapshot saved it."""
+    control(url, ca, lambda fake: fake.restore(name), control_token)
+    Output.out.print(f"restored snapshot {escape(name)}", highlight=False)
+
+
+@state_app.command("reset")
+def state_reset(url: str = URL,
+                tenant: str = typer.Option(None, "--tenant", metavar="TENANT",
+                                           help="Empty only this tenant's state (it stays "
+                                           "declared); without it the whole fake is reset"),
+                ca: Path = CA, control_token: str = CONTROL_TOKEN) -> None:
+    """Return the fake to its just-started state (tenants, clock, faults, latency, journals,
+    webhooks), or empty one tenant's state."""
+    if tenant is not None:
+        control(url, ca, lambda fake: fake.reset_tenant(tenant), control_token)
+        Output.out.print(f"emptied tenant {escape(tenant)}", highlight=False)
+        return
+    result = control(url, ca, lambda fake: fake.reset(), control_token)
+    Output.out.print(f"reset the fake (seed {result.seed}, clock {iso(result.clock.now)})",
+                     highlight=False)
+
+
+# -- latency --------------------------------------------------------------------------------------
+@latency_app.command("show")
+def latency_show(url: str = URL, ca: Path = CA, control_token: str = CONTROL_TOKEN) -> None:
+    """Print the base latency profile."""
+    latency = control(url, ca, lambda fake: fake.latency.get(), control_token)
+    Output.out.print(f"base latency: {_latency_text(latency)} ({latency.kind})" if latency
+                     else "no base latency", highlight=False)
+
+
+@latency_app.command("set")
+def latency_set(url: str = URL,
+                ms: float = typer.Option(None, "--ms", metavar="MS", help="Fixed latency"),
+                median_ms: float = typer.Option(None, "--median-ms", metavar="MS",
+                                                help="Lognormal: median (with --p99-ms)"),
+                p99_ms: float = typer.Option(None, "--p99-ms", metavar="MS",
+                                             help="Lognormal: 99th percentile"),
+                min_ms: float = typer.Option(None, "--min-ms", metavar="MS",
+                                             help="Uniform: low end (with --max-ms)"),
+                max_ms: float = typer.Option(None, "--max-ms", metavar="MS",
+                                             help="Uniform: high end"),
+                off: bool = typer.Option(False, "--off", metavar="",
+                                         help="Remove the base latency"),
+                ca: Path = CA, control_token: str = CONTROL_TOKEN) -> None:
+    """Set the base latency: --ms, --median-ms with --p99-ms, --min-ms with --max-ms, or --off."""
+    spec = _latency(ms, median_ms, p99_ms, min_ms, max_ms, prefix="--")
+    if off and spec is not None:
+        fail("--off removes the latency: give it alone, without --ms & co")
+    if not off and spec is None:
+        fail("give a latency: --ms MS, --median-ms M --p99-ms P, --min-ms A --max-ms B, "
+             "or --off")
+    latency = control(url, ca, lambda fake: fake.latency.set(spec), control_token)
+    Output.out.print(f"base latency: {_latency_text(latency)} ({latency.kind})" if latency
+                     else "base latency removed", highlight=False)

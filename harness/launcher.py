@@ -235,7 +235,7 @@ class RunningLandscape:
             requests.unlink(missing_ok=True)  # a run folder used before
             command = [sys.executable, "-m", "harness.cli", "serve", vendor, "--config",
                        str(config), "--port", url.rsplit(":", 1)[1], "--seed", str(self.seed),
-                       "--request-log", str(requests)]
+                       "--request-log", str(requests), "--quiet"]  # the log file has them
             self._fakes[vendor] = Service(vendor, command, {"PYTHONUNBUFFERED": "1"}, ROOT,
                                           logs / f"{vendor}.log", url, FAKE_HEALTH)
         for m in merchants:

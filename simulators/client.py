@@ -98,6 +98,7 @@ class TenantSummary(_Result):
     id: str  # an API-key-shaped id (Stripe's sk_test_…) is masked: sk_test_…abcd
     objects: dict[str, int]  # collection name -> object count
     settings: dict[str, Any] = Field(default_factory=dict)  # credentials masked
+    schema_name: str | None = Field(None, alias="schema")  # the tenant's schema, if any
 
 
 class DeclaredTenant(_Result):

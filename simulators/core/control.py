@@ -215,7 +215,9 @@ def control_router() -> APIRouter:
     @router.get("/tenants", summary="Tenant ids, object counts and settings (secrets masked)")
     async def tenants(request: Request) -> list[dict[str, Any]]:
         return [{"id": public_tenant_id(t.id), "objects": {k: len(v) for k, v in t.data.items()},
-                 "settings": public_settings(t.settings)} for t in _sim(request).tenants.all()]
+                 "settings": public_settings(t.settings),
+                 "schema": t.schema.name if t.schema else None}
+                for t in _sim(request).tenants.all()]
 
     def _tenant(request: Request, tenant_id: str) -> Tenant:
         tenant = _sim(request).tenants.find(tenant_id)

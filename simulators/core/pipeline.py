@@ -25,11 +25,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import queue
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 from starlette.requests import Request
@@ -70,21 +73,49 @@ class Captured:
 
 
 class RequestLog:
-    """One line per request, appended to a line-buffered file as the journal records it:
+    """One line per request, as the journal records it, to a line-buffered file (`--request-log`)
+    and/or a stream (`landscape serve`'s stdout):
 
         2026-01-05T10:00:00.123+00:00 sk_test_acme_primary POST /v1/payment_intents 200 81.2ms
 
     time (ISO, UTC, wall clock), tenant (`-` before authentication), method, path, status (with
     the fault's outcome when one cut the answer: `-/hung`, `200/dropped_after_commit`), duration
-    (the journal's, so simulated under a controlled clock)."""
+    (the journal's, so simulated under a controlled clock).
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    A stream with a file descriptor is written by a thread of its own (one `os.write` a line, so
+    each line is flushed as it comes), fed through a bounded queue: a reader that stops reading
+    (a parent that only wanted the startup line from a pipe, a paused terminal) never stalls the
+    fake; lines beyond `STREAM_BACKLOG` unwritten ones are dropped instead."""
+
+    STREAM_BACKLOG = 10_000
+
+    def __init__(self, path: Path | None = None, *, stream: IO[str] | None = None) -> None:
         self.path = path
-        self._file = path.open("a", buffering=1, encoding="utf-8")  # raises OSError
+        self._file: IO[str] | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = path.open("a", buffering=1, encoding="utf-8")  # raises OSError
+        self._stream = stream
+        self._fd: int | None = None
+        self._queue: queue.Queue[bytes | None] | None = None
+        self._writer: threading.Thread | None = None
+        self.dropped = 0  # stream lines dropped because its reader fell behind
+        self._stream_gone = False
+        if stream is not None:
+            try:
+                stream.flush()  # what was printed before comes first
+                self._fd = stream.fileno()
+            except (OSError, ValueError, AttributeError):  # io.StringIO & co: written inline
+                self._fd = None
+            if self._fd is not None:
+                self._queue = queue.Queue(self.STREAM_BACKLOG)
+                self._writer = threading.Thread(target=self._drain, name="request-log-stream",
+                                                daemon=True)
+                self._writer.start()
+        self._closed = False
 
     def write(self, entry: dict[str, Any]) -> None:
-        if self._file.closed:  # a request finishing after the fake shut down
+        if self._closed:  # a request finishing after the fake shut down
             return
         status = entry.get("status", "-")
         if entry.get("outcome", "ok") != "ok":
@@ -92,12 +123,41 @@ class RequestLog:
         path = str(entry["path"])
         if " " in path:  # keep one field per space
             path = path.replace(" ", "%20")
-        self._file.write(f"{datetime.now(UTC).isoformat(timespec='milliseconds')} "
-                         f"{entry.get('tenant') or '-'} {entry['method']} {path} {status} "
-                         f"{entry['duration_ms']:.1f}ms\n")
+        line = (f"{datetime.now(UTC).isoformat(timespec='milliseconds')} "
+                f"{entry.get('tenant') or '-'} {entry['method']} {path} {status} "
+                f"{entry['duration_ms']:.1f}ms\n")
+        if self._file is not None:
+            self._file.write(line)
+        if self._queue is not None:
+            if not self._stream_gone:
+                try:
+                    self._queue.put_nowait(line.encode("utf-8", "replace"))
+                except queue.Full:
+                    self.dropped += 1
+        elif self._stream is not None:
+            self._stream.write(line)
+            self._stream.flush()
+
+    def _drain(self) -> None:
+        assert self._queue is not None and self._fd is not None
+        while (data := self._queue.get()) is not None:
+            try:
+                while data:  # a terminal may take part of it
+                    data = data[os.write(self._fd, data):]
+            except OSError:  # the reader went away (EPIPE, a closed fd): stop writing
+                self._stream_gone = True
+                return
 
     def close(self) -> None:
-        self._file.close()
+        if self._closed:
+            return
+        self._closed = True
+        if self._file is not None:
+            self._file.close()
+        if self._queue is not None and self._writer is not None:
+            with contextlib.suppress(queue.Full):
+                self._queue.put_nowait(None)
+            self._writer.join(timeout=1.0)  # the lines still queued, unless the reader is stuck
 
 
 class Pipeline:
