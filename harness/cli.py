@@ -83,8 +83,8 @@ def serve(
                              "fault/latency draw (default: the --config file's seed, else 0; "
                              "`landscape demo` uses 7)"),
     config: Path = typer.Option(None, "--config", metavar="FILE", help="Fake config file "
-                                "(YAML): tenants, schemas, latency, limits, faults; see "
-                                "simulators/core/config.py"),
+                                "(YAML): tenants, schemas, latency, limits, faults; an "
+                                "example per vendor in scenarios/fakes/"),
     schema: Path = typer.Option(None, "--schema", metavar="FILE", help="Per-merchant schema "
                                 "(YAML) for tenants that don't name one"),
     controlled_clock: bool = typer.Option(None, "--controlled-clock/--real-clock", metavar=FLAG,
