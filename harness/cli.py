@@ -16,6 +16,7 @@ harness/control_commands.py.
 
 from __future__ import annotations
 
+import enum
 import json
 import sys
 from collections.abc import Callable
@@ -70,9 +71,13 @@ def main(_version_: bool = typer.Option(False, "--version", metavar=FLAG, is_eag
     """Fake payment-recovery landscape: Stripe, Chargebee, NetSuite, Salesforce."""
 
 
+# the registry's vendors as a choice, so the help lists them
+VendorName = enum.Enum("VendorName", {name: name for name in VENDORS}, type=str)
+
+
 @app.command()
 def serve(
-    vendor: str = typer.Argument(..., metavar="VENDOR", help=f"One of: {', '.join(VENDORS)}"),
+    vendor: VendorName = typer.Argument(..., metavar="VENDOR", help="The vendor to fake"),
     port: int = typer.Option(None, metavar="PORT", help="Port (0 picks a free one; default per "
                              "vendor: " + ", ".join(f"{v} {create_vendor(v).default_port}"
                                                     for v in VENDORS) + ")"),
@@ -110,8 +115,7 @@ def serve(
     from simulators.core.server import NotLoopback, bind, serve_forever, url_of
     from simulators.core.tls import ensure_certificates
 
-    if vendor not in VENDORS:
-        fail(f"unknown vendor {vendor!r}; choose one of: {', '.join(VENDORS)}")
+    vendor = VendorName(vendor).value  # the help lists the choices, typer refuses others
     the_vendor = create_vendor(vendor)
     port = the_vendor.default_port if port is None else port
     try:
