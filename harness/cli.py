@@ -24,12 +24,35 @@ from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit
 
+import click
 import typer
 from rich.console import Console
+from typer.core import TyperArgument, TyperOption
 
 from harness import control_commands
 from harness.control_commands import TLS_DIR_ENV, TOKEN_ENV, Output, clock_app, faults_app
 from simulators.registry import VENDORS, create_vendor
+
+# --help labels: Typer draws a type beside every parameter (<str>, <bool>, <list[str]>); say
+# what to write instead: an option's metavar (PORT, FILE) or its name, the choices of a choice,
+# nothing for a flag or a plain argument (its name is already there).
+_typer_label = TyperOption.display_type_rich
+
+
+def _option_label(self: TyperOption, ctx: click.Context) -> str | None:
+    if self.is_flag:
+        return None
+    if self.metavar or self.type_descriptor.is_choice:
+        return self.metavar or _typer_label(self, ctx)
+    return (self.name or "value").upper()
+
+
+def _argument_label(self: TyperArgument, ctx: click.Context) -> str | None:
+    return _typer_label(self, ctx) if self.type_descriptor.is_choice else None  # type: ignore
+
+
+TyperOption.display_type_rich = _option_label  # type: ignore[method-assign]
+TyperArgument.display_type_rich = _argument_label  # type: ignore[method-assign]
 
 app = typer.Typer(help="Fake payment-recovery landscape: Stripe, Chargebee, NetSuite, Salesforce.",
                   no_args_is_help=True, pretty_exceptions_enable=False)

@@ -198,3 +198,17 @@ def test_serve_chargebee_says_how_to_point_the_sdk(tmp_path) -> None:
         stop_process(started)
     assert f'Chargebee.ca_cert_path = "{ca_file}"' in banner, banner
     assert f'site="127", chargebee_domain="0.0.1:{port}"' in banner, banner
+
+
+@pytest.mark.parametrize("command", [
+    [], ["serve"], ["up"], ["run"], ["demo"], ["bench"], ["walkthrough"], ["faults", "add"],
+    ["faults", "list"], ["clock", "advance"], ["journal"], ["tenants"], ["state", "snapshot"],
+    ["latency", "set"]])
+def test_help_says_what_to_write_not_python_types(command: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from harness.cli import app
+
+    result = CliRunner().invoke(app, [*command, "--help"], terminal_width=100)
+    assert result.exit_code == 0, result.output
+    assert not re.search(r"<(str|bool|int|float|path|list\[)", result.output), result.output
