@@ -19,9 +19,12 @@ from components.domain import AttemptStatus, ChargeResult
 
 VENDOR = "stripe"
 API_BASE = "https://api.stripe.com"
-# The objects are read in this version's shape (invoice.payment_intent, invoice.charge), which
-# later versions dropped; pinned so the SDK's default version cannot change them under us.
-API_VERSION = "2023-08-16"
+# The version the SDK is pinned to (2026-10-28.endive for stripe 16.1): objects come in its
+# shape (invoice.parent, invoice payments; no invoice.payment_intent, charge, paid). Webhook
+# events come in their endpoint's version, which may be older: the readers below take both.
+API_VERSION: str = stripe.api_version
+# what an invoice read needs of its payments: the PaymentIntent, expanded (for its charge)
+INVOICE_PAYMENTS = "payments.data.payment.payment_intent"
 PAGE_SIZE = 100  # Stripe's largest page
 CONFLICT_CODES = {"idempotency_key_in_use", "lock_timeout"}
 ALREADY_PAID = "invoice_already_paid"
@@ -88,7 +91,7 @@ class StripeConnector:
                           payment_method: str | None = None) -> ChargeResult:
         """Attempt an open invoice's payment now; a decline is a result. Already paid:
         VendorError CONFLICT, code `invoice_already_paid`, raised without retrying."""
-        params: dict[str, Any] = {"off_session": True}
+        params: dict[str, Any] = {"off_session": True, "expand": [INVOICE_PAYMENTS]}
         if payment_method is not None:
             params["payment_method"] = payment_method
 
@@ -97,9 +100,9 @@ class StripeConnector:
                 invoice = await self._pay(invoice_id, params, idempotency_key)
             except stripe.CardError as error:
                 return _declined(error)
-            paid = invoice.to_dict()
-            return ChargeResult(AttemptStatus.SUCCEEDED, _id(paid.get("payment_intent")),
-                                charge_id=_id(paid.get("charge")), replayed=_replayed(invoice))
+            intent, charge = invoice_payment_refs(invoice.to_dict())
+            return ChargeResult(AttemptStatus.SUCCEEDED, intent, charge_id=charge,
+                                replayed=_replayed(invoice))
 
         return await self._run(attempt)
 
@@ -119,7 +122,9 @@ class StripeConnector:
 
     # -- reads ------------------------------------------------------------------------------------
     async def get_invoice(self, invoice_id: str) -> dict[str, Any]:
-        return await self._read(lambda: self._client.v1.invoices.retrieve_async(invoice_id))
+        """The invoice with its payments (`invoice_payment_refs` reads them)."""
+        return await self._read(lambda: self._client.v1.invoices.retrieve_async(
+            invoice_id, params={"expand": [INVOICE_PAYMENTS]}))
 
     async def get_customer(self, customer_id: str) -> dict[str, Any]:
         return await self._read(lambda: self._client.v1.customers.retrieve_async(customer_id))
@@ -148,6 +153,7 @@ class StripeConnector:
                             limit_total: int = 10_000,
                             page_size: int = PAGE_SIZE) -> list[dict[str, Any]]:
         params = _created({"status": status} if status else {}, created_gte)
+        params["expand"] = ["data.payments"]  # the payments' PaymentIntents, as ids
         return await self._list(self._client.v1.invoices.list_async, params,
                                 limit_total=limit_total, page_size=page_size)
 
@@ -238,6 +244,36 @@ def translate(error: stripe.StripeError) -> VendorError | UnknownOutcome:
     return VendorError(VENDOR, kind, str(error.user_message or error), status=status, code=code,
                        retry_after=retry_after(_header(error.headers, "retry-after")),
                        body=error.json_body)
+
+
+# -- invoices in either shape ------------------------------------------------------------------
+def invoice_subscription(invoice: dict[str, Any]) -> str | None:
+    """The subscription that generated the invoice: `parent.subscription_details` since
+    2025-03-31.basil, top-level `subscription` before (events of an older endpoint)."""
+    details = (invoice.get("parent") or {}).get("subscription_details") or {}
+    return _id(details.get("subscription")) or _id(invoice.get("subscription"))
+
+
+def invoice_payment_refs(invoice: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(PaymentIntent, charge) that paid the invoice, or that is collecting it: the paid (else
+    the default) invoice payment since 2025-03-31.basil, `payment_intent`/`charge` before. The
+    charge is known when the PaymentIntent was expanded (`INVOICE_PAYMENTS`)."""
+    if "payments" not in invoice and "parent" not in invoice:
+        return _id(invoice.get("payment_intent")), _id(invoice.get("charge"))
+    payments = (invoice.get("payments") or {}).get("data") or []
+    chosen = next((p for p in payments if p.get("status") == "paid"), None) or next(
+        (p for p in payments if p.get("is_default")), None)
+    intent = ((chosen or {}).get("payment") or {}).get("payment_intent")
+    charge = intent.get("latest_charge") if isinstance(intent, dict) else None
+    return _id(intent), _id(charge)
+
+
+def invoice_paid_out_of_band(invoice: dict[str, Any]) -> bool:
+    """Marked paid with no payment on Stripe: `paid_out_of_band` before 2025-03-31.basil; since,
+    a paid invoice whose amount was paid off Stripe (`amount_paid_off_stripe`)."""
+    if "paid_out_of_band" in invoice:
+        return bool(invoice["paid_out_of_band"])
+    return invoice.get("status") == "paid" and (invoice.get("amount_paid_off_stripe") or 0) > 0
 
 
 def _declined(error: stripe.CardError) -> ChargeResult:

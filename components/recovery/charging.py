@@ -24,7 +24,11 @@ import uuid
 
 from components.connectors.errors import ErrorKind, UnknownOutcome, VendorError
 from components.connectors.retry import RetryPolicy
-from components.connectors.stripe import StripeConnector
+from components.connectors.stripe import (
+    StripeConnector,
+    invoice_paid_out_of_band,
+    invoice_payment_refs,
+)
 from components.domain import Attempt, AttemptStatus, ChargeResult, Decline
 
 
@@ -83,10 +87,9 @@ class Charger:
         try:
             if self.pays_invoice(attempt.mid):
                 invoice = await gateway.get_invoice(decline.invoice_id)
-                if invoice.get("status") == "paid" and not invoice.get("paid_out_of_band"):
-                    intent = invoice.get("payment_intent")
-                    return ChargeResult(AttemptStatus.SUCCEEDED, intent if isinstance(
-                        intent, str) else None, charge_id=invoice.get("charge"))
+                if invoice.get("status") == "paid" and not invoice_paid_out_of_band(invoice):
+                    intent, charge = invoice_payment_refs(invoice)
+                    return ChargeResult(AttemptStatus.SUCCEEDED, intent, charge_id=charge)
             else:
                 for intent in await gateway.find_payment_by_metadata(
                         "idempotency_key", attempt.idempotency_key):

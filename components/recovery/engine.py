@@ -23,7 +23,7 @@ from typing import Any
 from components.connectors.chargebee import ChargebeeConnector
 from components.connectors.errors import ErrorKind, UnknownOutcome, VendorError
 from components.connectors.netsuite import NetSuiteConnector
-from components.connectors.stripe import StripeConnector
+from components.connectors.stripe import StripeConnector, invoice_payment_refs
 from components.context import ERP_INVOICE, read_erp_invoice
 from components.domain import (
     Action,
@@ -62,6 +62,7 @@ class Outcome:
     charges: list[tuple[str, ChargeResult | None]] = field(default_factory=list)  # (mid, result)
     status: str = "not_retried"   # recovered | declined | deferred | not_retried | unknown | error
     latency: float = 0.0          # seconds, to the known result
+    error: str | None = None      # the vendor error's kind (ErrorKind) when status is "error"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -126,6 +127,7 @@ class RecoveryEngine:
         except (VendorError, UnknownOutcome) as error:
             outcome.status = "error"
             kind = error.kind.value if isinstance(error, VendorError) else "unknown_outcome"
+            outcome.error = kind
             self.metrics.vendor_errors.labels(getattr(error, "vendor", "?"), kind).inc()
             log(LOG, "decline not handled", logging.WARNING, invoice_key=decline.invoice_key,
                 error=str(error))
@@ -264,13 +266,14 @@ class RecoveryEngine:
         if decline.source not in ("stripe", "schedule") or decline.billing != "stripe" \
                 or decline.decline_code is not None:
             return decline
-        if invoice is None or not invoice.get("payment_intent"):
+        intent_id = invoice_payment_refs(invoice)[0] if invoice is not None else None
+        if not intent_id:  # an event of 2025-03-31.basil or later names no payment: read it
             invoice = await self.vendors.primary.get_invoice(decline.invoice_id)
-        intent_id = invoice.get("payment_intent")
+            intent_id = invoice_payment_refs(invoice)[0]
         if not intent_id:
             return decline
-        intent = await self.vendors.primary.get_payment_intent(
-            intent_id if isinstance(intent_id, str) else intent_id["id"])
+        intent = _expanded_intent(invoice, intent_id) or \
+            await self.vendors.primary.get_payment_intent(intent_id)
         error = intent.get("last_payment_error") or {}
         method = error.get("payment_method") or {}
         card = method.get("card") or {}
@@ -337,3 +340,12 @@ def _decline_doc(decline: Decline) -> dict[str, Any]:
 
 def _decline_from_doc(doc: dict[str, Any]) -> Decline:
     return Decline(**{**doc, "source": "schedule"})
+
+
+def _expanded_intent(invoice: dict[str, Any], intent_id: str) -> dict[str, Any] | None:
+    """The PaymentIntent as `get_invoice` expanded it in the invoice's payments, if it did."""
+    for payment in (invoice.get("payments") or {}).get("data") or []:
+        intent = (payment.get("payment") or {}).get("payment_intent")
+        if isinstance(intent, dict) and intent.get("id") == intent_id:
+            return intent
+    return None

@@ -15,6 +15,7 @@ from typing import Any
 
 import stripe
 
+from components.connectors.stripe import invoice_subscription
 from components.domain import Decline
 
 
@@ -79,7 +80,7 @@ def stripe_decline(event: dict[str, Any]) -> Decline | None:
             payment_method_id=None, attempt_count=int(invoice.get("attempt_count") or 0),
             occurred_at=float(event.get("created") or 0),
             customer_email=invoice.get("customer_email"),
-            subscription_id=invoice.get("subscription"),
+            subscription_id=invoice_subscription(invoice),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise Unreadable(f"invoice.payment_failed without {exc}") from None

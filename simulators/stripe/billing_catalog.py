@@ -62,6 +62,22 @@ def _prefixed(name: str, prefix: str) -> str:
 
 
 # -- products and prices ----------------------------------------------------------------------
+def _features(raw: Any) -> list[dict[str, str]]:
+    """`features[][name]` (`marketing_features` since 2024-04-10: versions/ renames it)."""
+    if raw in (None, ""):
+        return []
+    values = list(raw.values()) if isinstance(raw, dict) else raw
+    if not isinstance(values, list) or len(values) > 15:
+        raise invalid_request("Invalid array", "features")
+    out = []
+    for i, value in enumerate(values):
+        if not isinstance(value, dict) or not value.get("name"):
+            raise invalid_request("Missing required param: features[][name].",
+                                  f"features[{i}][name]", "parameter_missing")
+        out.append({"name": str(value["name"])[:80]})
+    return out
+
+
 def create_product(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     tenant, now = ctx.tenant, int(ctx.now)
     name = text(params, "name", required=True)
@@ -73,7 +89,8 @@ def create_product(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any
     product = {
         "id": product_id, "object": "product", "active": boolean(params, "active", True),
         "created": now, "default_price": None,
-        "description": text(params, "description"), "features": [],
+        "description": text(params, "description"),
+        "features": _features(params.get("features")),
         "images": list(params.get("images") or []), "livemode": False, "metadata": {},
         "name": name, "package_dimensions": None, "shippable": boolean(params, "shippable"),
         "statement_descriptor": text(params, "statement_descriptor", max_length=22),

@@ -10,6 +10,7 @@ from typing import Any
 
 from simulators.core.tenancy import Tenant
 from simulators.core.vendor import RequestContext, VendorError
+from simulators.stripe import versions
 from simulators.stripe.billing_catalog import (
     PRODUCTS,
     choice,
@@ -326,8 +327,8 @@ def _decline_error(tenant: Tenant, invoice: dict[str, Any]) -> VendorError:
     return card_error(error.get("code") or "card_declined", error.get("decline_code"),
                       error.get("message") or "Your card was declined.",
                       charge=error.get("charge") or intent.get("latest_charge"),
-                      payment_intent=copy.deepcopy(intent),
-                      payment_method=copy.deepcopy(pm) if isinstance(pm, dict) else None,
+                      payment_intent=versions.in_error(intent),
+                      payment_method=versions.in_error(pm) if isinstance(pm, dict) else None,
                       advice_code=error.get("advice_code"))
 
 

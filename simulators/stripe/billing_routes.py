@@ -41,7 +41,7 @@ def router() -> APIRouter:
     async def create_product(request: Request) -> JSONResponse:
         ctx = context(request)
         params = await params_for(request, "/v1/products", "post",
-                               (*PRODUCT_FIELDS, "id", "default_price_data"))
+                               (*PRODUCT_FIELDS, "id", "default_price_data", "features"))
         return one(ctx, catalog.create_product(ctx, params), params)
 
     @r.get("/v1/products")
@@ -232,7 +232,7 @@ def router() -> APIRouter:
         params = await params_for(request, invoice_path + "/lines", "get", LIST)
         found = get_object(ctx.tenant, billing.INVOICES, invoice, label="invoice")
         return many(ctx, found["lines"]["data"], params, f"/v1/invoices/{invoice}/lines",
-                     "line_item")
+                     "line_item", invoice=invoice)
 
     @r.post(invoice_path + "/pay")
     async def pay_invoice(request: Request, invoice: str) -> JSONResponse:
@@ -259,4 +259,7 @@ def router() -> APIRouter:
         params = await params_for(request, invoice_path + "/mark_uncollectible", "post", ())
         return one(ctx, billing.mark_uncollectible(ctx, invoice), params)
 
+    from simulators.stripe import invoice_payments
+
+    r.include_router(invoice_payments.router())
     return r

@@ -102,6 +102,16 @@ def _items(ctx: RequestContext, raw: Any, customer: dict[str, Any]) -> list[dict
     return parsed
 
 
+def _billing_mode(ctx: RequestContext) -> dict[str, Any]:
+    """Classic, or flexible when created at 2025-09-30.clover or later (versions/)."""
+    from simulators.stripe import versions
+
+    flexible = versions.load("2025_09_30_billing_mode_flexible")
+    credentials = getattr(ctx, "credentials", None) or {}
+    version = credentials.get("stripe_version") or versions.account_version(ctx.tenant)
+    return flexible.created_mode(version)
+
+
 def create_subscription(ctx: RequestContext, params: dict[str, Any], *,
                         subscription_id: str | None = None,
                         at: int | None = None) -> dict[str, Any]:
@@ -156,7 +166,8 @@ def create_subscription(ctx: RequestContext, params: dict[str, Any], *,
     sub = {
         "id": sub_id, "object": "subscription", "application": None,
         "application_fee_percent": None, "automatic_tax": {"enabled": False},
-        "billing_cycle_anchor": anchor, "billing_thresholds": None, "cancel_at": None,
+        "billing_cycle_anchor": anchor, "billing_mode": _billing_mode(ctx),
+        "billing_thresholds": None, "cancel_at": None,
         "cancel_at_period_end": False, "canceled_at": None,
         "cancellation_details": {"comment": None, "feedback": None, "reason": None},
         "collection_method": collection, "created": now,

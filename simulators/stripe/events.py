@@ -3,23 +3,24 @@
 Every state change calls `emit`. The event is stored (listable for 30 days, then dropped, as are
 the oldest beyond the fake's `max_objects_per_collection`) and delivered to each enabled webhook
 endpoint of the account whose `enabled_events` match, signed with the endpoint's
-`whsec_` secret exactly as Stripe signs (`Stripe-Signature: t=…,v1=HMAC-SHA256(t.body)`).
+`whsec_` secret exactly as Stripe signs (`Stripe-Signature: t=…,v1=HMAC-SHA256(t.body)`), in
+the endpoint's `api_version` (the account's when it has none; see versions/).
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import json
 from typing import Any
 
 from simulators.core.clock import Clock
+from simulators.core.snapshot import copy_tree
 from simulators.core.tenancy import AgeIndex, Tenant
 from simulators.core.webhooks import Delivery
+from simulators.stripe import versions
 from simulators.stripe.objects import new_id
 
-API_VERSION = "2023-08-16"  # the version of the official spec the fake's objects follow
 EVENT_RETENTION = 30 * 24 * 3600  # Stripe guarantees events (GET /v1/events) for 30 days
 DELIVERY_OUTCOMES = "_event_delivery"  # event id -> every endpoint got it (delivery_success=)
 # Sandbox: "3 times over a few hours"; live: exponential backoff for up to 3 days.
@@ -48,11 +49,12 @@ def emit(sim: Any, tenant: Tenant, event_type: str, obj: dict[str, Any], *,
          previous_attributes: dict[str, Any] | None = None, request_id: str | None = None,
          idempotency_key: str | None = None, created: float | None = None) -> dict[str, Any]:
     """Record an event for `obj` and queue its webhook deliveries."""
-    data: dict[str, Any] = {"object": copy.deepcopy(obj)}
+    data: dict[str, Any] = {"object": copy_tree(obj)}
     if previous_attributes:
         data["previous_attributes"] = previous_attributes
-    event = {
-        "id": new_id(sim, tenant, "evt"), "object": "event", "api_version": API_VERSION,
+    event = {  # as Stripe makes it: at the account's version of the time
+        "id": new_id(sim, tenant, "evt"), "object": "event",
+        "api_version": versions.account_version(tenant),
         "created": int(created if created is not None else sim.clock.now()), "data": data,
         "livemode": False, "pending_webhooks": 0,
         "request": {"id": request_id, "idempotency_key": idempotency_key}, "type": event_type,
@@ -69,8 +71,14 @@ def emit(sim: Any, tenant: Tenant, event_type: str, obj: dict[str, Any], *,
         return event
     event["pending_webhooks"] = len(endpoints)  # as the delivered payload shows it
     schedule = RETRY_SCHEDULES[tenant.settings.get("webhook_retries", "sandbox")]
-    body = json.dumps(event, indent=2).encode()
+    bodies: dict[str, bytes] = {}
     for endpoint in endpoints:
+        # each endpoint gets the event at its own version, else at the account's
+        version = endpoint.get("api_version") or versions.account_version(tenant)
+        if version not in bodies:
+            payload = versions.render_event(event, tenant, version)
+            bodies[version] = json.dumps(payload, indent=2).encode()
+        body = bodies[version]
         sim.webhooks.send(Delivery(
             tenant=tenant.id, endpoint=endpoint["id"], url=endpoint["url"], event_id=event["id"],
             event_type=event_type, body=body, schedule=schedule,

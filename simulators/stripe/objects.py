@@ -6,7 +6,6 @@ per object type ("customer", "payment_intent", …), in creation order.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from starlette.requests import Request
@@ -53,7 +52,7 @@ def get_object(tenant: Tenant, collection: str, object_id: str, *, label: str | 
 async def read_params(request: Request) -> dict[str, Any]:
     """Query-string and form-body parameters, bracket-decoded (`metadata[k]=v`, `expand[]=x`)."""
     try:
-        params = forms.decode(request.url.query)
+        params = forms.decode(request.scope.get("query_string", b"").decode())
         if request.method in ("POST", "DELETE"):
             params.update(forms.decode(await request.body()))
     except forms.FormError as exc:
@@ -139,31 +138,55 @@ def created_filter(objects: list[dict[str, Any]], params: dict[str, Any],
     return [o for o in objects if all(fn(o.get(field) or 0, b) for fn, b in bounds)]
 
 
-def render(tenant: Tenant, obj: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    """A copy of `obj` with the `expand[]` paths replaced by the objects they point to."""
+INCLUDABLE = {"invoice": ("payments",)}  # shown only when asked for with expand[]
+
+
+def render(tenant: Tenant, obj: dict[str, Any], params: dict[str, Any],
+           version: str | None = None, *, invoice: str | None = None) -> dict[str, Any]:
+    """A copy of `obj` in the shape of `version` (the current one when None), with the
+    `expand[]` paths replaced by the objects they point to, rendered at the same version."""
+    from simulators.stripe import versions
+
     paths = params.get("expand") or []
     if isinstance(paths, str):
         paths = [paths]
-    out = copy.deepcopy(obj)
+    version = version or versions.CURRENT
+    out = versions.render(obj, version, tenant, invoice=invoice)
+    _drop_includable(out, [str(p) for p in paths])
     for path in paths:
         parts = str(path).split(".")
         if len(parts) > MAX_EXPAND_DEPTH:
             raise invalid_request(f"You cannot expand more than {MAX_EXPAND_DEPTH} levels of a "
                                   f"property. Property: {path}", "expand")
-        _expand(tenant, out, parts, path)
+        _expand(tenant, out, parts, path, version)
     return out
 
 
-def _expand(tenant: Tenant, node: Any, parts: list[str], path: str) -> None:
+def _drop_includable(node: Any, paths: list[str]) -> None:
+    """The invoice's `payments` list is includable: gone unless expanded (here or in a page)."""
+    if not isinstance(node, dict):
+        return
+    if node.get("object") == "list":
+        inner = [p[len("data."):] for p in paths if p.startswith("data.")]
+        for item in node.get("data") or []:
+            _drop_includable(item, inner)
+        return
+    asked = {p.split(".")[0] for p in paths}
+    for name in INCLUDABLE.get(str(node.get("object")), ()):
+        if name not in asked:
+            node.pop(name, None)
+
+
+def _expand(tenant: Tenant, node: Any, parts: list[str], path: str, version: str) -> None:
     if isinstance(node, list):
         for item in node:
-            _expand(tenant, item, parts, path)
+            _expand(tenant, item, parts, path, version)
         return
     if not isinstance(node, dict) or not parts:
         return
     key, rest = parts[0], parts[1:]
     if node.get("object") == "list" and key == "data":
-        _expand(tenant, node["data"], rest, path)
+        _expand(tenant, node["data"], rest, path, version)
         return
     if key not in node:
         raise invalid_request(f"This property cannot be expanded ({path}).", "expand")
@@ -173,11 +196,13 @@ def _expand(tenant: Tenant, node: Any, parts: list[str], path: str) -> None:
         stored = tenant.collection(target[0]).get(value) if target else None
         if stored is None:
             raise invalid_request(f"This property cannot be expanded ({path}).", "expand")
-        node[key] = value = copy.deepcopy(stored)
+        from simulators.stripe import versions
+
+        node[key] = value = versions.render(stored, version, tenant)
     elif isinstance(value, bool | int | float):  # never an id: not expandable
         raise invalid_request(f"This property cannot be expanded ({path}).", "expand")
     if rest:
-        _expand(tenant, value, rest, path)
+        _expand(tenant, value, rest, path, version)
 
 
 def apply_metadata(target: dict[str, Any], raw: Any) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from simulators.core.tenancy import Tenant
 from simulators.core.vendor import VendorError
-from simulators.stripe import cards
+from simulators.stripe import cards, versions
 from simulators.stripe.errors import (
     card_error,
     invalid_request,
@@ -172,7 +172,7 @@ def confirm_payment_intent(op: Op, intent_id: str, params: dict[str, Any]) -> di
 
 
 def _unexpected(intent: dict[str, Any], message: str) -> VendorError:
-    return unexpected_state(message, payment_intent=copy.deepcopy(intent))
+    return unexpected_state(message, payment_intent=versions.in_error(intent))
 
 
 def _confirm(op: Op, intent: dict[str, Any], params: dict[str, Any]) -> None:
@@ -219,8 +219,8 @@ def _confirm(op: Op, intent: dict[str, Any], params: dict[str, Any]) -> None:
     op.emit("charge.failed", charge)
     op.emit("payment_intent.payment_failed", intent)
     raise card_error(error["code"], error.get("decline_code"), error["message"],
-                     charge=charge["id"], payment_intent=copy.deepcopy(intent),
-                     payment_method=copy.deepcopy(pm))
+                     charge=charge["id"], payment_intent=versions.in_error(intent),
+                     payment_method=versions.in_error(pm))
 
 
 def _outcome(op: Op, pm: dict[str, Any]) -> cards.Outcome:

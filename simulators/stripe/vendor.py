@@ -12,8 +12,8 @@ from simulators.core.simulator import Simulator
 from simulators.core.states import ProviderState
 from simulators.core.tenancy import Tenant
 from simulators.core.vendor import IdempotencyPolicy, RequestContext, Vendor
+from simulators.stripe import versions
 from simulators.stripe.errors import StripeErrors, mask_key, stripe_error
-from simulators.stripe.events import API_VERSION
 from simulators.stripe.schema_rules import StripeSchemaRules
 
 KEY_PREFIXES = ("sk_test_", "rk_test_")
@@ -59,8 +59,9 @@ class StripeVendor(Vendor):
         tenant = sim.tenants.get(key) if key.startswith(KEY_PREFIXES) else None
         if tenant is None:
             raise self.errors.unauthorized(mask_key(key))
-        version = request.headers.get("stripe-version") or tenant.settings.get(
-            "api_version", API_VERSION)
+        asked = request.headers.get("stripe-version")
+        version = versions.check(asked.strip()) if asked else versions.account_version(tenant)
+        versions.answering(tenant, version)
         return tenant, {"api_key": key, "stripe_version": version}
 
     def response_headers(self, ctx: RequestContext) -> dict[str, str]:

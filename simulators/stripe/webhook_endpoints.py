@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulators.core.tenancy import Tenant
+from simulators.stripe import versions
 from simulators.stripe.errors import (
     invalid_request,
     missing_param,
@@ -88,9 +89,12 @@ def create_webhook_endpoint(op: Op, params: dict[str, Any],
         raise missing_param("url")
     url = _check_url(params["url"])
     enabled = _enabled_events(params.get("enabled_events"), allowed_events)
+    version = params.get("api_version") or None
+    if version is not None and not versions.known(str(version)):
+        raise invalid_request(f"Invalid Stripe API version: {version}", "api_version")
     endpoint: dict[str, Any] = {
         "id": endpoint_id or op.id("we"), "object": "webhook_endpoint",
-        "api_version": params.get("api_version") or None, "application": None,
+        "api_version": version, "application": None,
         "created": op.now, "description": _text(params.get("description")),
         "enabled_events": enabled, "livemode": False, "metadata": {},
         "secret": secret or "whsec_" + op.sim.seeds.token(f"ids:{op.tenant.id}", 32),

@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
 from simulators.core.text import find_unencodable, in_int64
-from simulators.core.vendor import RequestContext
-from simulators.stripe import openapi
+from simulators.core.vendor import RequestContext, context
+from simulators.stripe import openapi, versions
 from simulators.stripe.errors import invalid_integer, invalid_request, invalid_utf8, too_long
 from simulators.stripe.objects import created_filter, list_page, read_params, render
 
@@ -27,6 +27,8 @@ async def params_for(request: Request, path: str, method: str,
     """
     await _check_utf8(request)
     params = await read_params(request)
+    version = context(request).credentials.get("stripe_version") or versions.CURRENT
+    params = versions.request_params(params, path, method, version)
     openapi.check_params(params, path, method)
     _check_bounds(params, path, method)
     if supported is not None:
@@ -38,14 +40,20 @@ async def params_for(request: Request, path: str, method: str,
     return params
 
 
-def one(ctx: RequestContext, obj: dict[str, Any], params: dict[str, Any]) -> JSONResponse:
-    return JSONResponse(render(ctx.tenant, obj, params))
+def version_of(ctx: RequestContext) -> str:
+    """The version this request is answered in (the header, else the account's default)."""
+    return str(ctx.credentials.get("stripe_version") or versions.account_version(ctx.tenant))
+
+
+def one(ctx: RequestContext, obj: dict[str, Any], params: dict[str, Any], *,
+        invoice: str | None = None) -> JSONResponse:
+    return JSONResponse(render(ctx.tenant, obj, params, version_of(ctx), invoice=invoice))
 
 
 def many(ctx: RequestContext, objects: list[dict[str, Any]], params: dict[str, Any], url: str,
-         label: str) -> JSONResponse:
+         label: str, *, invoice: str | None = None) -> JSONResponse:
     page = list_page(created_filter(objects, params), params, url, label)
-    return JSONResponse(render(ctx.tenant, page, params))
+    return JSONResponse(render(ctx.tenant, page, params, version_of(ctx), invoice=invoice))
 
 
 # -- what Stripe bounds -------------------------------------------------------------------------
