@@ -15,13 +15,14 @@ seed and the fake's name, so fakes draw independent streams.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
 from typing import Any
 
 import httpx
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message
 
 from simulators.core.app import build_app
 from simulators.core.clock import Clock
@@ -37,14 +38,76 @@ def derive_seed(seed: int, name: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{name}".encode()).digest()[:8], "big")
 
 
+class AppTransport(httpx.AsyncBaseTransport):
+    """httpx's ASGITransport (same scope, messages and errors: an app's exception is raised to
+    the caller), for asyncio only: httpx's probes for trio on every request, an import that
+    fails, which cost more than the fake's own handling of the request."""
+
+    def __init__(self, app: ASGIApp, client: tuple[str, int] = ("127.0.0.1", 123)) -> None:
+        self.app = app
+        self.client = client
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        url = request.url
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": request.method,
+                 "headers": [(k.lower(), v) for k, v in request.headers.raw],
+                 "scheme": url.scheme, "path": url.path,
+                 "raw_path": url.raw_path.split(b"?")[0], "query_string": url.query,
+                 "server": (url.host, url.port), "client": self.client, "root_path": ""}
+        chunks = request.stream.__aiter__()
+        request_complete = False
+        status: int | None = None
+        headers: list[tuple[bytes, bytes]] | None = None
+        body: list[bytes] = []
+        complete = asyncio.Event()
+
+        async def receive() -> Message:
+            nonlocal request_complete
+            if request_complete:
+                await complete.wait()
+                return {"type": "http.disconnect"}
+            try:
+                chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                request_complete = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            return {"type": "http.request", "body": chunk, "more_body": True}
+
+        async def send(message: Message) -> None:
+            nonlocal status, headers
+            if message["type"] == "http.response.start":
+                assert status is None
+                status, headers = message["status"], message.get("headers", [])
+            elif message["type"] == "http.response.body":
+                assert not complete.is_set()
+                if message.get("body") and request.method != "HEAD":
+                    body.append(message["body"])
+                if not message.get("more_body", False):
+                    complete.set()
+
+        await self.app(scope, receive, send)
+        assert complete.is_set() and status is not None and headers is not None
+        return httpx.Response(status, headers=headers, stream=_Body(body))
+
+
+class _Body(httpx.AsyncByteStream):
+    def __init__(self, parts: list[bytes]) -> None:
+        self._parts = parts
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b"".join(self._parts)
+
+
 class Router(httpx.AsyncBaseTransport):
     """An httpx transport that sends each request to the ASGI app mounted at its host."""
 
     def __init__(self) -> None:
-        self._apps: dict[str, httpx.ASGITransport] = {}
+        self._apps: dict[str, AppTransport] = {}
 
     def mount(self, host: str, app: ASGIApp) -> None:
-        self._apps[host.lower()] = httpx.ASGITransport(app=app)
+        self._apps[host.lower()] = AppTransport(app)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         transport = self._apps.get(request.url.host)

@@ -6,6 +6,7 @@ mounted in-process with httpx's ASGITransport.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from simulators.core.control import control_router
+from simulators.core.dispatch import Dispatch
 from simulators.core.guard import ControlGuard, ControlSettings, Refusal
 from simulators.core.pipeline import CONTROL_PREFIX, Pipeline, RequestLog
 from simulators.core.simulator import Simulator
@@ -95,4 +97,7 @@ def build_app(sim: Simulator, request_log: RequestLog | None = None) -> Pipeline
 
     # FastAPI's documented way to publish another schema is to replace `app.openapi`
     app.openapi = openapi  # type: ignore[method-assign]
-    return Pipeline(sim, app, request_log)
+    # LANDSCAPE_DISPATCH=router: every request through FastAPI's own routing (same answers,
+    # slower), to measure what core/dispatch.py saves or to rule it out
+    dispatch = None if os.environ.get("LANDSCAPE_DISPATCH") == "router" else Dispatch(app)
+    return Pipeline(sim, app, request_log, dispatch)

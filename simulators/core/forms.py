@@ -70,6 +70,11 @@ def decode_pairs(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     root: dict[str, Any] = {}
     indices: dict[int, int] = {}  # id(node) -> index keys it holds, so `[]` appends in O(1)
     for key, value in pairs:
+        if key and "[" not in key and "]" not in key:  # a plain name: most of them
+            if isinstance(root.get(key), dict):
+                raise FormError(key, "a value and an object under the same key")
+            root[key] = value
+            continue
         _assign(root, split_key(key), value, key, indices)
     # the top level holds parameter names: a dict even when every name is a number
     return {key: _listify(value, key) for key, value in root.items()}

@@ -39,6 +39,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulators.core.bodies import read_body
+from simulators.core.dispatch import Dispatch
 from simulators.core.faults import DeclineDirective, Fault
 from simulators.core.idempotency import fingerprint
 from simulators.core.limits import DEFAULT_MAX_BODY_BYTES
@@ -162,9 +163,10 @@ class RequestLog:
 
 class Pipeline:
     def __init__(self, sim: Simulator, app: ASGIApp,
-                 request_log: RequestLog | None = None) -> None:
+                 request_log: RequestLog | None = None, dispatch: Dispatch | None = None) -> None:
         self.sim = sim
         self.app = app
+        self.dispatch = dispatch  # the vendor's plain routes, called without the app's routing
         self.vendor = sim.vendor
         self.request_log = request_log
 
@@ -225,10 +227,10 @@ class Pipeline:
             # 6. handler, or the stored response for a repeated idempotency key
             captured = replay or await self._run_handler(scope, body, ctx)
             # 7. post-commit faults
-            outcome, captured = await self._post_faults(faults, captured, send,
-                                                        self._extra_headers(ctx))
+            extra = self._extra_headers(ctx)
+            outcome, captured = await self._post_faults(faults, captured, send, extra)
             if outcome == "ok":
-                await _send(send, captured, self._extra_headers(ctx))
+                await _send(send, captured, extra)
             entry["status"] = captured.status
         except VendorError as error:
             captured = Captured.from_error(error, errors.content_type)
@@ -363,7 +365,12 @@ class Pipeline:
                 captured.body += message.get("body", b"")
 
         try:
-            await self.app(scope, replay_receive, capture)
+            dispatch = self.dispatch
+            endpoint = dispatch.find(scope) if dispatch is not None else None
+            if dispatch is not None and endpoint is not None:
+                await dispatch.call(endpoint, scope, replay_receive, capture)
+            else:
+                await self.app(scope, replay_receive, capture)
         except Exception:  # kept here, not in the guard: a 500 the handler began is stored (Stripe)
             log.exception("request %s (%s %s) failed in its handler", ctx.request_id,
                           scope["method"], scope["path"])

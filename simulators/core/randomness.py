@@ -33,5 +33,14 @@ class Seeds:
 
     def token(self, stream: str, length: int, alphabet: str = BASE62) -> str:
         """A random string, e.g. the body of an id like `cus_` + token."""
-        rng = self.stream(stream)
-        return "".join(rng.choice(alphabet) for _ in range(length))
+        # `rng.choice(alphabet)` `length` times, inlined (ids are drawn on every request): the
+        # same draws of `getrandbits` as `Random._randbelow`, so the same string for a seed
+        if not alphabet:
+            raise IndexError("Cannot choose from an empty sequence")
+        bits, size = self.stream(stream).getrandbits, len(alphabet)
+        width = size.bit_length()
+        chosen: list[str] = []
+        while len(chosen) < length:  # draw only as many as are still missing: never more
+            chosen += [alphabet[r] for r in [bits(width) for _ in range(length - len(chosen))]
+                       if r < size]
+        return "".join(chosen)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from simulators.core import heap
 from simulators.core.tls import ServerCertificate
 
 log = logging.getLogger("landscape.server")
@@ -102,7 +103,9 @@ def url_of(sock: socket.socket, tls: ServerCertificate | None) -> str:
 
 def serve_forever(app: ASGIApp, sock: socket.socket, tls: ServerCertificate | None = None,
                   log_level: str = "warning") -> None:
-    """Serve until Ctrl-C/SIGTERM (uvicorn handles both and shuts down cleanly)."""
+    """Serve until Ctrl-C/SIGTERM (uvicorn handles both and shuts down cleanly). The process is
+    the fake's own: its collector is tuned for a long-lived heap first (core/heap.py)."""
+    heap.install()
     uvicorn.Server(_config(app, tls, log_level)).run(sockets=[sock])
 
 

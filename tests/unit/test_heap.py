@@ -1,0 +1,129 @@
+"""core/heap.py: a served fake freezes what survives a full collection, which is safe only if its
+requests leave no reference cycles behind (frozen cycles are never collected). Both are checked
+here; the figures it buys are in BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import gc
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from simulators.chargebee.vendor import DEMO_KEY as CHARGEBEE_KEY
+from simulators.core.app import build_app
+from simulators.core.config import build_simulator
+from simulators.core.heap import Freezer
+from simulators.core.snapshot import copy_tree
+from simulators.registry import VENDORS, create_vendor
+
+FORM = (b"content-type", b"application/x-www-form-urlencoded")
+
+
+@pytest.fixture
+def collector() -> Iterator[None]:
+    """Leave the test process's collector as it was."""
+    thresholds, callbacks = gc.get_threshold(), list(gc.callbacks)
+    try:
+        yield
+    finally:
+        gc.callbacks[:] = callbacks
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+        gc.enable()
+
+
+async def call(app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]],
+               body: bytes = b"") -> tuple[int, bytes]:
+    """One request straight into the ASGI app, as a server would make it (no client objects)."""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+             "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1),
+             "server": ("127.0.0.1", 80),
+             "headers": [(b"host", b"127.0.0.1"), *headers,
+                         (b"content-length", str(len(body)).encode())]}
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    out: dict[str, Any] = {"body": b""}
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop() if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            out["status"] = message["status"]
+        else:
+            out["body"] += message.get("body", b"")
+
+    await app(scope, receive, send)
+    return out["status"], out["body"]
+
+
+def garbage_cycles(requests: Any) -> int:
+    """Objects only a collection would free, left by running `requests` (a coroutine factory)."""
+    gc.collect()
+    gc.disable()
+    try:
+        asyncio.run(requests())
+        return gc.collect()
+    finally:
+        gc.enable()
+
+
+def test_requests_leave_no_reference_cycles(collector: None) -> None:
+    stripe = build_app(build_simulator(create_vendor("stripe"), None, seed=1))
+    chargebee = build_app(build_simulator(create_vendor("chargebee"), None, seed=1))
+    others = [stripe, chargebee, *(build_app(build_simulator(create_vendor(v), None, seed=1))
+                                   for v in VENDORS if v not in ("stripe", "chargebee"))]
+    bearer = [(b"authorization", b"Bearer sk_test_heap")]
+    basic = [(b"authorization", b"Basic " + base64.b64encode(f"{CHARGEBEE_KEY}:".encode()))]
+
+    async def warm_up() -> None:  # first calls fill caches (the spec, route tables)
+        await traffic()
+
+    async def traffic() -> None:
+        status, body = await call(stripe, "POST", "/v1/customers", [*bearer, FORM],
+                                  b"email=a%40example.com&metadata[n]=1")
+        assert status == 200, body
+        customer = json.loads(body)["id"]
+        assert (await call(stripe, "GET", f"/v1/customers/{customer}", bearer))[0] == 200
+        assert (await call(stripe, "GET", "/v1/customers/cus_nope", bearer))[0] == 404
+        assert (await call(stripe, "POST", "/v1/customers", [*bearer, FORM], b"bogus=1")
+                )[0] == 400
+        status, body = await call(chargebee, "POST", "/api/v2/customers", [*basic, FORM],
+                                  b"first_name=Ada")
+        assert status == 200, body
+        customer = json.loads(body)["customer"]["id"]
+        assert (await call(chargebee, "GET", f"/api/v2/customers/{customer}", basic)
+                )[0] == 200
+        for app in others:  # no credentials: each vendor's 401 (or 404) path
+            assert (await call(app, "GET", "/nowhere", []))[0] in (401, 403, 404)
+
+    asyncio.run(warm_up())
+    assert garbage_cycles(traffic) == 0
+
+
+def test_freezer_freezes_what_survives_a_collection(collector: None) -> None:
+    freezer = Freezer()
+    kept = [[i] for i in range(1000)]  # survivors to be frozen
+    gc.collect()
+    before = gc.get_freeze_count()
+    freezer("stop", {"generation": 2, "collected": 0, "uncollectable": 0})
+    assert gc.get_freeze_count() >= before + len(kept)
+    assert freezer.frozen_since_complete >= len(kept)
+    frozen = gc.get_freeze_count()
+    freezer("stop", {"generation": 0, "collected": 0, "uncollectable": 0})  # youngest: ignored
+    assert gc.get_freeze_count() == frozen
+    freezer.complete()
+    assert freezer.complete_collections == 1 and freezer.frozen_since_complete == 0
+    assert freezer.frozen_at_complete == gc.get_freeze_count()
+
+
+def test_copy_tree_is_a_deep_copy() -> None:
+    tree = {"a": [1, {"b": None, "c": [True, 1.5, "x"]}], "d": {"e": ()}, "f": b"g"}
+    copied = copy_tree(tree)
+    assert copied == tree
+    assert copied["a"] is not tree["a"] and copied["a"][1] is not tree["a"][1]
+    assert copied["a"][1]["c"] is not tree["a"][1]["c"] and copied["d"] is not tree["d"]
