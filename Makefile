@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint unit bench serve-stripe clean
+.PHONY: demo test lint unit pacts contracts bench serve-stripe clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version.split()[0]'
@@ -37,6 +37,16 @@ test: lint
 
 unit: $(TEST_STAMP)
 	$(BIN)/pytest -q tests/unit
+
+# Pact: record the consumer pacts afresh into contracts/pacts/ (review the diff), then verify
+# every fake against them (contracts/README.md)
+pacts: $(TEST_STAMP)
+	rm -f contracts/pacts/*.json
+	LANDSCAPE_WRITE_PACTS=1 $(BIN)/pytest -q tests/contracts -k consumer
+	$(BIN)/pytest -q tests/contracts
+
+contracts: $(TEST_STAMP)
+	$(BIN)/pytest -q tests/contracts
 
 bench: $(TEST_STAMP)
 	$(BIN)/landscape bench

@@ -1,0 +1,3 @@
+"""Pact contracts between the components (consumers) and the fakes (providers).
+
+See contracts/README.md."""
