@@ -1,0 +1,112 @@
+"""The SimPy model (harness/model): reproducible, consistent with Little's law, limits that
+bite, and a sizing answer that never shrinks as the load grows."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from harness.model.measure import Level
+from harness.model.sim import simulate
+from harness.model.sizing import size
+from harness.model.spec import AccountLimits, spec_from_topology
+from harness.model.validate import calibrate, compare, compare_percentiles
+from harness.model.workload import LoadProfile
+from harness.topology import load_topology
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return spec_from_topology(load_topology("netsuite-stripe-salesforce"))
+
+
+def _digest(spec, profile, seed):
+    summary = simulate(spec, profile, seed=seed, hours=1.0, start_hour=12).summary()
+    summary.pop("speed")
+    return summary
+
+
+def test_same_seed_same_prediction_other_seed_other_draws(spec) -> None:
+    profile = LoadProfile(merchants=300, declines_per_day=100)
+    first, again = _digest(spec, profile, 3), _digest(spec, profile, 3)
+    assert first == again
+    assert first["declines"] > 1000
+    assert _digest(spec, profile, 4)["latency_ms"] != first["latency_ms"]
+
+
+def test_littles_law_holds_in_the_model(spec) -> None:
+    summary = simulate(spec, LoadProfile(merchants=1000, declines_per_day=100), seed=5,
+                       hours=1.0, start_hour=12).summary()
+    law = summary["littles_law"]
+    assert law["L"] > 0.2
+    assert abs(law["relative_error"]) < 0.05, law
+
+
+def test_a_rate_limit_shows_as_429s_and_latency(spec) -> None:
+    tight = replace(spec, templates=[replace(t, limits={**t.limits, "stripe": AccountLimits(
+        rate_per_second=1.0, burst=1)}) for t in spec.templates])
+    profile = LoadProfile(merchants=2, declines_per_day=20_000)
+    free = simulate(spec, profile, seed=1, hours=0.25, start_hour=12).summary()
+    limited = simulate(tight, profile, seed=1, hours=0.25, start_hour=12).summary()
+    assert free["vendors"]["stripe"]["throttled_429"] == 0
+    assert limited["vendors"]["stripe"]["throttled_429"] > 0
+    assert limited["latency_ms"]["p99"] > free["latency_ms"]["p99"] + 500
+
+
+def test_naive_mode_and_chargebee_change_the_decision_path() -> None:
+    naive = load_topology("netsuite-stripe-salesforce")
+    for m in naive.merchants.values():
+        m.components.settings["mode"] = "naive"
+    assert "netsuite_invoice" in spec_from_topology(naive).templates[0].path.reads
+    chargebee = spec_from_topology(load_topology("salesforce-cpq-chargebee-stripe"))
+    assert chargebee.templates[0].path.reads[0] == "chargebee_invoice"
+
+
+def test_more_load_never_needs_fewer_replicas_or_workers(spec) -> None:
+    heavy = spec.with_engine(cpu_ms=150.0)  # CPU-bound enough for replicas to matter
+    answers = [size(heavy, LoadProfile(merchants=1000, declines_per_day=d), seed=2,
+                    window_hours=0.1) for d in (40, 120, 360)]
+    replicas = [a["replicas"] for a in answers]
+    workers = [a["outbox_workers"] for a in answers]
+    assert all(r is not None for r in replicas), answers
+    assert replicas == sorted(replicas) and replicas[-1] > replicas[0], replicas
+    assert workers == sorted(workers), workers
+    for a in answers:
+        assert a["at_size"]["latency_ms"]["p99"] < heavy.sla_ms
+
+
+def test_calibration_and_comparison_take_measured_levels(spec, monkeypatch) -> None:
+    """The validation interface on synthetic measurements (no processes): a level measured at
+    a rate gives a calibrated spec, and the comparison reports errors per percentile."""
+    monkeypatch.setattr("harness.model.validate.POOLED", 2000)
+    def level(rate: float, base: float) -> Level:
+        lat = [base + 0.001 * (i % 200) for i in range(400)]
+        return Level(rate=rate, seconds=400 / rate, latencies=lat, in_flight=[1] * 100,
+                     cpu_seconds={"acme recovery": 400 * 0.01, "stripe": 1.0},
+                     requests={"stripe": 1000})
+    calibrated, facts = calibrate(spec, level(2.0, 0.35), soft_share=0.5, window=300)
+    assert facts["engine_cpu_ms_per_decision"] == pytest.approx(10.0)
+    rows = compare(calibrated, [level(2.0, 0.35), level(8.0, 0.40)], window=300)
+    assert [r["rate"] for r in rows] == [2.0, 8.0]
+    assert abs(rows[0]["p50"]["error"]) < 0.25
+    assert set(rows[1]["littles_law"]) == {"model", "measured"}
+    elsewhere = compare_percentiles(calibrated, 2.0, {"p50": 350, "p95": 500, "p99": 550},
+                                    window=300)
+    assert elsewhere["p99"]["measured"] == 550 and "error" in elsewhere["p50"]
+
+
+def test_the_fast_latency_draw_is_the_fakes_own() -> None:
+    """The model's precomputed draws equal simulators/core/latency.py's, draw for draw."""
+    import random
+
+    from harness.model.spec import sampler
+    from simulators.core.latency import Latency
+
+    for latency in (Latency(kind="percentiles", percentiles={10: 50, 50: 120, 99: 800}),
+                    Latency(kind="lognormal", median_ms=80, p99_ms=250),
+                    Latency(kind="uniform", min_ms=5, max_ms=9)):
+        ours, theirs = random.Random(3), random.Random(3)
+        draw = sampler([latency])
+        assert all(abs(draw(ours) - latency.draw_ms(theirs) / 1000) < 1e-12
+                   for _ in range(2000))
