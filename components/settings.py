@@ -92,6 +92,8 @@ class OutboxSettings(_Strict):
     base_delay: float = Field(2.0, gt=0)
     max_delay: float = Field(300.0, gt=0)
     batch: int = Field(50, ge=1)
+    concurrency: int = Field(8, ge=1, description="write-backs in flight at once (each "
+                             "invoice's in order); a vendor's own limit still applies")
     poll_seconds: float = Field(1.0, gt=0)
 
 

@@ -9,6 +9,7 @@
     landscape demo                               # the main job: the headline scenario
     landscape run netsuite-brownout --seed 3     # any scenario; exit 1 if an invariant fails
     landscape bench [VENDOR...] [--json FILE]    # throughput and latency overhead
+    landscape bench --peers [--state N]          # vs mountebank/WireMock; as state grows
 
 The control commands (faults, clock, journal, tenants, state, latency) live in
 harness/control_commands.py.
@@ -285,6 +286,69 @@ def run(
     raise typer.Exit(_judged(go))
 
 
+@app.command()
+def load(
+    scenario: str = typer.Argument("decline-storm", help="A scenario file, a load scenario's "
+                                   "name (loadtests/scenarios/: vendor-brownout, long-brownout, "
+                                   "webhook-duplication-storm) or a shipped one's"),
+    topology: str = typer.Option(None, help="A topology file or shipped name (default: the "
+                                 "scenario's)"),
+    rate: float = typer.Option(None, help="Declines per second, the shape's reference rate "
+                               "(default: the scenario's rate_per_second)"),
+    duration: float = typer.Option(60.0, help="Seconds of load"),
+    shape: str = typer.Option("constant", help="constant, ramp, spike or soak"),
+    workers: int = typer.Option(0, help="Locust workers on 127.0.0.1 under a master (0: one "
+                                "Locust process)"),
+    remote_workers: int = typer.Option(0, "--remote-workers", help="Locust workers the "
+                                       "master waits for from other machines (README: Load)"),
+    seed: int = typer.Option(None, help="Seed (default: the topology's)"),
+    mode: str = typer.Option(None, help="The engine's ERP context: cached or naive"),
+    intercepts: float = typer.Option(0.5, help="Share of the declines sent as checkout-time "
+                                     "intercepts; the rest fail renewals at the fake"),
+    quiet: float = typer.Option(120.0, help="After the load, the most seconds to wait for the "
+                                "outboxes to empty before judging"),
+    web: bool = typer.Option(False, "--web", help="Locust's web UI on 127.0.0.1 (the run "
+                             "starts at once; the UI stays 30 s after it ends)"),
+    sweep: str = typer.Option(None, help="Rates to try one after the other, e.g. 2,4,8: a "
+                              "table of which hold the gate"),
+    report_dir: Path = typer.Option(None, "--report-dir", help="Where report.html, load.csv, "
+                                    "result.json and Locust's files go (default "
+                                    "landscape-run/load-<scenario>)"),
+) -> None:
+    """Drive a scenario's declines at a target rate with Locust (open loop) against the
+    topology as processes; exit 1 unless p99 decision latency is under the SLA and every
+    invariant holds."""
+    from rich.markup import escape
+
+    from harness.load import LoadError
+    from harness.load_report import print_load, print_sweep
+    from harness.load_sweep import run_sweep
+    from harness.report import print_summary
+
+    def go() -> int:
+        options = dict(topology=topology, duration=duration, shape=shape, workers=workers,
+                       remote_workers=remote_workers, seed=seed, mode=mode,
+                       intercepts=intercepts, quiet=quiet, web=web,
+                       say=lambda m: console.print(m, style="dim", markup=False))
+        try:
+            if sweep:
+                table = run_sweep(scenario, sweep, report_dir=report_dir, **options)
+                print_sweep(table, console)
+                return 0
+            from harness.load import run_load
+
+            result = run_load(scenario, rate=rate, report_dir=report_dir, **options)
+        except LoadError as exc:  # said in one line; fail() here would be caught by _judged
+            err.print(f"[red]error:[/red] {escape(str(exc))}")
+            return 2
+        print_summary(result, console)
+        print_load(result, console)
+        console.print(f"report: {result['report']}")
+        return 0 if result["passed"] else 1
+
+    raise typer.Exit(_judged(go))
+
+
 def _judged(job: Callable[[], int]) -> int:
     """A run's exit code; a problem in the user's files is one line (exit 2), anything else
     one line naming the file that holds its traceback (exit 3)."""
@@ -322,11 +386,68 @@ def bench(vendors: list[str] = typer.Argument(None, metavar="[VENDOR]...",
           users: int = typer.Option(16, help="Concurrent Locust users"),
           json_path: Path = typer.Option(None, "--json", metavar="FILE",
                                          help="Also write the figures as JSON to this file"),
+          peers: bool = typer.Option(False, "--peers", metavar=FLAG, help="The fake Stripe "
+                                     "head to head with a stateless FastAPI app, mountebank "
+                                     "and WireMock (npm, into ~/.cache/landscape/peers; "
+                                     "needs wrk and java)"),
+          state: int = typer.Option(0, "--state", metavar="N", help="Also a fake Stripe "
+                                    "filled with N customers before it serves (with --peers "
+                                    "or alone)"),
+          rounds: int = typer.Option(3, "--rounds", metavar="N", help="Alternating rounds "
+                                     "(--peers/--state; medians are reported)"),
           ) -> None:
     """Throughput and latency overhead of each fake next to a trivial endpoint, same server."""
+    if peers or state:
+        from harness.bench_peers import run_peers
+
+        raise typer.Exit(run_peers(peers=peers, state=state, seconds=max(1, round(seconds)),
+                                   rounds=rounds, console=console, json_path=json_path))
     from harness.bench import run_benchmark
 
     raise typer.Exit(run_benchmark(vendors or None, seconds, users, console, json_path))
+
+
+@app.command()
+def simulate(
+    topology: str = typer.Argument(None, help="A topology file, or the name of a shipped one "
+                                   "(default netsuite-stripe-salesforce)"),
+    merchants: int = typer.Option(10_000, metavar="N", help="Merchants, each a copy of one of "
+                                  "the topology's merchants with its own vendor accounts"),
+    hours: float = typer.Option(24.0, metavar="H", help="Simulated hours"),
+    seed: int = typer.Option(None, metavar="SEED", help="Seed (default: the topology's)"),
+    replicas: int = typer.Option(None, metavar="N", help="Engine replicas (default 2)"),
+    outbox_workers: int = typer.Option(None, "--outbox-workers", metavar="N",
+                                       help="Outbox relay workers over all merchants "
+                                       "(default 8)"),
+    declines_per_day: float = typer.Option(10.0, "--declines-per-day", metavar="D",
+                                           help="Mean declines per merchant per day"),
+    start_hour: float = typer.Option(0.0, "--start-hour", metavar="H", help="UTC hour the "
+                                     "simulation starts at"),
+    source: str = typer.Option("intercept", metavar="SOURCE", help="intercept (checkout) or "
+                               "webhook (renewal: one more read)"),
+    sizing: bool = typer.Option(False, "--size", help="Also find the engine replicas, outbox "
+                                "workers and vendor API quota the merchant base needs"),
+    report_dir: Path = typer.Option(Path("landscape-run/simulate"), "--report-dir",
+                                    help="Where report.html and result.json go"),
+    calibration: Path = typer.Option(None, "--calibration", metavar="FILE", help="A "
+                                     "measured.json of `python -m harness.model.validate`: "
+                                     "call latencies and engine CPU fitted from it"),
+) -> None:
+    """Predict decision latency, SLA, write-back lag and vendor pressure at scale (SimPy)."""
+    from rich.markup import escape
+
+    from harness.model.command import FlagError, run_simulate
+    from harness.topology import TopologyError
+
+    if source not in ("intercept", "webhook"):
+        fail(f"--source {source!r}: choose intercept or webhook")
+    try:
+        run_simulate(topology, merchants=merchants, hours=hours, seed=seed, replicas=replicas,
+                     outbox_workers=outbox_workers, declines_per_day=declines_per_day,
+                     start_hour=start_hour, source=source, sizing=sizing,
+                     report_dir=report_dir, console=console, calibration=calibration)
+    except (TopologyError, FlagError) as exc:
+        fail(escape(str(exc)))
 
 
 if __name__ == "__main__":

@@ -301,6 +301,7 @@ def render_html(result: dict[str, Any]) -> str:
         _section("proved", "What was proved", _invariants_html(result)),
         _section("merchants", "Merchants", _merchants_html(result)),
         _section("latency", "Decision latency against the SLA", _latency_html(result)),
+        *_load_sections(result),
         _section("timeline", "Faults and outcomes over time", _timeline_html(result)),
         _section("reconciliation", "Reconciliation per merchant", _reconciliation_html(result)),
         _section("vendors", "Calls to each vendor", _vendors_html(result)),
@@ -311,6 +312,15 @@ def render_html(result: dict[str, Any]) -> str:
             f"<style>{CSS}</style>\n</head>\n<body>\n<main>\n{body}\n"
             f"<footer>landscape scenario report · self-contained: no scripts, fonts or images"
             f" are loaded from anywhere.</footer>\n</main>\n</body>\n</html>\n")
+
+
+def _load_sections(result: dict[str, Any]) -> list[str]:
+    """`landscape load`'s section (harness/load_report.py), for a load run only."""
+    if not result.get("load"):
+        return []
+    from harness.load_report import load_html
+
+    return [_section("load", "The load (Locust) and the engines' histograms", load_html(result))]
 
 
 def _section(anchor: str, title: str, content: str) -> str:
