@@ -69,6 +69,7 @@ class Run:
         self.faults: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.fired: list[Planned] = []
+        self.planned: list[Planned] = []
         self.manual_payments: dict[str, str] = {}   # invoice key → ERP payment external id
         self.renamed: list[dict[str, str]] = []
         self.forged: list[str] = []                 # invoice keys of forged failures
@@ -88,8 +89,8 @@ class Run:
                                      self.stage.components, progress=progress)
         self.customers = seeded.customers
         await self.stage.sleep(self.scenario.warm_up)
-        planned = plan_declines(self.topology, seeded.customers, self.scenario,
-                                self.stage.seed)
+        planned = self.planned = plan_declines(self.topology, seeded.customers,
+                                               self.scenario, self.stage.seed)
         actions: list[tuple[float, int, Any]] = [(p.at, 1, p) for p in planned]
         actions += [(step.at, 0, step) for step in self.scenario.timeline]
         actions.sort(key=lambda a: (a[0], a[1]))
@@ -236,10 +237,12 @@ class Run:
         """Failure webhooks for renewals that never failed, without the billing system's
         signature or credentials, posted to each merchant's engine: what an attacker (or a
         test tool pointed at production) sends. The engine must not act on them."""
-        fired = {p.customer.invoice_key for p in self.fired}
+        # renewals that never fail in this run, not merely not yet: a forged failure for a
+        # renewal that fails later would make that later, real charge look forged
+        failing = {p.customer.invoice_key for p in self.planned}
         for name, m in self.topology.merchants.items():
             quiet = [c for c in reversed(self.customers.get(name, []))
-                     if c.invoice_key not in fired][:count]
+                     if c.invoice_key not in failing][:count]
             for c in quiet:
                 url, body, headers, auth = _forged(m.billing.system, c, self.stage.now())
                 try:
@@ -305,19 +308,22 @@ def retried_later(code: str) -> bool:
     return classify(code).decline_class == DeclineClass.SOFT
 
 
-async def reconcile_all(stage: Stage, topology: Topology) -> dict[str, dict[str, Any]]:
-    """The sync's reconciliation with repairs, the outbox drained, then a final pass."""
+async def reconcile_all(stage: Stage, topology: Topology,
+                        since: float | None = None) -> dict[str, dict[str, Any]]:
+    """The sync's reconciliation with repairs, the outbox drained, then a final pass (over
+    its default window, or from `since`)."""
     out: dict[str, dict[str, Any]] = {}
+    window = {} if since is None else {"since": since}
     for name in topology.merchants:
         sync = stage.components[name].sync
-        first = await _json(stage, "POST", f"{sync}/v1/reconcile", {"repair": True})
+        first = await _json(stage, "POST", f"{sync}/v1/reconcile", {"repair": True, **window})
         for _ in range(SETTLE_ROUNDS):
             drained = await _json(stage, "POST", f"{sync}/v1/outbox/drain")
             if not drained.get("depth"):
                 break
             # what is left waits for its backoff: minutes of virtual time, seconds of real
             await stage.sleep(30 if stage.mode == "in-process" else 3)
-        final = await _json(stage, "POST", f"{sync}/v1/reconcile", {"repair": False})
+        final = await _json(stage, "POST", f"{sync}/v1/reconcile", {"repair": False, **window})
         answer: Any = await _json(stage, "GET", f"{sync}/v1/dead-letters")
         dead = answer if isinstance(answer, list) else [answer]
         out[name] = {"first": first, "final": final, "dead_letters": dead}

@@ -100,8 +100,11 @@ class InProcessStage:
     mode = "in-process"
 
     def __init__(self, topology: Topology, seed: int | None = None, *,
-                 poll_seconds: float = 5.0) -> None:
+                 poll_seconds: float = 5.0, loops: bool = True) -> None:
         self.topology = topology
+        # loops=False: no component loops; the caller runs due retries and the outbox itself
+        # (harness/explore.py jumps virtual time from one due instant to the next)
+        self.loops = loops
         # the components' loops (due retries, the outbox relay) wake this often; a served
         # service wakes every second, which over days of virtual time costs wall time
         self.poll_seconds = poll_seconds
@@ -161,7 +164,7 @@ class InProcessStage:
     async def __aenter__(self) -> InProcessStage:
         await self.world.__aenter__()  # the fakes' background runners
         for name, m in self.merchants.items():
-            m.tasks = self._loops(name)
+            m.tasks = self._loops(name) if self.loops else []
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -191,7 +194,25 @@ class InProcessStage:
         old = getattr(m, component)
         await old.deployment.aclose()
         self._start(merchant, component)
+        if not self.loops:
+            return
         service = getattr(m, component)
         loop = (service.run_scheduled_retries(self.poll_seconds) if component == "recovery"
                 else service.run_background())
         m.tasks.append(asyncio.create_task(loop, name=f"{merchant}:{component}"))
+
+    async def reset(self, seed: int, stores: dict[str, Any] | None = None) -> None:
+        """Back to just started, on `seed`: every fake reset (its tenants as configured, the
+        clock at its start), each merchant's store empty (or `stores[merchant]`) and its
+        services new. Cheaper than a new stage (no topology, schema or app to build again);
+        for stages whose loops the caller drives (loops=False)."""
+        assert not self.loops, "reset() is for stages whose loops the caller drives"
+        self.seed = seed
+        self.world.reset(seed)
+        for name, m in self.merchants.items():
+            await m.recovery.deployment.aclose()
+            await m.sync.deployment.aclose()
+            self.stores[name].close()
+            self.stores[name] = (stores or {}).get(name) or open_store("sqlite://")
+            self._start(name, "recovery")
+            self._start(name, "sync")

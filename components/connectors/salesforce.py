@@ -211,6 +211,9 @@ class SalesforceConnector:
         except UnknownOutcome as error:  # asking for a session again is harmless
             raise VendorError(VENDOR, ErrorKind.UNAVAILABLE, error.message) from None
         if not response.is_success:
+            limited = _error(response)
+            if limited.kind == ErrorKind.RATE_LIMITED:  # over the org's limits: back off and
+                raise limited                          # retry, not dead-letter (harness/explore)
             answer = json_body(response) or response.text
             answer = answer if isinstance(answer, dict) else {}
             kind = ErrorKind.UNAVAILABLE if response.status_code >= 500 else ErrorKind.AUTH

@@ -7,6 +7,7 @@ ways. Every problem, at load time or while converting, is a MappingError that na
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -190,6 +191,13 @@ def load_mapping(path: str | Path) -> MerchantMapping:
     except OSError as exc:
         raise MappingError(source, "", f"cannot read the file ({exc.strerror}): check the path "
                                        "and its permissions") from None
+    return _parsed(source, text)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(source: str, text: str) -> MerchantMapping:
+    """A mapping is immutable, so one parse serves every service and run that reads the same
+    file (parsing it costs tens of milliseconds; an in-process landscape reads it per service)."""
     try:
         data = yaml.safe_load(text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)

@@ -76,6 +76,10 @@ class Store(Protocol):
         ...
 
     def outbox_depth(self) -> int: ...
+    def next_due(self) -> float | None:
+        """The earliest due time of a scheduled retry or pending outbox message."""
+        ...
+
 
     # -- context cache --------------------------------------------------------------------------
     def cache_put(self, kind: str, key: str, doc: dict[str, Any], version: float) -> bool:

@@ -237,6 +237,16 @@ class SQLStore:
                           f"next_attempt_at = ? WHERE status = 'dead'{only}",
                           now, *(message_ids or ())).rowcount
 
+    def next_due(self) -> float | None:
+        """When the next scheduled retry or pending outbox message falls due (None: nothing
+        waits): a loop on virtual time sleeps until then instead of polling."""
+        with self._tx(write=False) as tx:
+            (retry,) = tx.run("SELECT MIN(due_at) FROM retries").fetchone()
+            (message,) = tx.run("SELECT MIN(next_attempt_at) FROM outbox "
+                                "WHERE status = 'pending'").fetchone()
+        due = [float(t) for t in (retry, message) if t is not None]
+        return min(due) if due else None
+
     def outbox_depth(self) -> int:
         with self._tx(write=False) as tx:
             (count,) = tx.run("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").fetchone()

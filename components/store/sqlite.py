@@ -60,5 +60,11 @@ class SQLiteStore(SQLStore):
         finally:
             cursor.close()
 
+    def copy(self) -> SQLiteStore:
+        """An in-memory copy of this store's contents (many runs can start from one state)."""
+        clone = SQLiteStore(":memory:")
+        self._conn.backup(clone._conn)
+        return clone
+
     def close(self) -> None:
         self._conn.close()

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from components.connectors.errors import ErrorKind, VendorError
+from components.connectors.stripe import invoice_paid_out_of_band, invoice_payment_refs
 from components.context import erp_entry
 from components.domain import invoice_key
 from components.store import Store
@@ -41,6 +42,9 @@ async def collect_snapshot(deployment: Deployment, store: Store, *, since: float
     gateway = await _gateway(deployment, since)
     billing, customers = await _billing(deployment, store, since, gateway)
     erp_invoices, erp_payments = await _erp(deployment) if systems.erp else ([], [])
+    # the same window as the gateway's: a recovery older than it has its charge outside the
+    # window, and its ERP payment would otherwise read as an orphan (found by harness/explore)
+    erp_payments = [p for p in erp_payments if not p.recorded_at or p.recorded_at >= since]
     crm = await _crm(deployment, systems.crm_record, customers) if systems.crm else []
     return Snapshot(gateway=tuple(gateway), billing=tuple(billing),
                     erp_payments=tuple(erp_payments), erp_invoices=tuple(erp_invoices),
@@ -104,8 +108,9 @@ def _billing_invoice(billing: str, inv: dict[str, Any], store: Store,
                      references: dict[str, str]) -> BillingInvoice:
     if billing == "stripe":
         key = invoice_key("stripe", inv["id"])
-        paid_by_stripe = inv["status"] == "paid" and not inv.get("paid_out_of_band")
-        intent = inv.get("payment_intent")
+        out_of_band = invoice_paid_out_of_band(inv)
+        paid_by_stripe = inv["status"] == "paid" and not out_of_band
+        intent = invoice_payment_refs(inv)[0]
         attempts = int(inv.get("attempt_count") or 0)
         # a paid invoice's last attempt succeeded, unless the engine's ledger says it failed
         failed = max(attempts - 1, 0) if paid_by_stripe else attempts
@@ -117,7 +122,7 @@ def _billing_invoice(billing: str, inv: dict[str, Any], store: Store,
             invoice_key=key, amount_due=int(inv["amount_due"]),
             amount_paid=int(inv["amount_paid"]), currency=inv["currency"],
             status=inv["status"], payment_refs=(intent,) if paid_by_stripe and intent else (),
-            paid_out_of_band=bool(inv.get("paid_out_of_band")), failed_attempts=failed,
+            paid_out_of_band=out_of_band, failed_attempts=failed,
             updated_at=float(inv.get("status_transitions", {}).get("paid_at") or
                              inv["created"]))
     key = invoice_key("chargebee", str(inv["id"]))
