@@ -55,14 +55,28 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     return result
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """What the report-only part of the SDK-types check found (tests/support/conformance.py)."""
+    from tests.support.conformance import REPORTED
+
+    if REPORTED:
+        unique = sorted(set(REPORTED))
+        terminalreporter.section("SDK types: report-only mismatches (not failing)")
+        for line in unique[:40]:
+            terminalreporter.write_line(line)
+        if len(unique) > 40:
+            terminalreporter.write_line(f"... and {len(unique) - 40} more")
+
+
 @pytest.fixture
 def start_fake(request: pytest.FixtureRequest,
                tls_certificates: ServerCertificate) -> Iterator[Callable[..., Fake]]:
     """`start_fake("stripe", tls=False, seed=0, controlled_clock=False)` -> Fake (stopped after).
 
     Every complete vendor response a fake serves is recorded, and when the test is over each
-    one is held to the vendor's published OpenAPI document (and Stripe's official spec); the
-    test fails on any that does not match (tests/support/conformance.py). A fake whose traffic
+    one is held to the vendor's published OpenAPI document (and Stripe's official spec, and
+    for Stripe and Chargebee the official SDKs' types at the SDKs' API version); the test fails
+    on any that does not match (tests/support/conformance.py). A fake whose traffic
     is deliberately off-spec is started with `check_responses=False`, saying why where it is.
     """
     from tests.support.recording import Recorder

@@ -113,6 +113,7 @@ def create_subscription(sim: Simulator, tenant: Tenant, customer: dict[str, Any]
         "id": sub_id, "billing_period": plan["period"], "billing_period_unit":
             plan["period_unit"], "customer_id": customer["id"], "currency_code": currency,
         "created_at": int(now), "has_scheduled_changes": False, "channel": "web",
+        "has_scheduled_advance_invoices": False, "decommissioned": False,
         "due_invoices_count": 0, "mrr": 0, "deleted": False, "object": "subscription",
         "subscription_items": items}
     sub.update({k: v for k, v in text_params(params, ("po_number", "invoice_notes")).items()
@@ -252,7 +253,7 @@ def _invoice(sim: Simulator, tenant: Tenant, sub: dict[str, Any], start: float, 
         "net_term_days": 0, "exchange_rate": 1.0, "total": total, "amount_paid": 0,
         "amount_adjusted": 0, "write_off_amount": 0, "credits_applied": 0, "amount_due": total,
         "amount_to_collect": total, "round_off_amount": 0, "first_invoice": first,
-        "currency_code": sub["currency_code"], "base_currency_code": sub["currency_code"],
+        "currency_code": sub["currency_code"],
         "tax": 0, "sub_total": total, "has_advance_charges": False, "term_finalized": True,
         "is_gifted": False, "generated_at": int(now), "channel": "web", "line_items": lines,
         "linked_payments": [], "dunning_attempts": [], "deleted": False, "object": "invoice"}
@@ -272,7 +273,7 @@ def _charge(sim: Simulator, tenant: Tenant, customer: dict[str, Any], sub_id: st
         "id": new_id(sim, tenant, "txn", 17), "customer_id": customer["id"],
         "subscription_id": sub_id, "payment_source_id": source_id, "payment_method": "card",
         "gateway": GATEWAY, "gateway_account_id": GATEWAY_ACCOUNT, "type": "payment",
-        "date": int(now), "currency_code": currency, "base_currency_code": currency,
+        "date": int(now), "currency_code": currency,
         "exchange_rate": 1.0, "amount": amount, "id_at_gateway":
             f"cb_{new_id(sim, tenant, '', 20)}", "status": "failure" if failure else "success",
         "initiator_type": "merchant", "three_d_secure": False, "amount_unused": 0,

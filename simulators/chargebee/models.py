@@ -10,6 +10,7 @@ Amounts are integers in the currency's minor unit.
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -240,6 +241,9 @@ ADDRESS_LENGTHS = {"first_name": 150, "last_name": 150, "email": 70, "company": 
 FAMILY_LENGTHS = {"id": 50, "name": 50, "description": 500}
 ITEM_LENGTHS = {"id": 100, "name": 100, "external_name": 100, "description": 2000}
 PRICE_LENGTHS = {**ITEM_LENGTHS, "currency_code": 3}
+# what an id a client chooses may hold, and a currency code (the published document says the same)
+ID_PATTERN = "^[A-Za-z0-9_.@-]+$"
+CURRENCY_PATTERN = "^[A-Z]{3}$"
 MAX_TEXT = 65_000  # any other string parameter, so nothing unbounded is stored [U]
 
 
@@ -297,15 +301,18 @@ def create_customer(sim: Simulator, tenant: Tenant, params: dict[str, Any], now:
                     webhooks: bool = True) -> dict[str, Any]:
     check_lengths(params, CUSTOMER_LENGTHS)
     customers = tenant.collection("customer")
-    customer_id = params.get("id") or new_id(sim, tenant)
+    customer_id = _chosen_id(params) or new_id(sim, tenant)
     if customer_id in customers:
         raise errors.invalid_request(f"The value {customer_id} is already present.", "id",
                                      "duplicate_entry")
     customer: dict[str, Any] = {"id": customer_id}
     customer.update({k: v for k, v in text_params(params, CUSTOMER_FIELDS).items() if v})
+    currency = customer.get("preferred_currency_code")
+    if currency is not None and not re.match(CURRENCY_PATTERN, currency):
+        raise errors.wrong_value("preferred_currency_code", f"invalid value {currency}")
     customer.update({
         "auto_collection": _enum(params, "auto_collection", ("on", "off"), "on"),
-        "net_term_days": optional_int(params, "net_term_days") or 0,
+        "net_term_days": _net_term_days(params),
         "allow_direct_debit": False, "created_at": int(now), "taxability": "taxable",
         "pii_cleared": "active", "channel": "web", "card_status": "no_card",
         "promotional_credits": 0, "refundable_credits": 0, "excess_payments": 0,
@@ -396,7 +403,7 @@ def create_item_family(tenant: Tenant, params: dict[str, Any], now: float) -> di
     family_id = _required_new_id(tenant, "item_family", params)
     family = touch({"id": family_id, "name": _text(params, "name"), "status": "active",
                     "description": text_params(params, ("description",)).get("description"),
-                    "channel": "web",
+                    "channel": "web", "deleted": False,
                     "object": "item_family"}, now)
     family = {k: v for k, v in family.items() if v is not None}
     apply_custom_fields(tenant, "item_family", params, family, creating=True)
@@ -465,8 +472,27 @@ def _period(params: dict[str, Any], name: str, unit: str, default: int | None = 
     return value
 
 
+def _net_term_days(params: dict[str, Any]) -> int:
+    days = optional_int(params, "net_term_days") or 0
+    if days < 0:  # found by tests/schemathesis's long profile
+        raise errors.wrong_value("net_term_days", f"invalid value {days}")
+    return days
+
+
+def _chosen_id(params: dict[str, Any]) -> str | None:
+    """The id a client chose, if any; only letters, digits and `_.@-` (found by
+    tests/schemathesis: `0*` was stored and made a path no later request could name)."""
+    object_id = params.get("id")
+    if object_id in (None, ""):
+        return None
+    if not isinstance(object_id, str) or not re.match(ID_PATTERN, object_id):
+        raise errors.wrong_value("id", "invalid value")
+    return object_id
+
+
 def _required_new_id(tenant: Tenant, collection: str, params: dict[str, Any]) -> str:
     object_id = _text(params, "id")
+    _chosen_id(params)
     if object_id in tenant.collection(collection):
         raise errors.invalid_request(f"The value {object_id} is already present.", "id",
                                      "duplicate_entry")

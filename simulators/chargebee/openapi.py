@@ -14,7 +14,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulators.chargebee.routes import MAX_LIMIT, PREFIX
+from simulators.chargebee import models
+from simulators.chargebee.event_types import EVENT_TYPES
+from simulators.chargebee.routes import (
+    API_VERSIONS,
+    EVENT_WINDOW,
+    FILTER_OPS,
+    LIST_FILTERS,
+    LIST_OPS,
+    MAX_LIMIT,
+    PREFIX,
+)
 from simulators.core.openapi import publish, ref
 
 Schema = dict[str, Any]
@@ -26,6 +36,7 @@ STR: Schema = {"type": "string"}
 INT: Schema = {"type": "integer"}
 BOOL: Schema = {"type": "boolean"}
 TS: Schema = {"type": "integer", "description": "Unix time in seconds"}
+EVENT_TYPE: Schema = {"type": "string", "enum": sorted(EVENT_TYPES)}
 ERROR_STATUSES = {
     "400": "Bad parameters (`invalid_request`, `param_wrong_value`, `duplicate_entry`) or a "
            "payment failure (`type: payment`; Chargebee has no 402)",
@@ -129,9 +140,10 @@ def _payment_source() -> Schema:
 
 
 def _item_family() -> Schema:
-    return obj(["id", "name", "status", "channel", "updated_at", "resource_version"], {
+    return obj(["id", "name", "status", "channel", "updated_at", "resource_version",
+                "deleted"], {
         "id": STR, "name": STR, "description": STR, "status": enum("active", "deleted"),
-        "channel": STR, "updated_at": TS, "resource_version": INT},
+        "channel": STR, "updated_at": TS, "resource_version": INT, "deleted": BOOL},
         custom_fields=True, object_name="item_family")
 
 
@@ -177,12 +189,13 @@ def _subscription() -> Schema:
         "activated_at", "cancelled_at", "cancel_schedule_created_at", "due_since")}
     return obj(["id", "customer_id", "status", "billing_period", "billing_period_unit",
                 "currency_code", "created_at", "updated_at", "resource_version",
-                "has_scheduled_changes", "channel", "due_invoices_count", "mrr", "deleted",
-                "subscription_items"], {
+                "has_scheduled_changes", "has_scheduled_advance_invoices", "decommissioned",
+                "channel", "due_invoices_count", "mrr", "deleted", "subscription_items"], {
         "id": STR, "customer_id": STR,
         "status": enum("future", "in_trial", "active", "non_renewing", "cancelled"),
         "billing_period": INT, "billing_period_unit": PERIOD_UNIT, "currency_code": STR,
         **times, "resource_version": INT, "has_scheduled_changes": BOOL, "channel": STR,
+        "has_scheduled_advance_invoices": BOOL, "decommissioned": BOOL,
         "due_invoices_count": INT, "total_dues": INT, "mrr": INT, "deleted": BOOL,
         "subscription_items": {"type": "array", "items": item}, "po_number": STR,
         "invoice_notes": STR, "auto_collection": enum("on", "off"), "payment_source_id": STR,
@@ -224,7 +237,7 @@ def _invoice() -> Schema:
         "paid_at": TS, "generated_at": TS, "updated_at": TS, "next_retry_at": TS,
         "expected_payment_date": TS, "resource_version": INT, "net_term_days": INT,
         "exchange_rate": {"type": "number"}, **amounts, **flags, "currency_code": STR,
-        "base_currency_code": STR, "channel": STR,
+        "channel": STR,
         "dunning_status": enum("in_progress", "stopped", "success", "exhausted"),
         "line_items": {"type": "array", "items": line},
         "linked_payments": {"type": "array", "items": payment},
@@ -241,8 +254,7 @@ def _transaction() -> Schema:
         "invoice_total": INT, "invoice_status": enum("paid", "payment_due", "not_paid")})
     text = {name: STR for name in (
         "subscription_id", "payment_source_id", "gateway_account_id", "id_at_gateway",
-        "reference_number", "masked_card_number", "iin", "last4", "error_code", "error_text",
-        "base_currency_code")}
+        "reference_number", "masked_card_number", "iin", "last4", "error_code", "error_text")}
     return obj(["id", "customer_id", "payment_method", "gateway", "type", "date",
                 "currency_code", "amount", "status", "amount_unused", "linked_invoices",
                 "linked_credit_notes", "linked_refunds", "deleted", "updated_at",
@@ -279,7 +291,7 @@ def _webhook_endpoint() -> Schema:
         "id": STR, "name": STR, "url": STR, "api_version": STR, "disabled": BOOL,
         "send_card_resource": BOOL, "primary_url": BOOL,
         "chargebee_response_schema_type": enum("compat", "plain_json", "both"),
-        "enabled_events": {"type": "array", "items": STR}}, object_name="webhook_endpoint")
+        "enabled_events": {"type": "array", "items": EVENT_TYPE}}, object_name="webhook_endpoint")
 
 
 # resource name (its wrapper key) -> component schema name
@@ -310,21 +322,17 @@ def listing(entry: Schema) -> Schema:
 
 
 # -- parameters ---------------------------------------------------------------------------------
-TEXT_OPS = ("is", "is_not", "starts_with", "in", "not_in")
-NUMBER_OPS = ("is", "is_not", "lt", "lte", "gt", "gte", "between")
-TIME_OPS = ("after", "before", "on", "between")
-
-
 def _filter(name: str, kind: str, values: tuple[str, ...] = ()) -> Schema:
-    """`name[op]=value`; `in`, `not_in` and `between` take a list written as `[a,b]`."""
-    ops = {"text": TEXT_OPS, "enum": ("is", "is_not", "in", "not_in"),
-           "number": NUMBER_OPS, "time": TIME_OPS, "bool": ("is",)}[kind]
+    """`name[op]=value` with the operators routes.FILTER_OPS gives the field's kind; `in`,
+    `not_in` and `between` take a list written as `[a,b]`."""
+    ops = FILTER_OPS[kind]
     value: Schema = {"text": STR, "enum": enum(*values) if values else STR, "number": INT,
                      "time": TS, "bool": enum("true", "false")}[kind]
     listed = {"type": "string", "pattern": r"^\[[^\[\]]*\]$",
               "description": "a list, `[a,b]`"}
-    props = {op: listed if op in ("in", "not_in", "between") else value for op in ops}
-    props["is_present"] = enum("true", "false")
+    props = {op: listed if op in LIST_OPS else value for op in ops}
+    if "is_present" in props:
+        props["is_present"] = enum("true", "false")
     return {"name": name, "in": "query", "style": "deepObject", "explode": True,
             "schema": {"type": "object", "properties": props, "additionalProperties": False},
             "description": f"Filter on `{name}`, e.g. `{name}[{ops[0]}]=…`"}
@@ -392,11 +400,11 @@ def _card_fields(prefix: str = "card") -> dict[str, Schema]:
 CUSTOMER_FORM = {
     **_text_fields("first_name", "last_name", "email", "phone", "company", "locale",
                    "invoice_notes", "vat_number"),
-    "preferred_currency_code": {"type": "string", "pattern": "^[A-Z]{3}$"},
+    "preferred_currency_code": {"type": "string", "pattern": models.CURRENCY_PATTERN},
     "auto_collection": enum("on", "off"), "net_term_days": {"type": "integer", "minimum": 0},
     "meta_data": {"type": "string", "description": "a JSON object"},
     **{f"billing_address[{name}]": STR for name in ADDRESS_FIELDS}}
-ID_FIELD = {"type": "string", "minLength": 1, "maxLength": 50, "pattern": "^[A-Za-z0-9_.@-]+$"}
+ID_FIELD = {"type": "string", "minLength": 1, "maxLength": 50, "pattern": models.ID_PATTERN}
 
 
 # -- operations ---------------------------------------------------------------------------------
@@ -428,13 +436,14 @@ def _op(op_id: str, summary: str, success: Schema, *, params: list[Schema] | Non
 
 
 def _resource(plural: str, name: str, id_param: str, *, create: Schema | None,
-              filters: dict[str, tuple], sortable: tuple[str, ...],
+              sortable: tuple[str, ...],
               companions: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
-    """The usual trio: `POST /plural`, `GET /plural`, `GET /plural/{id}`."""
+    """The usual trio: `POST /plural`, `GET /plural`, `GET /plural/{id}`; the list's filters
+    are routes.LIST_FILTERS[plural], the table the fake checks them against."""
     one = result([name], companions)
     paths: dict[str, dict[str, Any]] = {f"/{plural}": {"get": _op(
         f"list_{plural}", f"List {plural.replace('_', ' ')}", listing(one),
-        params=_list_parameters(filters, sortable))}}
+        params=_list_parameters(LIST_FILTERS[plural], sortable))}}
     if create is not None:
         paths[f"/{plural}"]["post"] = _op(f"create_{name}", f"Create a {name.replace('_', ' ')}",
                                           one, body=create, post=True)
@@ -444,16 +453,9 @@ def _resource(plural: str, name: str, id_param: str, *, create: Schema | None,
     return paths
 
 
-ID_FILTER = ("text",)
-TIME_FILTER = ("time",)
-
-
 def _customer_paths() -> dict[str, dict[str, Any]]:
     create = _form({"id": ID_FIELD, **CUSTOMER_FORM, **_card_fields()}, custom_fields=True)
-    paths = _resource("customers", "customer", "customer_id", create=create, filters={
-        "id": ID_FILTER, "first_name": ID_FILTER, "last_name": ID_FILTER,
-        "email": ID_FILTER, "company": ID_FILTER, "auto_collection": ("enum", ("on", "off")),
-        "created_at": TIME_FILTER, "updated_at": TIME_FILTER},
+    paths = _resource("customers", "customer", "customer_id", create=create,
         sortable=("created_at", "updated_at"), companions=("card",))
     one = result(["customer"], ("card",))
     cid = _path_id("customer_id")
@@ -476,14 +478,13 @@ def _customer_paths() -> dict[str, dict[str, Any]]:
     paths["/customers/{customer_id}/subscriptions"] = {"get": _op(
         "list_customer_subscriptions", "List a customer's subscriptions",
         listing(result(["subscription"])),
-        params=[cid, *_list_parameters({}, ("created_at", "updated_at"))])}
+        params=[cid, *_list_parameters(LIST_FILTERS["customer_subscriptions"],
+                                         ("created_at", "updated_at"))])}
     return paths
 
 
 def _payment_source_paths() -> dict[str, dict[str, Any]]:
     paths = _resource("payment_sources", "payment_source", "payment_source_id", create=None,
-                      filters={"customer_id": ID_FILTER, "type": ("enum", ("card",)),
-                               "status": ID_FILTER, "created_at": TIME_FILTER},
                       sortable=("created_at", "updated_at"))
     body = _form({"customer_id": {"type": "string", "minLength": 1}, **_card_fields(),
                   "replace_primary_payment_source": BOOL},
@@ -496,8 +497,6 @@ def _payment_source_paths() -> dict[str, dict[str, Any]]:
 
 def _catalog_paths() -> dict[str, dict[str, Any]]:
     sortable = ("updated_at", "created_at", "name", "id")
-    common = {"id": ID_FILTER, "name": ID_FILTER, "status": ID_FILTER,
-              "updated_at": TIME_FILTER}
     family = _form({"id": ID_FIELD, "name": {"type": "string", "minLength": 1},
                     "description": STR}, ("id", "name"), custom_fields=True)
     item = _form({"id": ID_FIELD, "name": {"type": "string", "minLength": 1},
@@ -514,22 +513,14 @@ def _catalog_paths() -> dict[str, dict[str, Any]]:
                   ("id", "name", "item_id"), custom_fields=True)
     return {
         **_resource("item_families", "item_family", "item_family_id", create=family,
-                    filters=common, sortable=sortable),
-        **_resource("items", "item", "item_id", create=item, sortable=sortable, filters={
-            **common, "item_family_id": ID_FILTER,
-            "type": ("enum", ("plan", "addon", "charge"))}),
+                    sortable=sortable),
+        **_resource("items", "item", "item_id", create=item, sortable=sortable),
         **_resource("item_prices", "item_price", "item_price_id", create=price,
-                    sortable=sortable, filters={**common, "item_id": ID_FILTER,
-                                                "item_family_id": ID_FILTER,
-                                                "currency_code": ID_FILTER})}
+                    sortable=sortable)}
 
 
 def _subscription_paths() -> dict[str, dict[str, Any]]:
-    statuses = ("future", "in_trial", "active", "non_renewing", "cancelled")
     paths = _resource("subscriptions", "subscription", "subscription_id", create=None,
-                      filters={"id": ID_FILTER, "customer_id": ID_FILTER,
-                               "status": ("enum", statuses), "created_at": TIME_FILTER,
-                               "updated_at": TIME_FILTER, "next_billing_at": TIME_FILTER},
                       sortable=("created_at", "updated_at"), companions=("customer", "card"))
     paths["/subscriptions/{subscription_id}"]["get"]["responses"]["200"]["content"][
         "application/json"]["schema"] = result(["subscription", "customer"], ("card",))
@@ -545,12 +536,8 @@ def _subscription_paths() -> dict[str, dict[str, Any]]:
 
 
 def _invoice_paths() -> dict[str, dict[str, Any]]:
-    paths = _resource("invoices", "invoice", "invoice_id", create=None, filters={
-        "id": ID_FILTER, "customer_id": ID_FILTER, "subscription_id": ID_FILTER,
-        "status": ("enum", ("paid", "payment_due", "not_paid")),
-        "dunning_status": ("enum", ("in_progress", "stopped", "success", "exhausted")),
-        "date": TIME_FILTER, "updated_at": TIME_FILTER, "amount_due": ("number",)},
-        sortable=("date", "updated_at"))
+    paths = _resource("invoices", "invoice", "invoice_id", create=None,
+                      sortable=("date", "updated_at"))
     iid = [_path_id("invoice_id")]
     paid = result(["invoice", "transaction"])
     record = _form({"transaction[payment_method]": enum(
@@ -577,21 +564,17 @@ def _invoice_paths() -> dict[str, dict[str, Any]]:
 
 def _misc_paths() -> dict[str, dict[str, Any]]:
     endpoint = {"name": STR, "url": {"type": "string", "format": "uri"},
-                "api_version": enum("v1", "v2"), "basic_auth_username": STR,
+                "api_version": enum(*API_VERSIONS), "basic_auth_username": STR,
                 "basic_auth_password": STR, "send_card_resource": BOOL, "disabled": BOOL,
-                "primary_url": BOOL, "enabled_events[0]": STR}
+                "primary_url": BOOL, "enabled_events[0]": EVENT_TYPE}
     paths = {
-        **_resource("transactions", "transaction", "transaction_id", create=None, filters={
-            "id": ID_FILTER, "customer_id": ID_FILTER, "subscription_id": ID_FILTER,
-            "payment_source_id": ID_FILTER, "status": ("enum", ("success", "failure")),
-            "date": TIME_FILTER, "updated_at": TIME_FILTER, "amount": ("number",)},
-            sortable=("date", "updated_at")),
-        **_resource("events", "event", "event_id", create=None, filters={
-            "id": ID_FILTER, "event_type": ID_FILTER, "source": ID_FILTER,
-            "occurred_at": TIME_FILTER}, sortable=("occurred_at",)),
+        **_resource("transactions", "transaction", "transaction_id", create=None,
+                    sortable=("date", "updated_at")),
+        **_resource("events", "event", "event_id", create=None,
+                    sortable=("occurred_at",)),
         **_resource("webhook_endpoints", "webhook_endpoint", "webhook_endpoint_id",
-                    create=_form(endpoint, ("name", "url")), filters={}, sortable=())}
-    for name in ("start_time", "end_time"):
+                    create=_form(endpoint, ("name", "url")), sortable=())}
+    for name in EVENT_WINDOW:
         paths["/events"]["get"]["parameters"].append({"name": name, "in": "query",
                                                       "schema": TS})
     wid = [_path_id("webhook_endpoint_id")]

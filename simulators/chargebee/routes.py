@@ -9,6 +9,7 @@ offset that is left out on the last page. Filters are `field[op]=value` (`status
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -17,15 +18,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from simulators.chargebee import billing, errors, models
+from simulators.chargebee.event_types import EVENT_TYPES
 from simulators.core import forms
 from simulators.core.bodies import decode_json
+from simulators.core.text import in_int64
 from simulators.core.vendor import RequestContext, context
 
 PREFIX = "/api/v2"
 DEFAULT_LIMIT, MAX_LIMIT = 10, 100
-OPERATORS = {"is", "is_not", "starts_with", "in", "not_in", "is_present", "after", "before",
-             "on", "between", "lt", "lte", "gt", "gte"}
-NOT_FILTERS = {"limit", "offset", "sort_by", "include_deleted", "start_time", "end_time"}
+API_VERSIONS = ("v1", "v2")  # what a webhook endpoint's events may be rendered in
+NOT_FILTERS = {"limit", "offset", "sort_by", "include_deleted"}  # every list's paging
 
 
 # -- parameters -----------------------------------------------------------------------------------
@@ -85,6 +87,50 @@ def respond(**parts: Any) -> JSONResponse:
 
 
 # -- lists ----------------------------------------------------------------------------------------
+# What each list filters on, the one table both the published document (openapi.py builds each
+# list's `field[op]` parameters from it) and list_page (which checks every filter against it
+# before reading any data) use. A field is ("text",), ("time",), ("number",), ("bool",) or
+# ("enum", members); FILTER_OPS are the operators each kind takes.
+FILTER_OPS: dict[str, tuple[str, ...]] = {
+    "text": ("is", "is_not", "starts_with", "in", "not_in", "is_present"),
+    "enum": ("is", "is_not", "in", "not_in"),
+    "number": ("is", "is_not", "lt", "lte", "gt", "gte", "between"),
+    "time": ("after", "before", "on", "between"),
+    "bool": ("is",)}
+OPERATORS = {op for ops in FILTER_OPS.values() for op in ops}
+LIST_OPS = ("in", "not_in", "between")  # their value is a list, `[a,b]`
+TEXT, TIME, NUMBER = ("text",), ("time",), ("number",)
+_CATALOG = {"id": TEXT, "name": TEXT, "status": TEXT, "updated_at": TIME}
+LIST_FILTERS: dict[str, dict[str, tuple]] = {
+    "customers": {"id": TEXT, "first_name": TEXT, "last_name": TEXT, "email": TEXT,
+                  "company": TEXT, "auto_collection": ("enum", ("on", "off")),
+                  "created_at": TIME, "updated_at": TIME},
+    "customer_subscriptions": {},
+    "payment_sources": {"customer_id": TEXT, "type": ("enum", ("card",)), "status": TEXT,
+                        "created_at": TIME},
+    "item_families": _CATALOG,
+    "items": {**_CATALOG, "item_family_id": TEXT,
+              "type": ("enum", ("plan", "addon", "charge"))},
+    "item_prices": {**_CATALOG, "item_id": TEXT, "item_family_id": TEXT,
+                    "currency_code": TEXT},
+    "subscriptions": {"id": TEXT, "customer_id": TEXT, "status": (
+        "enum", ("future", "in_trial", "active", "non_renewing", "cancelled")),
+        "created_at": TIME, "updated_at": TIME, "next_billing_at": TIME},
+    "invoices": {"id": TEXT, "customer_id": TEXT, "subscription_id": TEXT,
+                 "status": ("enum", ("paid", "payment_due", "not_paid")),
+                 "dunning_status": ("enum", ("in_progress", "stopped", "success",
+                                             "exhausted")),
+                 "date": TIME, "updated_at": TIME, "amount_due": NUMBER},
+    "transactions": {"id": TEXT, "customer_id": TEXT, "subscription_id": TEXT,
+                     "payment_source_id": TEXT, "status": ("enum", ("success", "failure")),
+                     "date": TIME, "updated_at": TIME, "amount": NUMBER},
+    "events": {"id": TEXT, "event_type": TEXT, "source": TEXT, "occurred_at": TIME},
+    "webhook_endpoints": {}}
+EVENT_WINDOW = ("start_time", "end_time")  # the events list's own parameters
+LIST_VALUE = re.compile(r"\[[^\[\]]*\]")  # what the document allows for in/not_in/between
+INTEGER = re.compile(r"-?[0-9]+")
+
+
 def _values(raw: Any) -> list[str]:
     """`[a,b]` (raw HTTP) and `['a', 'b']` (the Python SDK's str(list)) alike."""
     text = str(raw).strip()
@@ -93,79 +139,121 @@ def _values(raw: Any) -> list[str]:
     return [v.strip().strip("'\"") for v in text.split(",") if v.strip()]
 
 
-def _typed(sample: Any, raw: str, param: str) -> Any:
-    try:
-        if isinstance(sample, bool):
-            return raw.lower() == "true"
-        if isinstance(sample, int):
-            return int(raw)
-        if isinstance(sample, float):
-            return float(raw)
-    except ValueError:
-        raise errors.wrong_value(param, f"invalid value {raw}") from None
+def _scalar(kind: tuple, raw: str, param: str) -> Any:
+    """One filter value, read as its field's kind."""
+    if kind[0] in ("time", "number"):
+        if not INTEGER.fullmatch(raw) or not in_int64(int(raw)):
+            raise errors.wrong_value(param, f"invalid value {raw}")
+        return int(raw)
+    if kind[0] == "enum" and raw not in kind[1]:
+        raise errors.wrong_value(param, f"invalid value {raw}")
+    if kind[0] == "bool":
+        if raw not in ("true", "false"):
+            raise errors.wrong_value(param, f"invalid value {raw}")
+        return raw == "true"
     return raw
 
 
-def _matches(obj: dict[str, Any], name: str, op: str, raw: Any) -> bool:
-    param = f"{name}[{op}]"
+def _filter_value(kind: tuple, op: str, raw: Any, param: str) -> Any:
+    """A filter's value checked against its field's kind, independent of the data."""
+    if not isinstance(raw, str):  # `status[is][x]=…` or a repeated key
+        raise errors.wrong_value(param, "invalid value")
+    if op == "is_present":
+        if raw not in ("true", "false"):
+            raise errors.wrong_value(param, f"invalid value {raw}")
+        return raw == "true"
+    if op not in LIST_OPS:
+        return _scalar(kind, raw, param)
+    if not LIST_VALUE.fullmatch(raw.strip()):
+        raise errors.wrong_value(param, f"invalid value {raw}, should be a list like [a,b]")
+    values = [_scalar(kind, v, param) for v in _values(raw)]
+    if op == "between" and len(values) != 2:
+        raise errors.wrong_value(param, "should have two values")
+    return values
+
+
+def _filters(params: dict[str, Any], fields: dict[str, tuple],
+             also: tuple[str, ...] = ()) -> list[tuple[str, str, Any]]:
+    """Every `field[op]=value` of the request, checked against the list's LIST_FILTERS entry
+    before any object is read, as (field, op, typed value). A parameter that is neither a
+    filter of the list, nor paging, nor one of `also` (the list's own) is refused."""
+    found = []
+    for name, spec in params.items():
+        if name in NOT_FILTERS or name in also:
+            continue
+        if name not in fields:
+            raise errors.wrong_value(name, "is not a parameter of this list")
+        if not isinstance(spec, dict) or not spec:
+            raise errors.wrong_value(name, "should be a filter, e.g. "
+                                     f"{name}[{FILTER_OPS[fields[name][0]][0]}]=…")
+        for op, raw in spec.items():
+            param = f"{name}[{op}]"
+            if op not in FILTER_OPS[fields[name][0]]:
+                raise errors.invalid_request(f"{param} : unknown filter operator", param)
+            found.append((name, op, _filter_value(fields[name], op, raw, param)))
+    return found
+
+
+def _matches(obj: dict[str, Any], name: str, op: str, target: Any) -> bool:
+    """Whether the object passes one filter; `target` is already checked and typed."""
     value = obj.get(name)
     if op == "is_present":
-        return (value not in (None, "")) == (str(raw).lower() == "true")
+        return (value not in (None, "")) == target
     if value is None:
         return op in ("is_not", "not_in")
-    if op in ("in", "not_in"):
-        found = value in [_typed(value, v, param) for v in _values(raw)]
-        return found if op == "in" else not found
     try:
+        if op in ("in", "not_in"):
+            return (value in target) == (op == "in")
         if op == "between":
-            bounds = [_typed(value, v, param) for v in _values(raw)]
-            if len(bounds) != 2:
-                raise errors.wrong_value(param, "should have two values")
-            return bounds[0] <= value <= bounds[1]
-        target = _typed(value, str(raw), param)
+            return target[0] <= value <= target[1]
         if op in ("is", "on"):
             return value == target
         if op == "is_not":
             return value != target
         if op == "starts_with":
-            return str(value).startswith(str(target))
+            return str(value).startswith(target)
         return {"after": value > target, "gt": value > target, "gte": value >= target,
                 "before": value < target, "lt": value < target, "lte": value <= target}[op]
-    except TypeError:  # an object or list field cannot be compared
-        raise errors.wrong_value(param, f"invalid value {raw}") from None
+    except TypeError:  # a field whose stored type is not the filter's kind
+        return False
 
 
-def _filters(params: dict[str, Any]) -> list[tuple[str, str, Any]]:
-    found = []
-    for name, spec in params.items():
-        if name in NOT_FILTERS or not isinstance(spec, dict):
-            continue
-        for op, raw in spec.items():
-            if op not in OPERATORS:
-                raise errors.invalid_request(f"{name}[{op}] : unknown filter operator",
-                                             f"{name}[{op}]")
-            found.append((name, op, raw))
-    return found
+def _window(params: dict[str, Any], name: str) -> int | None:
+    """An optional integer parameter of a list (`limit`, `start_time`): present means a number,
+    so `limit=` is refused rather than read as absent."""
+    if name in params and params[name] == "":
+        raise errors.wrong_value(name, "invalid integer value")
+    return models.optional_int(params, name)
 
 
 def list_page(params: dict[str, Any], objects: list[dict[str, Any]], sort_field: str,
               wrap: Callable[[dict[str, Any]], dict[str, Any]],
-              sortable: tuple[str, ...] = ("created_at", "updated_at")) -> JSONResponse:
-    limit = models.optional_int(params, "limit")
+              sortable: tuple[str, ...] = ("created_at", "updated_at"), *,
+              filters: dict[str, tuple], also: tuple[str, ...] = ()) -> JSONResponse:
+    """One page of `objects`: every parameter is checked before the data is read (a filter
+    against `filters`, the list's LIST_FILTERS entry; `also` are the list's other parameters,
+    read by its route)."""
+    limit = _window(params, "limit")
     limit = DEFAULT_LIMIT if limit is None else limit
     if not 1 <= limit <= MAX_LIMIT:
         raise errors.wrong_value("limit", f"should be between 1 and {MAX_LIMIT}")
     descending = True
-    sort = params.get("sort_by")
-    if isinstance(sort, dict) and sort:
+    if "sort_by" in params:
+        sort = params["sort_by"]
+        if not isinstance(sort, dict) or len(sort) != 1:
+            raise errors.wrong_value("sort_by", "should be one of sort_by[asc] or sort_by[desc]")
         direction, field = next(iter(sort.items()))
         if direction not in ("asc", "desc") or field not in sortable:
             raise errors.wrong_value(f"sort_by[{direction}]", f"invalid value {field}")
         sort_field, descending = field, direction == "desc"
-    if not _flag(params, "include_deleted"):
+    deleted = params.get("include_deleted")
+    if deleted not in (None, "true", "false"):
+        raise errors.wrong_value("include_deleted", f"invalid value {deleted}")
+    checked = _filters(params, filters, also)  # all of them, before the data is read
+    if deleted != "true":
         objects = [o for o in objects if not o.get("deleted")]
-    for name, op, raw in _filters(params):
-        objects = [o for o in objects if _matches(o, name, op, raw)]
+    for name, op, target in checked:
+        objects = [o for o in objects if _matches(o, name, op, target)]
     keyed = sorted(((o.get(sort_field) or 0, seq, o) for seq, o in enumerate(objects)),
                    key=lambda k: (k[0], k[1]), reverse=descending)
     if params.get("offset"):
@@ -224,7 +312,8 @@ def _customer_routes(r: APIRouter) -> None:
         ctx = context(request)
         return list_page(await read_params(request),
                          list(ctx.tenant.collection("customer").values()), "created_at",
-                         lambda c: _customer_view(ctx.tenant, c))
+                         lambda c: _customer_view(ctx.tenant, c),
+                         filters=LIST_FILTERS["customers"])
 
     @r.get("/customers/{object_id}")
     async def retrieve_customer(request: Request, object_id: str) -> JSONResponse:
@@ -257,7 +346,8 @@ def _customer_routes(r: APIRouter) -> None:
         subs = [s for s in ctx.tenant.collection("subscription").values()
                 if s["customer_id"] == object_id]
         return list_page(await read_params(request), subs, "created_at",
-                         lambda s: {"subscription": s})
+                         lambda s: {"subscription": s},
+                         filters=LIST_FILTERS["customer_subscriptions"])
 
     @r.post("/payment_sources/create_card")
     async def create_card(request: Request) -> JSONResponse:
@@ -278,7 +368,8 @@ def _customer_routes(r: APIRouter) -> None:
         ctx = context(request)
         return list_page(await read_params(request),
                          list(ctx.tenant.collection("payment_source").values()), "created_at",
-                         lambda p: {"payment_source": p})
+                         lambda p: {"payment_source": p},
+                         filters=LIST_FILTERS["payment_sources"])
 
     @r.get("/payment_sources/{object_id}")
     async def retrieve_payment_source(request: Request, object_id: str) -> JSONResponse:
@@ -303,7 +394,8 @@ def _catalog_resource(r: APIRouter, path: str, name: str, create: Callable) -> N
         ctx = context(request)
         return list_page(await read_params(request),
                          list(ctx.tenant.collection(name).values()), "updated_at",
-                         lambda o: {name: o}, ("updated_at", "created_at", "name", "id"))
+                         lambda o: {name: o}, ("updated_at", "created_at", "name", "id"),
+                         filters=LIST_FILTERS[path.strip("/")])
 
     async def retrieve(request: Request, object_id: str) -> JSONResponse:
         ctx = context(request)
@@ -325,7 +417,8 @@ def _subscription_routes(r: APIRouter) -> None:
         ctx = context(request)
         return list_page(await read_params(request),
                          list(ctx.tenant.collection("subscription").values()), "created_at",
-                         lambda s: view(ctx.tenant, s), ("created_at", "updated_at"))
+                         lambda s: view(ctx.tenant, s), ("created_at", "updated_at"),
+                         filters=LIST_FILTERS["subscriptions"])
 
     @r.get("/subscriptions/{object_id}")
     async def retrieve_subscription(request: Request, object_id: str) -> JSONResponse:
@@ -347,7 +440,8 @@ def _invoice_routes(r: APIRouter) -> None:
         ctx = context(request)
         return list_page(await read_params(request),
                          list(ctx.tenant.collection("invoice").values()), "date",
-                         lambda i: {"invoice": i}, ("date", "updated_at"))
+                         lambda i: {"invoice": i}, ("date", "updated_at"),
+                         filters=LIST_FILTERS["invoices"])
 
     @r.get("/invoices/{object_id}")
     async def retrieve_invoice(request: Request, object_id: str) -> JSONResponse:
@@ -399,7 +493,8 @@ def _misc_routes(r: APIRouter) -> None:
         ctx = context(request)
         return list_page(await read_params(request),
                          list(ctx.tenant.collection("transaction").values()), "date",
-                         lambda t: {"transaction": t}, ("date", "updated_at"))
+                         lambda t: {"transaction": t}, ("date", "updated_at"),
+                         filters=LIST_FILTERS["transactions"])
 
     @r.get("/transactions/{object_id}")
     async def retrieve_transaction(request: Request, object_id: str) -> JSONResponse:
@@ -411,11 +506,11 @@ def _misc_routes(r: APIRouter) -> None:
         ctx = context(request)
         params = await read_params(request)
         events = list(ctx.tenant.collection("event").values())
-        start, end = (models.optional_int(params, n) for n in ("start_time", "end_time"))
+        start, end = (_window(params, n) for n in EVENT_WINDOW)
         events = [e for e in events if (start is None or e["occurred_at"] >= start)
                   and (end is None or e["occurred_at"] <= end)]
         return list_page(params, events, "occurred_at", lambda e: {"event": e},
-                         ("occurred_at",))
+                         ("occurred_at",), filters=LIST_FILTERS["events"], also=EVENT_WINDOW)
 
     @r.get("/events/{object_id}")
     async def retrieve_event(request: Request, object_id: str) -> JSONResponse:
@@ -431,6 +526,10 @@ def _endpoint_view(endpoint: dict[str, Any]) -> dict[str, Any]:
 
 
 def _set_endpoint(endpoint: dict[str, Any], params: dict[str, Any]) -> None:
+    if "url" in params and not re.match(r"^https?://[^/\s]+", str(params["url"])):
+        raise errors.wrong_value("url", "invalid url")  # found by tests/schemathesis
+    if "api_version" in params and params["api_version"] not in API_VERSIONS:
+        raise errors.wrong_value("api_version", f"invalid value {params['api_version']}")
     endpoint.update(models.text_params(params, (
         "name", "url", "api_version", "basic_auth_username", "basic_auth_password")))
     for name in ("send_card_resource", "disabled", "primary_url"):
@@ -441,6 +540,9 @@ def _set_endpoint(endpoint: dict[str, Any], params: dict[str, Any]) -> None:
         events = events if isinstance(events, list) else _values(events)
         if not all(isinstance(e, str) for e in events):
             raise errors.wrong_value("enabled_events", "invalid value")
+        for index, event in enumerate(events):  # an enumerated list: only Chargebee's types
+            if event not in EVENT_TYPES:
+                raise errors.wrong_value(f"enabled_events[{index}]", f"invalid value {event}")
         endpoint["enabled_events"] = events
 
 
@@ -466,7 +568,8 @@ def _webhook_endpoint_routes(r: APIRouter) -> None:
         ctx = context(request)
         endpoints = list(ctx.tenant.collection("webhook_endpoint").values())
         return list_page(await read_params(request), endpoints, "created_at",
-                         lambda e: {"webhook_endpoint": _endpoint_view(e)}, ())
+                         lambda e: {"webhook_endpoint": _endpoint_view(e)}, (),
+                         filters=LIST_FILTERS["webhook_endpoints"])
 
     @r.get("/webhook_endpoints/{object_id}")
     async def retrieve_endpoint(request: Request, object_id: str) -> JSONResponse:

@@ -1,0 +1,83 @@
+"""The event types a Chargebee webhook endpoint may subscribe to (`enabled_events`).
+
+The values of `WebhookEndpoint.enabled_events` in the official chargebee-node 3.33.0 type
+definitions (MIT), which Chargebee generates from its API spec;
+tests/sdk_types/test_sdk_types.py holds this list to the vendored SDK data, so a regenerated SDK
+that adds event types says so.
+"""
+
+_NAMES = """
+    add_usages_reminder addon_created addon_deleted addon_updated alert_status_changed
+    attached_item_created attached_item_deleted attached_item_updated authorization_succeeded
+    authorization_voided business_entity_created business_entity_deleted
+    business_entity_updated card_added card_deleted card_expired card_expiry_reminder
+    card_updated contract_term_cancelled contract_term_completed contract_term_created
+    contract_term_renewed contract_term_terminated coupon_codes_added coupon_codes_deleted
+    coupon_codes_updated coupon_created coupon_deleted coupon_set_created coupon_set_deleted
+    coupon_set_updated coupon_updated credit_note_created credit_note_created_with_backdating
+    credit_note_deleted credit_note_updated customer_business_entity_changed customer_changed
+    customer_created customer_deleted customer_entitlements_updated customer_moved_in
+    customer_moved_out differential_price_created differential_price_deleted
+    differential_price_updated dunning_updated entitlement_overrides_auto_removed
+    entitlement_overrides_removed entitlement_overrides_updated feature_activated
+    feature_archived feature_created feature_deleted feature_reactivated feature_updated
+    gift_cancelled gift_claimed gift_expired gift_scheduled gift_unclaimed gift_updated
+    grant_blocks_created grant_blocks_updated hierarchy_created hierarchy_deleted
+    invoice_deleted invoice_generated invoice_generated_with_backdating invoice_updated
+    item_created item_deleted item_entitlements_removed item_entitlements_updated
+    item_family_created item_family_deleted item_family_updated item_price_created
+    item_price_deleted item_price_entitlements_removed item_price_entitlements_updated
+    item_price_updated item_updated ledger_account_balance_updated ledger_updated mrr_updated
+    omnichannel_one_time_order_created omnichannel_one_time_order_item_cancelled
+    omnichannel_subscription_created omnichannel_subscription_imported
+    omnichannel_subscription_item_cancellation_scheduled
+    omnichannel_subscription_item_cancelled omnichannel_subscription_item_change_scheduled
+    omnichannel_subscription_item_changed omnichannel_subscription_item_downgraded
+    omnichannel_subscription_item_dunning_expired omnichannel_subscription_item_dunning_started
+    omnichannel_subscription_item_expired omnichannel_subscription_item_grace_period_expired
+    omnichannel_subscription_item_grace_period_started
+    omnichannel_subscription_item_mrr_updated omnichannel_subscription_item_pause_scheduled
+    omnichannel_subscription_item_paused omnichannel_subscription_item_reactivated
+    omnichannel_subscription_item_recovered omnichannel_subscription_item_renewed
+    omnichannel_subscription_item_resubscribed omnichannel_subscription_item_resumed
+    omnichannel_subscription_item_scheduled_cancellation_removed
+    omnichannel_subscription_item_scheduled_change_removed
+    omnichannel_subscription_item_updated omnichannel_subscription_item_upgraded
+    omnichannel_subscription_moved_in omnichannel_transaction_created order_cancelled
+    order_created order_deleted order_delivered order_ready_to_process order_ready_to_ship
+    order_resent order_returned order_updated payment_due_reminder payment_failed
+    payment_initiated payment_intent_created payment_intent_updated payment_refunded
+    payment_schedule_scheme_created payment_schedule_scheme_deleted payment_schedules_created
+    payment_schedules_updated payment_source_added payment_source_business_entity_changed
+    payment_source_deleted payment_source_expired payment_source_expiring
+    payment_source_locally_deleted payment_source_updated payment_succeeded
+    pending_invoice_created pending_invoice_updated plan_created plan_deleted plan_updated
+    price_variant_created price_variant_deleted price_variant_updated promotional_credits_added
+    promotional_credits_deducted purchase_created quote_created quote_deleted quote_updated
+    record_purchase_failed refund_initiated rule_created rule_deleted rule_updated
+    sales_order_created sales_order_updated subscription_activated
+    subscription_activated_with_backdating subscription_advance_invoice_schedule_added
+    subscription_advance_invoice_schedule_removed subscription_advance_invoice_schedule_updated
+    subscription_business_entity_changed subscription_canceled_with_backdating
+    subscription_cancellation_reminder subscription_cancellation_scheduled
+    subscription_cancelled subscription_changed subscription_changed_with_backdating
+    subscription_changes_scheduled subscription_created subscription_created_with_backdating
+    subscription_deleted subscription_entitlements_created subscription_entitlements_updated
+    subscription_items_renewed subscription_moved_in subscription_moved_out
+    subscription_movement_failed subscription_pause_scheduled subscription_paused
+    subscription_ramp_applied subscription_ramp_created subscription_ramp_deleted
+    subscription_ramp_drafted subscription_ramp_updated subscription_reactivated
+    subscription_reactivated_with_backdating subscription_renewal_reminder subscription_renewed
+    subscription_resumed subscription_resumption_scheduled
+    subscription_scheduled_cancellation_removed subscription_scheduled_changes_removed
+    subscription_scheduled_pause_removed subscription_scheduled_resumption_removed
+    subscription_shipping_address_updated subscription_started subscription_trial_end_reminder
+    subscription_trial_extended tax_withheld_deleted tax_withheld_recorded
+    tax_withheld_refunded token_consumed token_created token_expired transaction_created
+    transaction_deleted transaction_updated unbilled_charges_created unbilled_charges_deleted
+    unbilled_charges_invoiced unbilled_charges_voided usage_file_ingested vault_token_created
+    vault_token_deleted vault_token_updated virtual_bank_account_added
+    virtual_bank_account_deleted virtual_bank_account_updated voucher_create_failed
+    voucher_created voucher_expired
+"""
+EVENT_TYPES = frozenset(_NAMES.split())
