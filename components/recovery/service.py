@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.domain import Decline
@@ -40,12 +40,14 @@ LOG = logging.getLogger("components.recovery")
 class Intercept(BaseModel):
     """A decline at checkout, sent by the merchant's payment page or gateway hook."""
 
-    model_config = ConfigDict(extra="forbid")
-    request_id: str = Field(max_length=200, description="the caller's id: a repeat is a replay")
-    invoice_id: str = Field(max_length=200)
-    customer_id: str = Field(max_length=200)
+    # strict: `true` is not an amount, nor 7 an id (lax mode coerced them)
+    model_config = ConfigDict(extra="forbid", strict=True)
+    request_id: str = Field(min_length=1, max_length=200,
+                            description="the caller's id: a repeat is a replay")
+    invoice_id: str = Field(min_length=1, max_length=200)
+    customer_id: str = Field(min_length=1, max_length=200)
     amount: int = Field(gt=0, description="minor units")
-    currency: str = Field(min_length=3, max_length=3)
+    currency: str = Field(pattern="^[A-Za-z]{3}$", description="ISO 4217, e.g. usd")
     decline_code: str | None = Field(None, max_length=100)
     advice_code: str | None = Field(None, max_length=100)
     network_advice_code: str | None = Field(None, max_length=10)
@@ -53,6 +55,20 @@ class Intercept(BaseModel):
     card_fingerprint: str | None = Field(None, max_length=100)
     customer_email: str | None = Field(None, max_length=320)
     subscription_id: str | None = Field(None, max_length=200)
+
+
+def error_response(description: str) -> dict[str, Any]:
+    """An error the service answers, as its OpenAPI document describes it: `{"error": ...}`."""
+    schema = {"type": "object", "properties": {"error": {"type": "string"}},
+              "required": ["error"]}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+MALFORMED = {400: {"description": "The body is not JSON (FastAPI's `{\"detail\": ...}`)"}}
+EVENT_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "object", "description": "the vendor's event"}}}}}
+DECIDED = {502: {"description": "A vendor the decision needed failed; the decline is kept "
+                                "and retried (the body is the outcome, status `error`)"}}
 
 
 def policy_settings(settings: ComponentSettings) -> PolicySettings:
@@ -144,7 +160,13 @@ class RecoveryService:
             card_brand=body.card_brand, card_fingerprint=body.card_fingerprint,
             customer_email=body.customer_email, subscription_id=body.subscription_id,
             occurred_at=self.now(), on_session=True)
-        return await self._process("intercept", decline, None, watch)
+        status, outcome = await self._process("intercept", decline, None, watch)
+        if status == 502 and outcome.get("error") in ("not_found", "invalid"):
+            # the billing system refused what the intercept names (no such invoice or
+            # customer): the caller's data, not a vendor failure worth retrying
+            return 422, {"error": f"the billing system refused the intercept "
+                                  f"({outcome['error']})", "outcome": outcome}
+        return status, outcome
 
     async def _process(self, source: str, decline: Decline, invoice: dict[str, Any] | None,
                        watch: Stopwatch) -> tuple[int, Any]:
@@ -155,7 +177,10 @@ class RecoveryService:
                     invoice_key=decline.invoice_key)
                 return 200, {"received": True, "dropped": verdict.value}
             outcome = await self.engine.handle(decline, invoice, started=watch)
-            return (502 if outcome.status == "error" else 200), outcome.to_dict()
+            answer = outcome.to_dict()
+            if outcome.error:
+                answer["error"] = outcome.error
+            return (502 if outcome.status == "error" else 200), answer
 
     # -- the app ------------------------------------------------------------------------------
     def _build_app(self) -> FastAPI:
@@ -168,22 +193,32 @@ class RecoveryService:
             self.store.close()
 
         app = FastAPI(title="landscape reference recovery engine", version="1",
-                      lifespan=lifespan, description=__doc__)
+                      lifespan=lifespan, description=__doc__, responses=MALFORMED)
 
         def answer(result: tuple[int, Any]) -> JSONResponse:
             return JSONResponse(result[1], status_code=result[0])
 
-        @app.post("/webhooks/stripe", tags=["intake"])
+        @app.post("/webhooks/stripe", tags=["intake"], openapi_extra=EVENT_BODY, responses={
+            400: error_response("Unreadable, or the Stripe-Signature does not verify"),
+            **DECIDED})
         async def stripe_webhook(request: Request) -> JSONResponse:
             return answer(await self.stripe_webhook(await request.body(),
                                                     request.headers.get("stripe-signature")))
 
-        @app.post("/webhooks/chargebee", tags=["intake"])
+        @app.post("/webhooks/chargebee", tags=["intake"], openapi_extra=EVENT_BODY, responses={
+            400: error_response("Unreadable"),
+            401: error_response("The webhook's Basic credentials are missing or wrong"),
+            **DECIDED})
         async def chargebee_webhook(request: Request) -> JSONResponse:
             return answer(await self.chargebee_webhook(await request.body(),
                                                        request.headers.get("authorization")))
 
-        @app.post("/v1/intercepts", tags=["intake"])
+        @app.post("/v1/intercepts", tags=["intake"], responses={
+            422: {"description": "Invalid (`detail`), or the billing system refused what it "
+                                 "names (`error`)",
+                  "content": {"application/json": {"schema": {"type": "object", "anyOf": [
+                      {"required": ["detail"]}, {"required": ["error"]}]}}}},
+            **DECIDED})
         async def intercept(body: Intercept) -> JSONResponse:
             return answer(await self.intercept(body))
 
@@ -197,7 +232,7 @@ class RecoveryService:
             return {"status": "ok", "merchant": self.settings.merchant,
                     "mode": self.settings.mode, "outbox_depth": self.store.outbox_depth()}
 
-        @app.get("/metrics", tags=["operations"])
+        @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
         async def metrics() -> Response:
             return Response(self.metrics.exposition(),
                             media_type="text/plain; version=0.0.4; charset=utf-8")

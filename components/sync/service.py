@@ -16,15 +16,16 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.connectors.errors import UnknownOutcome, VendorError
 from components.observability import Metrics, correlated, log
+from components.recovery.service import MALFORMED, error_response
 from components.settings import ComponentSettings
 from components.store import Store, open_store
 from components.sync.feeds import ErpFeed
@@ -35,14 +36,19 @@ from components.wiring import Deployment, connect
 LOG = logging.getLogger("components.sync")
 
 
+# strict: `true` is not a dead letter's id, nor "1" a flag (lax mode coerced them)
 class Replay(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ids: list[int] | None = Field(None, description="dead letters to replay; all when absent")
+    model_config = ConfigDict(extra="forbid", strict=True)
+    # a store's ids are 64-bit (a larger one was an OverflowError: a 500)
+    ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(
+        None, description="dead letters to replay; all when absent")
 
 
 class ReconcileRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    since: float | None = Field(None, description="epoch seconds; default: the last 7 days")
+    model_config = ConfigDict(extra="forbid", strict=True)
+    # bounded: -1e109 reached Stripe as `created[gte]`, whose refusal was answered 503
+    since: float | None = Field(None, ge=0, le=1e11,
+                                description="epoch seconds; default: the last 7 days")
     repair: bool = Field(False, description="queue the repairs of the drift found")
 
 
@@ -129,7 +135,8 @@ class SyncService:
             self.store.close()
 
         app = FastAPI(title="landscape reference sync service", version="1",
-                      lifespan=lifespan, description=__doc__)
+                      lifespan=lifespan, description=__doc__, responses=MALFORMED)
+        unavailable = {503: error_response("A vendor the request needed failed (Retry-After)")}
 
         def answer(result: tuple[int, Any]) -> JSONResponse:
             return JSONResponse(result[1], status_code=result[0])
@@ -144,7 +151,11 @@ class SyncService:
             return JSONResponse({"error": str(error), "vendor": getattr(error, "vendor", None)},
                                 status_code=503, headers={"Retry-After": "30"})
 
-        @app.post("/notifications/netsuite", tags=["feeds"])
+        @app.post("/notifications/netsuite", tags=["feeds"], openapi_extra={"requestBody": {
+            "required": True, "content": {"application/json": {"schema": {"type": "object"}}}}},
+            responses={400: error_response("Not a JSON object"),
+                       401: error_response("X-Landscape-Token missing or wrong"),
+                       404: error_response("The merchant has no ERP"), **unavailable})
         async def netsuite(request: Request) -> JSONResponse:
             try:
                 body = await request.json()
@@ -153,7 +164,7 @@ class SyncService:
             return answer(await self.netsuite_notification(
                 body, request.headers.get("x-landscape-token")))
 
-        @app.post("/v1/outbox/drain", tags=["outbox"])
+        @app.post("/v1/outbox/drain", tags=["outbox"], responses=unavailable)
         async def drain() -> dict[str, Any]:
             report = await self.relay.drain_once()
             return {**report.__dict__, "depth": self.store.outbox_depth()}
@@ -166,7 +177,7 @@ class SyncService:
         async def replay(body: Replay) -> dict[str, int]:
             return {"replayed": self.store.replay_dead(body.ids, now=self.now())}
 
-        @app.post("/v1/reconcile", tags=["reconciliation"])
+        @app.post("/v1/reconcile", tags=["reconciliation"], responses=unavailable)
         async def reconcile(body: ReconcileRequest) -> dict[str, Any]:
             return await self.reconcile(body.since, body.repair)
 
@@ -177,7 +188,7 @@ class SyncService:
                     "outbox_depth": self.store.outbox_depth(),
                     "dead_letters": len(self.store.dead_letters())}
 
-        @app.get("/metrics", tags=["operations"])
+        @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
         async def metrics() -> Response:
             return Response(self.metrics.exposition(),
                             media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -33,22 +33,24 @@ TAG = "simulator control plane"
 
 class Advance(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    seconds: float = Field(..., ge=0, description="how far to move simulated time")
+    seconds: float = Field(..., ge=0, strict=True, description="how far to move simulated time")
 
 
 class SetTime(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    epoch: float = Field(..., description="absolute unix time; never moves backwards")
+    epoch: float = Field(..., strict=True,
+                         description="absolute unix time; never moves backwards")
 
 
 class Seed(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    seed: int
+    seed: int = Field(..., strict=True)  # `true` is not a seed (lax mode read it as 1)
 
 
 class Reset(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    seed: int | None = Field(None, description="re-seed every stream (default: the start seed)")
+    seed: int | None = Field(None, strict=True,
+                             description="re-seed every stream (default: the start seed)")
 
 
 class TenantDeclaration(BaseModel):
@@ -57,7 +59,8 @@ class TenantDeclaration(BaseModel):
                                      description="vendor settings, see the vendor's README")
     schema_: dict[str, Any] | None = Field(
         None, alias="schema", description="a per-merchant schema, inline (as its YAML file)")
-    replace: bool = Field(False, description="replace settings and schema instead of merging")
+    replace: bool = Field(False, strict=True,
+                          description="replace settings and schema instead of merging")
 
 
 class StateChange(BaseModel):
@@ -134,8 +137,17 @@ def restore_tenants(sim: Simulator, snapshots: Any) -> list[str]:
     return [snap["tenant"] for snap in snapshots]
 
 
+# What the control plane's refusals look like, so its published document describes them
+_ERROR = {"application/json": {"schema": {"type": "object", "anyOf": [
+    {"required": ["detail"]}, {"required": ["error", "fix"]}]}}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Not carried out: `detail` (or `error` and its `fix`) says why",
+          "content": _ERROR},
+    404: {"description": "No such tenant, fault or provider state", "content": _ERROR}}
+
+
 def control_router() -> APIRouter:
-    router = APIRouter(prefix="/_sim", tags=[TAG])
+    router = APIRouter(prefix="/_sim", tags=[TAG], responses=ERRORS)
 
     @router.get("/health", summary="Liveness and identity of this fake")
     async def health(request: Request) -> dict[str, Any]:

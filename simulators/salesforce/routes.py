@@ -102,6 +102,16 @@ def _truthy(value: str | None) -> bool:
     return (value or "").lower() == "true"
 
 
+def _json_flag(body: dict[str, Any], name: str) -> bool:
+    """A JSON boolean field: `"false"` or `1` is Salesforce's JSON_PARSER_ERROR, not a truthy
+    value (`bool("false")` had switched all-or-none on)."""
+    value = body.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise json_parser(f"Cannot deserialize instance of boolean from {json.dumps(value)} "
+                          f"value at {name}")
+    return bool(value)
+
+
 class Api:
     """The REST resources of one org, for one request (and its composite subrequests)."""
 
@@ -319,7 +329,7 @@ class Api:
         if len(subs) > MAX_SUBREQUESTS:
             raise SalesforceError(400, "LIMIT_EXCEEDED", "Cannot have more than "
                                   f"{MAX_SUBREQUESTS} subrequests in a composite request.")
-        all_or_none = bool(body.get("allOrNone"))
+        all_or_none = _json_flag(body, "allOrNone")
         point = self.work.savepoint() if all_or_none else None
         outputs: list[dict[str, Any]] = []
         results: dict[str, Any] = {}
@@ -354,7 +364,7 @@ class Api:
                 raise not_found()
             params = dict(parse_qsl(split.query))
             sent = sub.get("httpHeaders") or {}
-            if not isinstance(sent, dict):
+            if not isinstance(sent, dict) or not all(isinstance(v, str) for v in sent.values()):
                 raise json_parser("httpHeaders: a JSON object of header names to values is "
                                   "required")
             headers = {k.lower(): str(v) for k, v in sent.items()}
@@ -390,7 +400,7 @@ class Api:
             items = body.get("records") if isinstance(body, dict) else None
             if not isinstance(items, list):
                 raise json_parser("records: a list of records is required")
-            all_or_none = bool(body.get("allOrNone"))
+            all_or_none = _json_flag(body, "allOrNone")
         if len(items) > MAX_COLLECTION:
             raise SalesforceError(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot "
                                   f"submit more than {MAX_COLLECTION} records into this call")

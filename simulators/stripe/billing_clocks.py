@@ -28,10 +28,11 @@ from simulators.stripe.errors import invalid_request
 from simulators.stripe.events import emit
 from simulators.stripe.objects import get_object, integer, new_id
 
+LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z: later has no calendar date to renew on
 
 # -- test clocks ------------------------------------------------------------------------------
 def create_test_clock(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    frozen = integer(params, "frozen_time", required=True)
+    frozen = integer(params, "frozen_time", required=True, minimum=0, maximum=LAST_SECOND)
     now = int(ctx.now)
     clock = {"id": new_id(ctx, ctx.tenant, "clock"), "object": "test_helpers.test_clock",
              "created": now, "deletes_after": now + CLOCK_LIFETIME, "frozen_time": frozen,
@@ -49,7 +50,7 @@ def advance_test_clock(ctx: RequestContext, clock_id: str,
     `advancing` and finishes in the background; the fake finishes before it answers (`ready`)."""
     sim, tenant = ctx.sim, ctx.tenant
     clock = get_object(tenant, CLOCKS, clock_id, label="test_clock")
-    target = integer(params, "frozen_time", required=True)
+    target = integer(params, "frozen_time", required=True, minimum=0, maximum=LAST_SECOND)
     if target <= clock["frozen_time"]:
         raise invalid_request("The frozen_time must be after the test clock's current "
                               f"frozen_time ({clock['frozen_time']}).", "frozen_time")

@@ -250,11 +250,7 @@ def update_subscription(ctx: RequestContext, sub_id: str, params: dict[str, Any]
         sub["default_payment_method"] = pm
     if "description" in params:
         sub["description"] = text(params, "description", max_length=500) or None
-    details = params.get("cancellation_details")
-    if isinstance(details, dict):
-        for key in ("comment", "feedback"):
-            if key in details:
-                sub["cancellation_details"][key] = details[key] or None
+    _set_cancellation_details(sub, params)
     apply_metadata(sub, params.get("metadata"))
     if isinstance(params.get("items"), list):
         _update_items(ctx, sub, params["items"])
@@ -286,16 +282,30 @@ def _update_items(ctx: RequestContext, sub: dict[str, Any], raw: list[Any]) -> N
         apply_metadata(item, change.get("metadata"))
 
 
+FEEDBACK = ("customer_service", "low_quality", "missing_features", "other", "switched_service",
+            "too_complex", "too_expensive", "unused")
+
+
+def _set_cancellation_details(sub: dict[str, Any], params: dict[str, Any]) -> None:
+    """The customer's comment and feedback on a cancellation (feedback is Stripe's enum)."""
+    details = params.get("cancellation_details")
+    if not isinstance(details, dict):
+        return
+    feedback = details.get("feedback")
+    if feedback and feedback not in FEEDBACK:
+        raise invalid_request("Invalid cancellation_details[feedback]: must be one of "
+                              + ", ".join(FEEDBACK), "cancellation_details[feedback]")
+    for key in ("comment", "feedback"):
+        if key in details:
+            sub["cancellation_details"][key] = details[key] or None
+
+
 def cancel_subscription(ctx: RequestContext, sub_id: str, params: dict[str, Any]) -> dict[str, Any]:
     tenant = ctx.tenant
     sub = get_object(tenant, SUBSCRIPTIONS, sub_id, label="subscription")
     if sub["status"] in ENDED:
         raise resource_missing("subscription", sub_id)
-    details = params.get("cancellation_details")
-    if isinstance(details, dict):
-        for key in ("comment", "feedback"):
-            if key in details:
-                sub["cancellation_details"][key] = details[key] or None
+    _set_cancellation_details(sub, params)
     _cancel(ctx.sim, tenant, sub, now_for(ctx.sim, tenant, sub.get("test_clock")),
             "cancellation_requested", ctx=ctx)
     return sub

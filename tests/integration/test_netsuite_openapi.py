@@ -1,7 +1,7 @@
-"""The fake NetSuite's published OpenAPI document (`/_sim/openapi.json`) is valid, lists exactly
-the routes the fake serves, and a short Schemathesis run against a live fake finds no server
-error. That it is true of every response the tests see is checked on every test's fake by the
-`start_fake` fixture (tests/support/conformance.py); here, that the check catches what it should.
+"""The fake NetSuite's published OpenAPI document (`/_sim/openapi.json`) is valid and lists exactly
+the routes the fake serves (tests/schemathesis/ runs Schemathesis against a live fake). That it
+is true of every response the tests see is checked on every test's fake by the `start_fake`
+fixture (tests/support/conformance.py); here, that the check catches what it should.
 """
 
 from __future__ import annotations
@@ -9,21 +9,17 @@ from __future__ import annotations
 import copy
 import json
 import re
-from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 import jsonschema
-import pytest
 import requests
 import schemathesis
 from fastapi.routing import APIRoute
-from hypothesis import HealthCheck, Phase, given, settings
 
 from simulators.core.app import build_app
 from simulators.core.control import control_router
 from simulators.core.simulator import Simulator
-from simulators.netsuite.vendor import DEMO_SETTINGS
 from simulators.registry import create_vendor
 from tests.integration import test_netsuite_http as http_tests
 from tests.support import conformance
@@ -144,79 +140,4 @@ def test_values_that_broke_reads_are_refused(start_fake: Any) -> None:
     assert session.get(f"{record}/customer").json()["totalResults"] == 2
 
 
-# -- 3. Schemathesis against a live fake ----------------------------------------------------------
-KNOWN = [("customer", "1"), ("invoice", "1"), ("customerPayment", "2")]  # made by live_schema
-
-
-@pytest.fixture
-def live_schema(start_fake: Any) -> Any:
-    fake = start_fake("netsuite")
-    token = requests.post(f"{fake.url}{TOKEN_PATH}", data={"grant_type": "client_credentials"},
-                          auth=(DEMO_SETTINGS["client_id"], DEMO_SETTINGS["client_secret"]))
-    assert token.status_code == 200, token.text
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
-    record = f"{fake.url}/services/rest/record/v1"
-    for kind, body in (
-            ("customer", {"companyName": "Smoke"}),
-            ("invoice", {"entity": {"id": "1"},
-                         "item": {"items": [{"item": {"id": "7"}, "amount": 100}]}}),
-            ("customerPayment", {"customer": {"id": "1"}, "payment": 10,
-                                 "apply": {"items": [{"doc": {"id": "1"}, "amount": 10}]}})):
-        created = session.post(f"{record}/{kind}", json=body)
-        assert created.status_code == 204, created.text
-    assert [created.headers["Location"].rsplit("/", 2)[1:]] == [list(KNOWN[2])]
-    schema = schemathesis.openapi.from_url(f"{fake.url}/_sim/openapi.json")
-    return fake, session, schema.include(path_regex=f"^{VENDOR_PREFIX}")
-
-
-@dataclass
-class Fuzz:
-    """One Schemathesis run over the operations, against a live fake, collecting failures."""
-
-    url: str
-    session: requests.Session
-    count: int = 0
-    statuses: dict[int, int] = field(default_factory=dict)
-    failures: list[str] = field(default_factory=list)
-    checks: tuple[Any, ...] = (schemathesis.checks.not_a_server_error,
-                               schemathesis.checks.status_code_conformance,
-                               schemathesis.checks.content_type_conformance,
-                               schemathesis.checks.response_headers_conformance,
-                               schemathesis.checks.response_schema_conformance)
-
-    def run(self, operation: Any, mode: Any, examples: int) -> None:
-        @settings(max_examples=examples, deadline=None, phases=[Phase.generate],
-                  suppress_health_check=list(HealthCheck))
-        @given(case=operation.as_strategy(generation_mode=mode))
-        def one(case: Any) -> None:
-            self.count += 1
-            params = case.path_parameters or {}
-            if self.count % 2 and "recordType" in params and "metadata" not in operation.label:
-                params["recordType"], params["id"] = KNOWN[self.count % 3]
-            if self.count % 2 and "targetType" in params:
-                params["id"] = KNOWN[1][1]
-            response = case.call(base_url=self.url, session=self.session)
-            self.statuses[response.status_code] = self.statuses.get(response.status_code, 0) + 1
-            try:
-                case.validate_response(response, checks=list(self.checks))
-            except Exception as error:  # collected: one run reports every operation
-                self.failures.append(f"{operation.label}: {str(error)[:800]}")
-
-        one()
-
-
-def test_schemathesis_smoke_finds_no_server_error(live_schema: Any) -> None:
-    """Positive and negative cases for every vendor operation; every other case is pointed at an
-    existing record (Schemathesis cannot guess ids), and deletes run last."""
-    fake, session, schema = live_schema
-    operations = sorted((r.ok() for r in schema.get_all_operations()),
-                        key=lambda op: op.method.upper() == "DELETE")
-    fuzz = Fuzz(fake.url, session)
-    for operation in operations:
-        for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
-            fuzz.run(operation, mode, examples=10)
-    assert len(operations) == 11
-    assert not fuzz.failures, "\n\n".join(fuzz.failures[:5])
-    assert {200, 204, 400, 404} <= set(fuzz.statuses), fuzz.statuses
-    assert not any(s >= 500 for s in fuzz.statuses)
+# Schemathesis runs against a live fake: tests/schemathesis/ (positive, negative, stateful).

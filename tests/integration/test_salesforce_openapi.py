@@ -7,7 +7,7 @@
    the required headers and, with `jsonschema`, the body; requests to undocumented resources
    may only get Salesforce's errors. Here: that the check catches what it should, and the
    operations the other tests do not reach.
-3. A short Schemathesis run against a live fake finds no server error.
+3. Schemathesis against a live fake: tests/schemathesis/.
 """
 
 from __future__ import annotations
@@ -24,14 +24,6 @@ import jsonschema
 import pytest
 import schemathesis
 from fastapi.routing import APIRoute
-from hypothesis import HealthCheck, given, settings
-from hypothesis.errors import Unsatisfiable
-from schemathesis.checks import (
-    content_type_conformance,
-    not_a_server_error,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from simulators.core.app import build_app
 from simulators.core.control import control_router
@@ -175,47 +167,4 @@ def test_the_check_catches_broken_responses(start_fake) -> None:
     assert check("GET", f"{V}/nothing", 200, {})  # as may an undocumented resource
 
 
-# -- 3. a Schemathesis smoke run --------------------------------------------------------------
-
-def test_schemathesis_finds_no_server_error(start_fake) -> None:
-    fake = start_fake("salesforce")
-    form = {"grant_type": "client_credentials", "client_id": DEMO_SETTINGS["client_id"],
-            "client_secret": DEMO_SETTINGS["client_secret"]}
-    token = httpx.post(f"{fake.url}/services/oauth2/token", data=form).json()["access_token"]
-    auth = {"Authorization": f"Bearer {token}"}
-    schema = schemathesis.openapi.from_url(f"{fake.url}/_sim/openapi.json")
-    schema = schema.include(path_regex="^/services/").exclude(path_regex="oauth2/revoke")
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == sum(len([m for m in item if m in METHODS])
-                                  for item in vendor_paths().values()) - 1  # all but revoke
-    strict = [not_a_server_error, status_code_conformance, content_type_conformance,
-              response_schema_conformance]
-    negated = 0
-    for operation in operations:
-        # valid data on an sObject the org has, so that requests get past the 404
-        known = {"sobject": "Account"} if "{sobject}" in operation.path else None
-        _fuzz(operation, "positive", strict, fake.url, auth, known)
-        try:
-            _fuzz(operation, "negative", [not_a_server_error], fake.url, auth)
-            negated += 1
-        except Unsatisfiable:  # nothing to negate (no parameters, no body)
-            assert not operation.path_parameters and not operation.body, operation.label
-    assert negated > 20
-    statuses = [e.get("status") for e in fake.sim.journal.entries()]
-    assert len(statuses) > 300 and 500 not in statuses
-    assert {200, 400, 404} <= set(statuses)
-
-
-def _fuzz(operation: Any, mode: str, checks: list[Any], url: str, auth: dict[str, str],
-          path_parameters: dict[str, str] | None = None) -> None:
-    strategy = operation.as_strategy(generation_mode=schemathesis.GenerationMode(mode),
-                                     path_parameters=path_parameters)
-
-    @given(case=strategy)
-    @settings(max_examples=8, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
-    def run(case: Any) -> None:
-        response = case.call(base_url=url, headers=auth, allow_redirects=False)
-        case.validate_response(response, checks=checks)
-
-    run()
+# Schemathesis runs against a live fake: tests/schemathesis/ (positive, negative, stateful).
