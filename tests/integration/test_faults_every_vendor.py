@@ -97,11 +97,19 @@ def test_error_faults_answer_natively(vendor_fake, spec, status) -> None:
 def test_concurrency_limit_answers_natively(vendor_fake) -> None:
     name, fake, headers = vendor_fake
     recipe = RECIPES[name]
-    fault(fake, kind="latency", latency={"kind": "fixed", "ms": 300}, match={"path": recipe.path})
+    # the first request holds its slot for a second: time enough, on a busy machine, for the
+    # other two to arrive while it is held (they start together at the barrier)
+    fault(fake, kind="latency", latency={"kind": "fixed", "ms": 1000},
+          match={"path": recipe.path})
     fault(fake, kind="concurrency_limit", limit=1, match={"path": recipe.path})
     results: list[httpx.Response] = []
-    threads = [threading.Thread(target=lambda: results.append(read(fake, recipe, headers)))
-               for _ in range(3)]
+    together = threading.Barrier(3)
+
+    def send() -> None:
+        together.wait()
+        results.append(read(fake, recipe, headers))
+
+    threads = [threading.Thread(target=send) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
