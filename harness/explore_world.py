@@ -26,7 +26,13 @@ from components.store.sqlite import SQLiteStore
 from harness import invariants
 from harness.scenario import Scenario
 from harness.scenario_run import Planned, Run, reconcile_all
-from harness.seeding import Customer, ProviderStates, renewal_fails, seed_topology
+from harness.seeding import (
+    Customer,
+    ProviderStates,
+    alternate_cards_decline,
+    renewal_fails,
+    seed_topology,
+)
 from harness.stage import InProcessStage
 from harness.topology import TOPOLOGIES, Topology, load_topology
 from simulators.core.control import public_state
@@ -123,13 +129,7 @@ class World:
         """The renewal is charged and declines (on every MID when `alternate_declines`)."""
         m = self.topology.merchants[c.merchant]
         if alternate_declines:
-            for mid in m.gateway.mids[1:]:
-                await self.states.set_up("stripe", "a customer with a card that declines",
-                                         mid.api_key, {
-                                             "customer_id": c.gateway[mid.name][0],
-                                             "email": c.email, "name": c.company,
-                                             "payment_method_id": f"pm_{c.invoice[-12:]}AltDec",
-                                             "decline_code": "insufficient_funds"})
+            await alternate_cards_decline(self.states, m, c)
         await renewal_fails(self.states, m, c, code)
 
     async def funds_arrive(self, c: Customer) -> None:

@@ -28,7 +28,13 @@ from components.connectors.netsuite import NetSuiteConnector
 from components.recovery.declines import DeclineClass, classify
 from harness import invariants
 from harness.scenario import FaultStep, Scenario, ScenarioError, Step
-from harness.seeding import Customer, ProviderStates, renewal_fails, seed_topology
+from harness.seeding import (
+    Customer,
+    ProviderStates,
+    alternate_cards_decline,
+    renewal_fails,
+    seed_topology,
+)
 from harness.stage import InProcessStage, Stage
 from harness.topology import Topology
 
@@ -116,14 +122,8 @@ class Run:
     async def decline(self, p: Planned) -> None:
         m = self.topology.merchants[p.customer.merchant]
         c = p.customer
-        if p.alternate_declines and len(m.gateway.mids) > 1:
-            alternate = m.gateway.mids[1]
-            await self.states.set_up("stripe", "a customer with a card that declines",
-                                     alternate.api_key, {
-                                         "customer_id": c.gateway[alternate.name][0],
-                                         "email": c.email, "name": c.company,
-                                         "payment_method_id": f"pm_{c.invoice[-12:]}AltDec",
-                                         "decline_code": "insufficient_funds"})
+        if p.alternate_declines:
+            await alternate_cards_decline(self.states, m, c)
         self.fired.append(p)
         await renewal_fails(self.states, m, c, p.code)
         later = self.scenario.declines.funds_arrive_after

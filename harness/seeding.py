@@ -284,6 +284,16 @@ def _flatten(record: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- what the storm does ------------------------------------------------------------------------
+async def alternate_cards_decline(states: ProviderStates, m: Merchant, c: Customer) -> None:
+    """The customer's card on every other MID declines too (insufficient funds), so the
+    engine's retry on another MID fails as well."""
+    for mid in m.gateway.mids[1:]:
+        await states.set_up("stripe", "a customer with a card that declines", mid.api_key, {
+            "customer_id": c.gateway[mid.name][0], "email": c.email, "name": c.company,
+            "payment_method_id": f"pm_{c.invoice[-12:]}AltDec",
+            "decline_code": "insufficient_funds"})
+
+
 async def renewal_fails(states: ProviderStates, m: Merchant, c: Customer,
                         decline_code: str) -> dict[str, Any]:
     """The customer's renewal is charged and declines: the billing system opens the invoice

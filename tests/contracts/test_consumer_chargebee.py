@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -15,6 +14,7 @@ from components.connectors.chargebee import ChargebeeConnector
 from components.connectors.errors import ErrorKind, VendorError
 from components.connectors.retry import RetryPolicy
 from tests.contracts.accounts import CHARGEBEE_KEY
+from tests.contracts.driving import drive
 from tests.contracts.pactfile import RECOVERY, SYNC
 
 T = TypeVar("T")
@@ -59,14 +59,8 @@ INVOICE_READ = {  # what components/recovery/billing.py reads
 
 
 def run(url: str, call: Callable[[ChargebeeConnector], Awaitable[T]]) -> T:
-    async def go() -> T:
-        connector = ChargebeeConnector(CHARGEBEE_KEY, CHARGEBEE_KEY, base_url=url,
-                                       policy=RetryPolicy(attempts=1))
-        try:
-            return await call(connector)
-        finally:
-            await connector.aclose()
-    return asyncio.run(go())
+    return drive(lambda: ChargebeeConnector(CHARGEBEE_KEY, CHARGEBEE_KEY, base_url=url,
+                                            policy=RetryPolicy(attempts=1)), call)
 
 
 def failure(url: str, call: Callable[[ChargebeeConnector], Awaitable[Any]]) -> VendorError:

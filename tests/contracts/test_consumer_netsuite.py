@@ -3,7 +3,6 @@ the real `NetSuiteConnector` (OAuth 1.0a token-based auth, SuiteQL, the record A
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -17,6 +16,7 @@ from components.connectors.netsuite import NetSuiteConnector
 from components.connectors.retry import RetryPolicy
 from components.context import read_erp_invoice
 from tests.contracts.accounts import NETSUITE_ACCOUNT, NETSUITE_TBA
+from tests.contracts.driving import drive
 from tests.contracts.pactfile import RECOVERY, SYNC
 
 T = TypeVar("T")
@@ -67,14 +67,8 @@ INVOICE_RECORD = {
 
 
 def run(url: str, call: Callable[[NetSuiteConnector], Awaitable[T]]) -> T:
-    async def go() -> T:
-        connector = NetSuiteConnector(NETSUITE_ACCOUNT, base_url=url, **NETSUITE_TBA,
-                                      policy=RetryPolicy(attempts=1))
-        try:
-            return await call(connector)
-        finally:
-            await connector.aclose()
-    return asyncio.run(go())
+    return drive(lambda: NetSuiteConnector(NETSUITE_ACCOUNT, base_url=url, **NETSUITE_TBA,
+                                           policy=RetryPolicy(attempts=1)), call)
 
 
 def suiteql_for_invoice(pact: Pact) -> None:

@@ -24,6 +24,7 @@ from tests.contracts.accounts import (
     SALESFORCE_SESSION,
     SALESFORCE_STALE_SESSION,
 )
+from tests.contracts.driving import drive
 from tests.contracts.pactfile import ROOT, SYNC
 
 T = TypeVar("T")
@@ -77,14 +78,8 @@ ACCOUNT = {"attributes": {"type": "Account", "url": match.str(f"{DATA}/sobjects/
 
 
 def run(call: Callable[[SalesforceConnector], Awaitable[T]], url: str) -> T:
-    async def go() -> T:
-        connector = SalesforceConnector(base_url=url, **SALESFORCE_CLIENT,
-                                        policy=RetryPolicy(attempts=1))
-        try:
-            return await call(connector)
-        finally:
-            await connector.aclose()
-    return asyncio.run(go())
+    return drive(lambda: SalesforceConnector(base_url=url, **SALESFORCE_CLIENT,
+                                             policy=RetryPolicy(attempts=1)), call)
 
 
 def test_find_the_account_by_its_billing_customer_id(contract) -> None:
