@@ -82,7 +82,10 @@ def _scan(data: bytes, max_depth: int) -> tuple[int, str] | None:
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
     """The request body, or None as soon as it proves larger than `limit` bytes (by its
     Content-Length, or while it streams in): the rest is never read, so never held."""
-    declared = dict(scope.get("headers", [])).get(b"content-length", b"")
+    declared = b""
+    for name, value in scope.get("headers", ()):  # the last one, as dict() of them would keep
+        if name == b"content-length":
+            declared = value
     if declared.isdigit() and (len(declared) > len(str(limit)) or int(declared) > limit):
         return None
     chunks, size = [], 0

@@ -42,6 +42,8 @@ class Endpoint:
     convertors: dict[str, Convertor[Any]]
 
     def params(self, path: str) -> dict[str, Any]:
+        if not self.convertors:  # a path without parameters
+            return {}
         found = self.regex.match(path)
         assert found is not None  # the table matched it already
         return {k: self.convertors[k].convert(v) for k, v in found.groupdict().items()}
@@ -80,15 +82,19 @@ class Dispatch:
         return table[1][found.lastindex - 1] if found and found.lastindex else None
 
     async def call(self, endpoint: Endpoint, scope: Scope, receive: Receive,
-                   send: Send) -> None:
+                   send: Send, body: bytes | None = None) -> None:
         """What FastAPI's route would do for a plain endpoint: the scope it sets, the call, the
-        app's exception handlers (by class, HTTPException by status), the response."""
+        app's exception handlers (by class, HTTPException by status), the response. `body`: the
+        whole request body when the caller has read it already (what `receive` would give):
+        `request.body()` and `request.stream()` answer it without going through `receive`."""
         route = endpoint.route
         params = endpoint.params(scope["path"])
         scope.update(app=self.app, endpoint=route.endpoint, route=route, path_params=params)
         exception_handlers, status_handlers = self._exception_handlers()
         scope["starlette.exception_handlers"] = (exception_handlers, status_handlers)
         request = Request(scope, receive, send)
+        if body is not None:
+            request._body = body  # what Starlette keeps once it has read the body
         try:
             response = await route.endpoint(request=request, **params)
         except Exception as exc:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 MAX_PAIRS = 10_000
 MAX_DEPTH = 32  # brackets in one key
@@ -47,11 +47,23 @@ def split_key(key: str) -> list[str]:
     return [match.group(1), *_SEGMENT.findall(match.group(2))]
 
 
-def parse_pairs(text: str) -> list[tuple[str, str]]:
-    """`parse_qsl` that reads at most one pair past `MAX_PAIRS`: enough for `decode_pairs` to
-    refuse the body, without building millions of pairs first."""
-    head = text.split("&", MAX_PAIRS + 1)[:MAX_PAIRS + 1]
-    return parse_qsl("&".join(head), keep_blank_values=True)
+def parse_pairs(text: str, errors: str = "replace") -> list[tuple[str, str]]:
+    """`parse_qsl(text, keep_blank_values=True, errors=errors)`, reading at most one pair past
+    `MAX_PAIRS`: enough for `decode_pairs` to refuse the body, without building millions of
+    pairs first. `errors` is for percent-escaped bytes that are not UTF-8 (`"surrogateescape"`
+    keeps them findable as lone surrogates). Names and values without `%` or `+` are taken as
+    they are, which is what `unquote` would return for them."""
+    pairs = []
+    for pair in text.split("&", MAX_PAIRS + 1)[:MAX_PAIRS + 1]:
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote(name.replace("+", " "), errors=errors)
+        if "%" in value or "+" in value:
+            value = unquote(value.replace("+", " "), errors=errors)
+        pairs.append((name, value))
+    return pairs
 
 
 def decode(body: bytes | str) -> dict[str, Any]:

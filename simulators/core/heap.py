@@ -9,8 +9,11 @@ look), so a collection walks only young objects, however much state the fake hol
 objects are still freed by reference counting (a request's objects, an evicted journal entry, a
 deleted customer); only a reference cycle among them would outlive its use, and the fakes'
 requests leave none (tests/unit/test_heap.py). As a safety net anyway, once the frozen heap has
-doubled since the last complete collection, everything is unfrozen, collected and frozen
-again: one full walk each time the heap doubles, O(1) amortised per object.
+doubled since the last complete collection (and grown by at least `MIN_GROWTH` objects),
+everything is unfrozen, collected and frozen again: one full walk each time the heap doubles,
+O(1) amortised per object. The floor keeps a young fake (the startup heap is ~140,000 objects)
+from stopping for a full walk every few seconds under load, which set the p99 of creates; past
+it, a full walk costs ~0.7 s per million objects on the benchmark machine (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import gc
 import os
 from typing import Any
 
-MIN_GROWTH = 100_000  # objects frozen since the last complete collection before another
+MIN_GROWTH = 1_000_000  # objects frozen since the last complete collection before another
 
 
 class Freezer:
@@ -32,20 +35,29 @@ class Freezer:
         self.frozen_at_complete = 0
         self.complete_collections = 0
         self._pending = False
+        self._completing = False  # complete()'s own collection is not one to react to
 
     def complete(self) -> None:
         """Unfreeze, collect everything, freeze the survivors: the one full walk."""
         self._pending = False
-        gc.unfreeze()
-        gc.collect()
-        gc.freeze()
+        self._completing = True
+        try:
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
+        finally:
+            self._completing = False
         self.frozen_at_complete = gc.get_freeze_count()
         self.frozen_since_complete = 0
         self.complete_collections += 1
 
+    def _complete_if_pending(self) -> None:
+        if self._pending:  # (not if a complete collection ran since it was asked for)
+            self.complete()
+
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
-        if phase != "stop" or info.get("generation", 0) < 1:
-            return
+        if phase != "stop" or info.get("generation", 0) < 1 or self._completing:
+            return  # (while completing, the whole heap is unfrozen: none of it is new)
         # what the collection just promoted to the oldest generation: the rest is frozen
         self.frozen_since_complete += len(gc.get_objects(generation=2))
         gc.freeze()
@@ -56,7 +68,7 @@ class Freezer:
         self.frozen_since_complete = gc.get_freeze_count() - self.frozen_at_complete
         if self.frozen_since_complete > limit:
             try:  # gc.collect() does nothing inside a collection: run it right after
-                asyncio.get_running_loop().call_soon(self.complete)
+                asyncio.get_running_loop().call_soon(self._complete_if_pending)
                 self._pending = True
             except RuntimeError:
                 pass  # no loop in this thread: the next collection tries again

@@ -211,8 +211,9 @@ class Pipeline:
                 self.vendor.enforce_limits(sim, ctx.tenant)
                 counted = ctx.tenant.id
                 sim.limit_state.in_flight[counted] = sim.limit_state.in_flight.get(counted, 0) + 1
-            faults = sim.faults.draw(sim.seeds.stream("faults"), sim.clock.now(),
-                                     method=method, path=path, tenant=tenant_key)
+            faults = (sim.faults.draw(sim.seeds.stream("faults"), sim.clock.now(),
+                                      method=method, path=path, tenant=tenant_key)
+                      if sim.faults.faults else [])  # none: nothing to draw
             entry["faults"] = [f"{f.id}:{f.spec.kind}" for f in faults] or None
             self._take_slots(faults, in_flight)  # concurrency_limit faults count like limits
             # the idempotency key is taken before the (simulated) service time starts, so a
@@ -278,7 +279,8 @@ class Pipeline:
     async def _delay(self, faults: list[Fault], entry: dict[str, Any]) -> None:
         rng = self.sim.seeds.stream("latency")
         ms = self.sim.latency.draw_ms(rng) if self.sim.latency else 0.0
-        ms += sum(f.spec.latency.draw_ms(rng) for f in faults if f.spec.latency is not None)
+        if faults:
+            ms += sum(f.spec.latency.draw_ms(rng) for f in faults if f.spec.latency is not None)
         if ms > 0:
             entry["latency_ms"] = round(ms, 3)
             await self.sim.clock.sleep(ms / 1000.0)
@@ -368,7 +370,7 @@ class Pipeline:
             dispatch = self.dispatch
             endpoint = dispatch.find(scope) if dispatch is not None else None
             if dispatch is not None and endpoint is not None:
-                await dispatch.call(endpoint, scope, replay_receive, capture)
+                await dispatch.call(endpoint, scope, replay_receive, capture, body)
             else:
                 await self.app(scope, replay_receive, capture)
         except Exception:  # kept here, not in the guard: a 500 the handler began is stored (Stripe)

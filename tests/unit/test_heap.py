@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from simulators.chargebee.vendor import DEMO_KEY as CHARGEBEE_KEY
+from simulators.core import heap
 from simulators.core.app import build_app
 from simulators.core.config import build_simulator
 from simulators.core.heap import Freezer
@@ -119,6 +120,28 @@ def test_freezer_freezes_what_survives_a_collection(collector: None) -> None:
     freezer.complete()
     assert freezer.complete_collections == 1 and freezer.frozen_since_complete == 0
     assert freezer.frozen_at_complete == gc.get_freeze_count()
+
+
+def test_a_complete_collection_does_not_set_off_another(
+        collector: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """complete()'s own full collection unfreezes the whole heap: the hook must not count all of
+    it as newly frozen and schedule a second full walk right behind the first."""
+    monkeypatch.setattr(heap, "MIN_GROWTH", 10_000)  # the floor, not what this is about
+
+    async def grow_then_complete() -> Freezer:
+        freezer = Freezer()
+        gc.callbacks.append(freezer)
+        freezer.complete()
+        grown = [[i] for i in range(max(freezer.frozen_at_complete, heap.MIN_GROWTH) + 10_000)]
+        freezer.complete()  # the heap has more than doubled since the last one
+        await asyncio.sleep(0)  # what it would have scheduled runs now
+        await asyncio.sleep(0)
+        assert len(grown) > freezer.frozen_at_complete // 2
+        return freezer
+
+    freezer = asyncio.run(grow_then_complete())
+    assert freezer.complete_collections == 2
+    assert not freezer._pending
 
 
 def test_copy_tree_is_a_deep_copy() -> None:

@@ -59,12 +59,18 @@ def account_version(tenant: Tenant) -> str:
 
 
 # -- responses ------------------------------------------------------------------------------------
+# what a JSON tree's leaves are: checked first (a set lookup is cheaper than isinstance with a
+# union), anything else is a container if it is a dict or list (subclasses included) or kept as is
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+_TREES = (dict, list)
+
+
 def _walk(node: Any, chain: dict[str, list[Transform]], ctx: Render) -> None:
     """Each object in `node` through its chain, parents before what they embed (a transform may
     read or fill in the objects it embeds); an event keeps its own version."""
     if isinstance(node, list):
         for item in node:
-            if isinstance(item, dict | list):
+            if type(item) not in _LEAVES and isinstance(item, _TREES):
                 _walk(item, chain, ctx)
         return
     kind = node.get("object")
@@ -73,8 +79,30 @@ def _walk(node: Any, chain: dict[str, list[Transform]], ctx: Render) -> None:
     for transform in chain.get(kind, ()) if isinstance(kind, str) else ():
         transform(node, ctx)
     for value in list(node.values()):
-        if isinstance(value, dict | list):
+        if type(value) not in _LEAVES and isinstance(value, _TREES):
             _walk(value, chain, ctx)
+
+
+def _render(node: Any, chain: dict[str, list[Transform]], ctx: Render) -> Any:
+    """`_walk(_copy(node))` in one pass where nothing transforms a node: a node whose chain has
+    transforms is copied whole first (they may read or change what it embeds), then walked."""
+    if isinstance(node, list):
+        return [v if type(v) in _LEAVES or not isinstance(v, _TREES) else _render(v, chain, ctx)
+                for v in node]
+    kind = node.get("object")
+    if kind == "event":
+        return _copy(node)
+    steps = chain.get(kind) if isinstance(kind, str) else None
+    if not steps:
+        return {k: v if type(v) in _LEAVES or not isinstance(v, _TREES)
+                else _render(v, chain, ctx) for k, v in node.items()}
+    out = _copy(node)
+    for transform in steps:
+        transform(out, ctx)
+    for value in list(out.values()):
+        if type(value) not in _LEAVES and isinstance(value, _TREES):
+            _walk(value, chain, ctx)
+    return out
 
 
 @functools.cache
@@ -99,9 +127,11 @@ def _chain(version: str) -> dict[str, list[Transform]]:
 def _copy(node: Any) -> Any:
     """A copy of a JSON tree (faster than copy.deepcopy for dicts, lists and scalars)."""
     if isinstance(node, dict):
-        return {k: _copy(v) if isinstance(v, dict | list) else v for k, v in node.items()}
+        return {k: v if type(v) in _LEAVES or not isinstance(v, _TREES) else _copy(v)
+                for k, v in node.items()}
     if isinstance(node, list):
-        return [_copy(v) if isinstance(v, dict | list) else v for v in node]
+        return [v if type(v) in _LEAVES or not isinstance(v, _TREES) else _copy(v)
+                for v in node]
     return node
 
 
@@ -118,8 +148,7 @@ def _events(node: Any, tenant: Tenant) -> None:
 
 def render(obj: Obj, version: str, tenant: Tenant, *, invoice: str | None = None) -> Obj:
     """A copy of the stored `obj` (and what it embeds) in the shape of `version`."""
-    out = _copy(obj)
-    _walk(out, _chain(version), Render(tenant, version, invoice))
+    out = _render(obj, _chain(version), Render(tenant, version, invoice))
     _events(out, tenant)
     return out
 
@@ -183,7 +212,7 @@ def _prune(node: Any, schema: Any) -> None:
     properties, items = _plan(schema)
     if isinstance(node, list):
         for item in node if items is not None else ():
-            if isinstance(item, dict | list):
+            if type(item) not in _LEAVES and isinstance(item, _TREES):
                 _prune(item, items)
         return
     if properties is None:
@@ -191,7 +220,7 @@ def _prune(node: Any, schema: Any) -> None:
     for key in [k for k in node if k not in properties]:
         del node[key]
     for key, value in node.items():
-        if isinstance(value, dict | list):
+        if type(value) not in _LEAVES and isinstance(value, _TREES):
             _prune(value, properties[key])
 
 
@@ -219,7 +248,19 @@ def request_params(params: dict[str, Any], path: str, method: str, version: str
     """The parameters as the fake's spec names them: names a change renamed are renamed back,
     names the version does not have get Stripe's error (`parameter_unknown` unless the change
     names another)."""
-    key = f"{method.lower()} {path}"
+    refused, renamed = _param_changes(f"{method.lower()} {path}", version)
+    for name, refusal in refused:
+        _refuse(params, name, refusal)
+    if not renamed:
+        return params
+    return {renamed.get(k, k): v for k, v in params.items()}
+
+
+@functools.cache
+def _param_changes(key: str, version: str
+                   ) -> tuple[tuple[tuple[str, Callable[[str], Exception]], ...], dict[str, str]]:
+    """What the changes up to `version` do to the parameters of one operation ("post /v1/…"):
+    the names refused (with their error), in order, and {new name: the spec's name}."""
     refused: dict[str, Callable[[str], Exception]] = {}
     renamed: dict[str, str] = {}
     for change in reversed(CHANGES):  # oldest first
@@ -232,9 +273,7 @@ def request_params(params: dict[str, Any], path: str, method: str, version: str
         for new, old in change.renamed_params.get(key, {}).items():
             renamed[new] = old
             refused[old] = unknown_param
-    for name, refusal in refused.items():
-        _refuse(params, name, refusal)
-    return {renamed.get(k, k): v for k, v in params.items()}
+    return tuple(refused.items()), renamed
 
 
 def _refuse(params: dict[str, Any], name: str, refusal: Callable[[str], Exception]) -> None:
