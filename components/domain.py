@@ -124,6 +124,7 @@ class OutboxMessage:
     next_attempt_at: float = 0.0
     last_error: str | None = None
     status: str = "pending"  # pending | done | dead
+    failing_since: float | None = None  # the first failure of the current run (None: none)
 
 
 @dataclass(frozen=True)

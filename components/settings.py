@@ -88,13 +88,65 @@ class Protections(_Strict):
 
 
 class OutboxSettings(_Strict):
-    max_attempts: int = Field(8, ge=1, description="then the message goes to the dead letters")
-    base_delay: float = Field(2.0, gt=0)
-    max_delay: float = Field(300.0, gt=0)
+    """How the relay retries a write-back a vendor refuses for now (503, 429, a timeout): with
+    capped exponential backoff and jitter, for `give_up_after_seconds` from the first failure,
+    then it is a dead letter (`python -m components.sync replay`). Time, not a count, decides:
+    a count of tries is used up in minutes by the early short waits, well inside one ERP
+    brownout. Three days outlasts a weekend-long outage and matches Stripe's own webhook
+    redelivery window; reconciliation repairs what is still missing after that."""
+
+    give_up_after_seconds: float = Field(
+        3 * 86400, gt=0, le=30 * 86400, description="retry a failing write-back this long "
+        "(from its first failure), then dead-letter it; default 3 days")
+    max_attempts: int | None = Field(
+        None, ge=1, description="also dead-letter after this many tries (off by default)")
+    base_delay: float = Field(2.0, gt=0, description="the first wait, seconds; doubles per try")
+    max_delay: float = Field(300.0, gt=0, le=3600,
+                             description="the longest wait between tries, seconds (5 min)")
     batch: int = Field(50, ge=1)
     concurrency: int = Field(8, ge=1, description="write-backs in flight at once (each "
                              "invoice's in order); a vendor's own limit still applies")
     poll_seconds: float = Field(1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _delays(self) -> OutboxSettings:
+        if self.base_delay > self.max_delay:
+            raise ValueError(f"base_delay ({self.base_delay:g} s) is longer than max_delay "
+                             f"({self.max_delay:g} s): make base_delay the shorter")
+        if self.max_delay > self.give_up_after_seconds:
+            raise ValueError(f"max_delay ({self.max_delay:g} s) is longer than "
+                             f"give_up_after_seconds ({self.give_up_after_seconds:g} s): a "
+                             f"write-back would get one try; raise give_up_after_seconds")
+        return self
+
+
+class CatchUpSettings(_Strict):
+    """The engine's catch-up: declines whose webhooks never reached it (the engine was down
+    longer than the billing system's redelivery: Stripe retries for 3 days, Chargebee for about
+    2) are found on the billing system's event list, at start and then periodically, and go
+    through the same inbox as webhooks (a decline is decided once, whichever way it came)."""
+
+    enabled: bool = Field(True, description="off as well when protections.inbox is off")
+    interval_seconds: float = Field(300, gt=0, le=86400,
+                                    description="list the events this often (and at start)")
+    settle_seconds: float = Field(
+        60, ge=0, le=3600, description="events younger than this are left to their webhook "
+        "(the hot path), taken at the next catch-up if it never came")
+    overlap_seconds: float = Field(
+        300, ge=0, le=86400, description="each listing starts this long before the last "
+        "caught-up point: an event indexed late is still found (the inbox drops the repeats)")
+    first_lookback_seconds: float = Field(
+        0, ge=0, le=30 * 86400, description="a store that has never caught up lists this far "
+        "back (0: from its first start; Stripe keeps events 30 days)")
+    max_events: int = Field(10_000, ge=1, le=1_000_000,
+                            description="events read per catch-up at most (newest kept)")
+
+
+class ReconcileSettings(_Strict):
+    deadline_seconds: float = Field(
+        120, gt=0, le=3600, description="a reconciliation waits this long at most for the "
+        "vendors' reads; a vendor not read by then (or failing) is reported unreachable in the "
+        "result, which is then not clean, instead of being retried on")
 
 
 class SyncSettings(_Strict):
@@ -122,6 +174,8 @@ class ComponentSettings(_Strict):
     policy: PolicyOverrides = Field(default_factory=PolicyOverrides)
     protections: Protections = Field(default_factory=Protections)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    catch_up: CatchUpSettings = Field(default_factory=CatchUpSettings)
+    reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     request_timeout: float = Field(5.0, gt=0, description="per vendor request, seconds")
 
@@ -130,6 +184,15 @@ class ComponentSettings(_Strict):
         if self.billing == "chargebee" and self.chargebee is None:
             raise ValueError("billing is chargebee but there is no chargebee section: add "
                              "chargebee: {site, api_key}")
+        if not self.protections.inbox:
+            # the catch-up lists events the webhooks may have brought already: only the inbox
+            # keeps it from deciding them twice, so without the inbox it is off too
+            self.catch_up.enabled = False
+        if self.catch_up.overlap_seconds >= self.sync.retention_seconds:
+            raise ValueError(f"catch_up.overlap_seconds ({self.catch_up.overlap_seconds:g} s) "
+                             f"must be shorter than sync.retention_seconds "
+                             f"({self.sync.retention_seconds:g} s), or the inbox has forgotten "
+                             f"the events listed again: lower the overlap")
         return self
 
 

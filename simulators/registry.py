@@ -28,7 +28,8 @@ def vendor_class(name: str) -> type[Vendor]:
     if name not in VENDORS:
         raise KeyError(f"unknown vendor {name!r}; choose one of: {', '.join(VENDORS)}")
     module, _, cls = VENDORS[name].partition(":")
-    return getattr(importlib.import_module(module), cls)
+    found: type[Vendor] = getattr(importlib.import_module(module), cls)
+    return found
 
 
 def create_vendor(name: str) -> Vendor:

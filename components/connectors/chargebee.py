@@ -66,6 +66,14 @@ class ChargebeeConnector:
             filters["customer_id[is]"] = customer_id
         return await self._list("/transactions", "transaction", filters, limit_total, page_size)
 
+    async def list_events(self, *, event_type: str, occurred_after: int | None = None,
+                          limit_total: int = 10_000,
+                          page_size: int = PAGE_SIZE) -> list[dict[str, Any]]:
+        """The site's events of one type (`occurred_at[after]` is strict; any order)."""
+        filters = _drop_none({"event_type[is]": event_type,
+                              "occurred_at[after]": occurred_after})
+        return await self._list("/events", "event", filters, limit_total, page_size)
+
     # -- writes -----------------------------------------------------------------------------------
     async def record_payment(self, invoice_id: str, *, amount: int, payment_method: str = "other",
                              reference_number: str, id_at_gateway: str | None = None,

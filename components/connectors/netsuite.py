@@ -11,11 +11,11 @@ import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import httpx
-from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, Client
+from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, Client  # type: ignore[import-untyped]
 
 from components.connectors.errors import ErrorKind, UnknownOutcome, VendorError
 from components.connectors.http import json_body, retry_after, send
@@ -41,6 +41,7 @@ class NetSuiteConnector:
         self._owns_http = http is None
         self.policy = policy or RetryPolicy()
         self._now = now
+        self._currency_codes: dict[str, str | None] = {}  # currency internal id → ISO code
 
     async def aclose(self) -> None:
         if self._owns_http:
@@ -50,7 +51,7 @@ class NetSuiteConnector:
     async def get(self, record_type: str, id: str, *, expand: bool = False) -> dict[str, Any]:
         params = {"expandSubResources": "true"} if expand else None
         response = await self._call("GET", f"{RECORD}/{record_type}/{id}", params=params)
-        return response.json()
+        return cast(dict[str, Any], response.json())
 
     async def get_by_external_id(self, record_type: str,
                                  external_id: str) -> dict[str, Any] | None:
@@ -60,7 +61,29 @@ class NetSuiteConnector:
             if error.kind is ErrorKind.NOT_FOUND:
                 return None
             raise
-        return response.json()
+        return cast(dict[str, Any], response.json())
+
+    async def currency_code(self, reference: Any) -> str | None:
+        """The ISO 4217 code (lower case) of a currency reference on a record. A reference's
+        refName is the currency record's *name* ("US Dollar"), not its code: the code is the
+        currency record's `symbol` ("USD"), read once per currency and kept (an account's
+        currencies do not change codes). None when the record carries no currency or the
+        account does not expose currency records (Multiple Currencies off)."""
+        currency_id = reference.get("id") if isinstance(reference, dict) else reference
+        if currency_id is None or not str(currency_id).isdigit():
+            return None
+        key = str(currency_id)
+        if key not in self._currency_codes:
+            try:
+                record = await self.get("currency", key)
+            except VendorError as error:
+                if error.kind not in (ErrorKind.NOT_FOUND, ErrorKind.INVALID):
+                    raise  # down or busy: the caller's read fails as a whole, and is retried
+                record = {}
+            symbol = record.get("symbol")
+            self._currency_codes[key] = (str(symbol).lower() if isinstance(symbol, str)
+                                         and len(symbol) == 3 else None)
+        return self._currency_codes[key]
 
     async def create(self, record_type: str, body: dict[str, Any]) -> str:
         """POST a new record; returns its internal id. NOT idempotent: a timeout or a 5xx is

@@ -87,8 +87,9 @@ class SalesforceConnector:
     async def get(self, sobject: str, id: str,
                   fields: list[str] | None = None) -> dict[str, Any]:
         params = {"fields": ",".join(fields)} if fields else None
-        return (await self._call("GET", f"{self._data}/sobjects/{sobject}/{id}",
-                                 params=params)).json()
+        record: dict[str, Any] = (await self._call(
+            "GET", f"{self._data}/sobjects/{sobject}/{id}", params=params)).json()
+        return record
 
     async def get_by_external_id(self, sobject: str, field: str,
                                  value: str) -> dict[str, Any] | None:
@@ -100,7 +101,8 @@ class SalesforceConnector:
             if error.kind is ErrorKind.NOT_FOUND:
                 return None
             raise
-        return response.json()
+        record: dict[str, Any] = response.json()
+        return record
 
     async def create(self, sobject: str, fields: dict[str, Any]) -> str:
         """Insert a record; returns its id. NOT idempotent: a timeout or a 5xx is raised as

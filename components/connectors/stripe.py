@@ -6,6 +6,7 @@ carries an idempotency key, so a retry after an unknown outcome gets the first a
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -31,6 +32,23 @@ ALREADY_PAID = "invoice_already_paid"
 T = TypeVar("T")
 
 
+_SDK_TRANSPORTS: weakref.WeakKeyDictionary[httpx.AsyncClient, dict[float, stripe.HTTPXClient]] \
+    = weakref.WeakKeyDictionary()
+
+
+def _sdk_transport(http: httpx.AsyncClient, timeout: float) -> stripe.HTTPXClient:
+    """The SDK's transport around a client of ours, one per client and timeout: the SDK makes
+    a client of its own first (scanning the environment for proxies, 1–3 ms), which a harness
+    starting services thousands of times would pay per merchant and MID."""
+    by_timeout = _SDK_TRANSPORTS.setdefault(http, {})
+    if timeout not in by_timeout:
+        # ours replaces the SDK's own client, which was never opened: nothing to close
+        transport = stripe.HTTPXClient(timeout=timeout, verify_ssl_certs=False)
+        transport._client_async = http
+        by_timeout[timeout] = transport
+    return by_timeout[timeout]
+
+
 class _Final(Exception):
     """Carries an answer out of the retry loop as it is (the loop would retry a CONFLICT)."""
 
@@ -45,10 +63,9 @@ class StripeConnector:
                  policy: RetryPolicy | None = None) -> None:
         self.mid = mid
         self.policy = policy or RetryPolicy()
-        self._transport = stripe.HTTPXClient(timeout=self.policy.timeout)
         self._owns_http = http is None
-        if http is not None:  # the SDK's own client was never opened: nothing to close
-            self._transport._client_async = http
+        self._transport = (stripe.HTTPXClient(timeout=self.policy.timeout) if http is None
+                           else _sdk_transport(http, self.policy.timeout))
         self._client = stripe.StripeClient(
             api_key, base_addresses={"api": base_url}, http_client=self._transport,
             max_network_retries=0, stripe_version=API_VERSION)
@@ -62,7 +79,7 @@ class StripeConnector:
 
     async def aclose(self) -> None:
         if self._owns_http:
-            await self._transport.close_async()
+            await self._transport.close_async()  # type: ignore[no-untyped-call]
 
     # -- payments ---------------------------------------------------------------------------------
     async def charge(self, *, amount: int, currency: str, customer: str, payment_method: str,
@@ -156,6 +173,13 @@ class StripeConnector:
         params["expand"] = ["data.payments"]  # the payments' PaymentIntents, as ids
         return await self._list(self._client.v1.invoices.list_async, params,
                                 limit_total=limit_total, page_size=page_size)
+
+    async def list_events(self, *, type_: str, created_gte: int | None = None,
+                          limit_total: int = 10_000) -> list[dict[str, Any]]:
+        """Events of one type, newest first (Stripe keeps 30 days of them): what a service
+        that was down lists to catch up on the webhooks it missed."""
+        return await self._list(self._client.v1.events.list_async,
+                                _created({"type": type_}, created_gte), limit_total=limit_total)
 
     async def find_payment_by_metadata(self, key: str, value: str, *,
                                        created_gte: int | None = None) -> list[dict[str, Any]]:

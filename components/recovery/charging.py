@@ -91,11 +91,11 @@ class Charger:
                     intent, charge = invoice_payment_refs(invoice)
                     return ChargeResult(AttemptStatus.SUCCEEDED, intent, charge_id=charge)
             else:
-                for intent in await gateway.find_payment_by_metadata(
+                for found in await gateway.find_payment_by_metadata(
                         "idempotency_key", attempt.idempotency_key):
-                    if intent.get("status") == "succeeded":
-                        return ChargeResult(AttemptStatus.SUCCEEDED, intent["id"],
-                                            charge_id=intent.get("latest_charge"))
+                    if found.get("status") == "succeeded":
+                        return ChargeResult(AttemptStatus.SUCCEEDED, found["id"],
+                                            charge_id=found.get("latest_charge"))
             # not found as paid: the same request under the same key runs at most once
             return await self._send(decline, attempt, attempt.idempotency_key, gateway)
         except UnknownOutcome:

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from components.domain import DeclineClass
+from components.domain import DeclineClass as DeclineClass  # re-exported: callers import it here
 
 SOFT, TECHNICAL, FIX, HARD, DUPLICATE = (
     DeclineClass.SOFT, DeclineClass.TECHNICAL, DeclineClass.FIX, DeclineClass.HARD,

@@ -48,6 +48,9 @@ from components.store import Store
 from components.systems import Systems
 
 LOG = logging.getLogger("components.recovery")
+# an event's copy of the invoice is used as it is (no read on the hot path) this long after the
+# event happened; an older one, delayed or redelivered, is read again
+EVENT_COPY_TRUSTED_FOR = 60.0
 # a charge refused with these may still have gone through: its outcome is unknown, not failed
 _MAY_HAVE_CHARGED = frozenset({ErrorKind.UNAVAILABLE, ErrorKind.CONFLICT})
 DAY = 86400.0
@@ -272,7 +275,7 @@ class RecoveryEngine:
             intent_id = invoice_payment_refs(invoice)[0]
         if not intent_id:
             return decline
-        intent = _expanded_intent(invoice, intent_id) or \
+        intent = (_expanded_intent(invoice, intent_id) if invoice is not None else None) or \
             await self.vendors.primary.get_payment_intent(intent_id)
         error = intent.get("last_payment_error") or {}
         method = error.get("payment_method") or {}
@@ -286,6 +289,11 @@ class RecoveryEngine:
 
     async def _billing_state(self, decline: Decline,
                              invoice: dict[str, Any] | None) -> BillingState:
+        if invoice is not None and self.now() - decline.occurred_at > EVENT_COPY_TRUSTED_FOR:
+            # a delayed or redelivered event's copy of the invoice may be days old: the
+            # customer may have paid it by hand since (found by the exploration: a stale
+            # payment_failed charged a customer whose bank transfer was already recorded)
+            invoice = None
         if self.billing == "stripe":
             if invoice is None:
                 invoice = await self.vendors.primary.get_invoice(decline.invoice_id)

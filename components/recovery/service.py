@@ -13,6 +13,7 @@ inside the vendors' delivery timeouts), so the decision latency is measured on t
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -20,9 +21,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.routing import BaseRoute
 
 from components.domain import Decline
 from components.observability import Metrics, Stopwatch, correlated, log
@@ -64,11 +66,14 @@ def error_response(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-MALFORMED = {400: {"description": "The body is not JSON (FastAPI's `{\"detail\": ...}`)"}}
+Responses = dict[int | str, dict[str, Any]]  # a route's documented answers, as FastAPI takes them
+MALFORMED: Responses = {
+    400: {"description": "The body is not JSON (FastAPI's `{\"detail\": ...}`)"}}
 EVENT_BODY = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": {"type": "object", "description": "the vendor's event"}}}}}
-DECIDED = {502: {"description": "A vendor the decision needed failed; the decline is kept "
-                                "and retried (the body is the outcome, status `error`)"}}
+DECIDED: Responses = {
+    502: {"description": "A vendor the decision needed failed; the decline is kept and retried "
+                         "(the body is the outcome, status `error`)"}}
 
 
 def policy_settings(settings: ComponentSettings) -> PolicySettings:
@@ -177,6 +182,8 @@ class RecoveryService:
                     invoice_key=decline.invoice_key)
                 return 200, {"received": True, "dropped": verdict.value}
             outcome = await self.engine.handle(decline, invoice, started=watch)
+            if self.settings.protections.inbox:  # decided (or its retry scheduled): done
+                self.store.event_decided(source, decline.event_id, self.now())
             answer = outcome.to_dict()
             if outcome.error:
                 answer["error"] = outcome.error
@@ -193,57 +200,100 @@ class RecoveryService:
             self.store.close()
 
         app = FastAPI(title="landscape reference recovery engine", version="1",
-                      lifespan=lifespan, description=__doc__, responses=MALFORMED)
-
-        def answer(result: tuple[int, Any]) -> JSONResponse:
-            return JSONResponse(result[1], status_code=result[0])
-
-        @app.post("/webhooks/stripe", tags=["intake"], openapi_extra=EVENT_BODY, responses={
-            400: error_response("Unreadable, or the Stripe-Signature does not verify"),
-            **DECIDED})
-        async def stripe_webhook(request: Request) -> JSONResponse:
-            return answer(await self.stripe_webhook(await request.body(),
-                                                    request.headers.get("stripe-signature")))
-
-        @app.post("/webhooks/chargebee", tags=["intake"], openapi_extra=EVENT_BODY, responses={
-            400: error_response("Unreadable"),
-            401: error_response("The webhook's Basic credentials are missing or wrong"),
-            **DECIDED})
-        async def chargebee_webhook(request: Request) -> JSONResponse:
-            return answer(await self.chargebee_webhook(await request.body(),
-                                                       request.headers.get("authorization")))
-
-        @app.post("/v1/intercepts", tags=["intake"], responses={
-            422: {"description": "Invalid (`detail`), or the billing system refused what it "
-                                 "names (`error`)",
-                  "content": {"application/json": {"schema": {"type": "object", "anyOf": [
-                      {"required": ["detail"]}, {"required": ["error"]}]}}}},
-            **DECIDED})
-        async def intercept(body: Intercept) -> JSONResponse:
-            return answer(await self.intercept(body))
-
-        @app.get("/v1/invoices/{invoice_key}/attempts", tags=["ledger"])
-        async def attempts(invoice_key: str) -> list[dict[str, Any]]:
-            return [{**a.__dict__, "status": a.status.value}
-                    for a in self.store.attempts(invoice_key)]
-
-        @app.get("/healthz", tags=["operations"])
-        async def health() -> dict[str, Any]:
-            return {"status": "ok", "merchant": self.settings.merchant,
-                    "mode": self.settings.mode, "outbox_depth": self.store.outbox_depth()}
-
-        @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
-        async def metrics() -> Response:
-            return Response(self.metrics.exposition(),
-                            media_type="text/plain; version=0.0.4; charset=utf-8")
-
+                      lifespan=lifespan, description=__doc__)
+        app.state.service = self
+        app.router.routes.extend(_routes())
         return app
 
     async def run_scheduled_retries(self, poll_seconds: float = 1.0) -> None:
-        """The background loop of a served engine: due retries, every `poll_seconds`."""
+        """The background loop of a served engine: due retries, every `poll_seconds`; the
+        catch-up on the billing system's events at start, then every
+        `catch_up.interval_seconds` (components/recovery/catchup.py)."""
+        next_catch_up = self.now()
         while True:
+            if self.settings.catch_up.enabled and self.now() >= next_catch_up:
+                next_catch_up = self.now() + self.settings.catch_up.interval_seconds
+                try:
+                    await self.catch_up()
+                except Exception:  # the next round tries again; it is logged
+                    LOG.exception("catch-up failed")
             try:
                 await self.engine.run_due_retries()
             except Exception:  # one bad retry must not stop the loop; it is logged
                 LOG.exception("scheduled retries failed")
             await asyncio.sleep(poll_seconds)
+
+    async def catch_up(self) -> dict[str, Any]:
+        """Decide the declines whose webhooks never came: the billing system's payment
+        failures since the last caught-up point, through the same inbox as webhooks."""
+        from components.recovery.catchup import CatchUp
+
+        async def process(source: str, decline: Decline) -> tuple[int, Any]:
+            # no invoice: the event's copy may be days old, the engine reads it again
+            return await self._process(source, decline, None, Stopwatch(self.monotonic))
+
+        vendors = self.deployment.vendors
+        report = await CatchUp(self.store, billing=self.settings.billing,
+                               stripe=vendors.primary, chargebee=vendors.chargebee,
+                               settings=self.settings.catch_up, now=self.now,
+                               process=process).run()
+        return report.to_dict()
+
+
+def _answer(result: tuple[int, Any]) -> JSONResponse:
+    return JSONResponse(result[1], status_code=result[0])
+
+
+def _service(request: Request) -> RecoveryService:
+    service: RecoveryService = request.app.state.service
+    return service
+
+
+@functools.cache
+def _routes() -> list[BaseRoute]:
+    """The service's routes, built once per process and shared by every instance's app (each
+    finds its own in `app.state.service`): FastAPI analyses a route's signature when it is
+    added, about 1 ms a route, which a harness restarting services thousands of times pays."""
+    router = APIRouter(responses=MALFORMED)
+
+    @router.post("/webhooks/stripe", tags=["intake"], openapi_extra=EVENT_BODY, responses={
+        400: error_response("Unreadable, or the Stripe-Signature does not verify"),
+        **DECIDED})
+    async def stripe_webhook(request: Request) -> JSONResponse:
+        return _answer(await _service(request).stripe_webhook(
+            await request.body(), request.headers.get("stripe-signature")))
+
+    @router.post("/webhooks/chargebee", tags=["intake"], openapi_extra=EVENT_BODY, responses={
+        400: error_response("Unreadable"),
+        401: error_response("The webhook's Basic credentials are missing or wrong"),
+        **DECIDED})
+    async def chargebee_webhook(request: Request) -> JSONResponse:
+        return _answer(await _service(request).chargebee_webhook(
+            await request.body(), request.headers.get("authorization")))
+
+    @router.post("/v1/intercepts", tags=["intake"], responses={
+        422: {"description": "Invalid (`detail`), or the billing system refused what it "
+                             "names (`error`)",
+              "content": {"application/json": {"schema": {"type": "object", "anyOf": [
+                  {"required": ["detail"]}, {"required": ["error"]}]}}}},
+        **DECIDED})
+    async def intercept(body: Intercept, request: Request) -> JSONResponse:
+        return _answer(await _service(request).intercept(body))
+
+    @router.get("/v1/invoices/{invoice_key}/attempts", tags=["ledger"])
+    async def attempts(invoice_key: str, request: Request) -> list[dict[str, Any]]:
+        return [{**a.__dict__, "status": a.status.value}
+                for a in _service(request).store.attempts(invoice_key)]
+
+    @router.get("/healthz", tags=["operations"])
+    async def health(request: Request) -> dict[str, Any]:
+        service = _service(request)
+        return {"status": "ok", "merchant": service.settings.merchant,
+                "mode": service.settings.mode, "outbox_depth": service.store.outbox_depth()}
+
+    @router.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    async def metrics(request: Request) -> Response:
+        return Response(_service(request).metrics.exposition(),
+                        media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    return list(router.routes)

@@ -26,7 +26,15 @@ class Admission(StrEnum):
 class Store(Protocol):
     # -- inbox: each event processed once, older events about an object dropped ---------------
     def admit_event(self, source: str, event_id: str, object_key: str,
-                    occurred_at: float, received_at: float) -> Admission: ...
+                    occurred_at: float, received_at: float) -> Admission:
+        """NEW the first time (or when the handler that took it died undecided, its lease
+        run out: `tables.INBOX_LEASE_SECONDS`), DUPLICATE after, STALE when a later event
+        about the same object was admitted."""
+        ...
+
+    def event_decided(self, source: str, event_id: str, at: float) -> None:
+        """The admitted event's decision is recorded: from now on it is only a duplicate."""
+        ...
 
     # -- attempts ledger ------------------------------------------------------------------------
     def reserve_attempt(self, attempt: Attempt) -> bool:
@@ -68,11 +76,27 @@ class Store(Protocol):
 
     def due_messages(self, now: float, limit: int) -> list[OutboxMessage]: ...
     def mark_done(self, message_id: int, *, at: float) -> None: ...
-    def mark_retry(self, message_id: int, *, next_attempt_at: float, error: str) -> None: ...
+    def mark_retry(self, message_id: int, *, next_attempt_at: float, error: str,
+                   failing_since: float | None = None) -> None:
+        """Back to pending for another try; `failing_since` is recorded on the first failure
+        of a run and kept after (the relay's give-up clock)."""
+        ...
+
+    def defer(self, message_id: int, *, until: float) -> None:
+        """Move a pending message's next try (no attempt counted): it waits for another."""
+        ...
+
+    def earlier_pending(self, destination: str, invoice_key: str,
+                        before_id: int) -> float | None:
+        """When the last of the pending messages queued before `before_id` for the same
+        destination and invoice (payload `invoice_key`) is due; None if there is none."""
+        ...
+
     def mark_dead(self, message_id: int, *, error: str) -> None: ...
     def dead_letters(self) -> list[OutboxMessage]: ...
     def replay_dead(self, message_ids: list[int] | None = None, *, now: float) -> int:
-        """Dead letters back to pending, due now (all when ids is None); returns how many."""
+        """Dead letters back to pending, due now, with a fresh give-up clock (all when ids is
+        None); returns how many."""
         ...
 
     def outbox_depth(self) -> int: ...
@@ -80,6 +104,12 @@ class Store(Protocol):
         """The earliest due time of a scheduled retry or pending outbox message."""
         ...
 
+
+    # -- cursors: named positions that only move forward ----------------------------------------
+    def cursor_get(self, name: str) -> float | None: ...
+    def cursor_advance(self, name: str, position: float, *, at: float) -> float:
+        """Move the cursor to `position` unless it is already further; returns where it is."""
+        ...
 
     # -- context cache --------------------------------------------------------------------------
     def cache_put(self, kind: str, key: str, doc: dict[str, Any], version: float) -> bool:

@@ -22,6 +22,7 @@ from components.domain import Attempt, AttemptStatus, OutboxMessage
 from components.store import Admission
 from components.store.tables import (
     ATTEMPT_COLUMNS,
+    INBOX_LEASE_SECONDS,
     LEASE_SECONDS,
     MESSAGE_COLUMNS,
     SCHEMA_VERSION,
@@ -34,6 +35,7 @@ from components.store.tables import (
     load_json,
     message_from_row,
     message_row,
+    migration,
 )
 
 _ATTEMPTS = ", ".join(ATTEMPT_COLUMNS)
@@ -86,9 +88,17 @@ class SQLStore:
                 tx.run(self.dialect.schema_lock)
             for statement in ddl(self.dialect):
                 tx.run(statement)
-            tx.run("INSERT INTO schema_version (version) VALUES (?) ON CONFLICT DO NOTHING",
-                   SCHEMA_VERSION)
             (found,) = tx.run("SELECT MAX(version) FROM schema_version").fetchone()
+            if found is None:  # a new store: its tables are the current version's
+                found = SCHEMA_VERSION
+            # an older store is upgraded in place, one version at a time, in this transaction
+            # (on PostgreSQL under the schema lock, so replicas starting together take turns)
+            for version in range(found, SCHEMA_VERSION):
+                for statement in migration(self.dialect, version):
+                    tx.run(statement)
+            for version in range(found, SCHEMA_VERSION + 1):
+                tx.run("INSERT INTO schema_version (version) VALUES (?) ON CONFLICT DO NOTHING",
+                       version)
         if found > SCHEMA_VERSION:
             raise StoreError(f"store {where} has schema version {found}, this code knows "
                              f"{SCHEMA_VERSION}: upgrade the components or use another store")
@@ -102,7 +112,15 @@ class SQLStore:
                            "received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
                            source, event_id, object_key, occurred_at, received_at).fetchone()
             if first is None:
-                return Admission.DUPLICATE
+                # seen before: a duplicate, unless its handler died before deciding it (then
+                # this delivery takes it over, once the lease of the one before has run out)
+                taken = tx.run(
+                    "UPDATE inbox SET received_at = ? WHERE source = ? AND event_id = ? AND "
+                    "received_at < ? AND NOT EXISTS (SELECT 1 FROM inbox_decided d WHERE "
+                    "d.source = inbox.source AND d.event_id = inbox.event_id) RETURNING 1",
+                    received_at, source, event_id, received_at - INBOX_LEASE_SECONDS).fetchone()
+                if taken is None:
+                    return Admission.DUPLICATE
             # The upsert locks the object's row, so admissions about one object take turns.
             (newest,) = tx.run(
                 "INSERT INTO inbox_objects (source, object_key, occurred_at, received_at) "
@@ -112,6 +130,11 @@ class SQLStore:
                 "ELSE inbox_objects.occurred_at END RETURNING occurred_at",
                 source, object_key, occurred_at, received_at).fetchone()
         return Admission.STALE if newest > occurred_at else Admission.NEW
+
+    def event_decided(self, source: str, event_id: str, at: float) -> None:
+        with self._tx() as tx:
+            tx.run("INSERT INTO inbox_decided (source, event_id, decided_at) VALUES (?, ?, ?) "
+                   "ON CONFLICT DO NOTHING", source, event_id, at)
 
     # -- attempts ledger ------------------------------------------------------------------------
     def reserve_attempt(self, attempt: Attempt) -> bool:
@@ -211,11 +234,29 @@ class SQLStore:
             tx.run("UPDATE outbox SET status = 'done', updated_at = ? WHERE id = ?",
                    at, message_id)
 
-    def mark_retry(self, message_id: int, *, next_attempt_at: float, error: str) -> None:
+    def mark_retry(self, message_id: int, *, next_attempt_at: float, error: str,
+                   failing_since: float | None = None) -> None:
         with self._tx() as tx:
+            # failing_since is kept from the first failure of a run (a replay clears it)
             tx.run("UPDATE outbox SET status = 'pending', attempts = attempts + 1, "
-                   "next_attempt_at = ?, last_error = ? WHERE id = ?",
-                   next_attempt_at, error, message_id)
+                   "next_attempt_at = ?, last_error = ?, "
+                   "failing_since = COALESCE(failing_since, ?) WHERE id = ?",
+                   next_attempt_at, error, failing_since, message_id)
+
+    def defer(self, message_id: int, *, until: float) -> None:
+        with self._tx() as tx:
+            tx.run("UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND status = 'pending'",
+                   until, message_id)
+
+    def earlier_pending(self, destination: str, invoice_key: str,
+                        before_id: int) -> float | None:
+        with self._tx(write=False) as tx:
+            # `->>` reads a top-level field in both SQLite (3.38+) and PostgreSQL
+            (due,) = tx.run("SELECT MAX(next_attempt_at) FROM outbox WHERE status = 'pending' "
+                            "AND destination = ? AND id < ? "
+                            "AND CAST(payload ->> 'invoice_key' AS TEXT) = ?",
+                            destination, before_id, invoice_key).fetchone()
+        return None if due is None else float(due)
 
     def mark_dead(self, message_id: int, *, error: str) -> None:
         with self._tx() as tx:
@@ -234,6 +275,7 @@ class SQLStore:
         only = "" if message_ids is None else f" AND id IN ({_marks(len(message_ids))})"
         with self._tx() as tx:
             return tx.run("UPDATE outbox SET status = 'pending', attempts = 0, "
+                          "failing_since = NULL, "
                           f"next_attempt_at = ? WHERE status = 'dead'{only}",
                           now, *(message_ids or ())).rowcount
 
@@ -251,6 +293,22 @@ class SQLStore:
         with self._tx(write=False) as tx:
             (count,) = tx.run("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").fetchone()
         return int(count)
+
+    # -- cursors --------------------------------------------------------------------------------
+    def cursor_get(self, name: str) -> float | None:
+        with self._tx(write=False) as tx:
+            row = tx.run("SELECT position FROM cursors WHERE name = ?", name).fetchone()
+        return None if row is None else float(row[0])
+
+    def cursor_advance(self, name: str, position: float, *, at: float) -> float:
+        with self._tx() as tx:
+            (kept,) = tx.run(
+                "INSERT INTO cursors (name, position, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at, "
+                "position = CASE WHEN excluded.position > cursors.position "
+                "THEN excluded.position ELSE cursors.position END RETURNING position",
+                name, position, at).fetchone()
+        return float(kept)
 
     # -- context cache --------------------------------------------------------------------------
     def cache_put(self, kind: str, key: str, doc: dict[str, Any], version: float) -> bool:
@@ -282,6 +340,7 @@ class SQLStore:
             return sum(tx.run(statement, before).rowcount for statement in (
                 "DELETE FROM inbox WHERE received_at < ?",
                 "DELETE FROM inbox_objects WHERE received_at < ?",
+                "DELETE FROM inbox_decided WHERE decided_at < ?",
                 "DELETE FROM outbox WHERE status = 'done' AND updated_at < ?",
                 "DELETE FROM cache WHERE version < ?",
             ))

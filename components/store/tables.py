@@ -2,14 +2,23 @@
 the conversion between rows and the domain's dataclasses.
 
 Retention (the store only shrinks when a caller runs `prune(before=…)` on a schedule):
-- inbox, inbox_objects: until pruned. An event redelivered after its row is pruned is admitted
-  again, so keep them longer than the vendors' redelivery window (Stripe: up to 3 days).
+- inbox, inbox_objects, inbox_decided: until pruned. An event redelivered after its row is
+  pruned is admitted again, so keep them longer than the vendors' redelivery window (Stripe:
+  up to 3 days).
 - outbox: done messages until pruned; pending ones until relayed; dead letters until an
   operator replays them (never pruned: they are work not yet done).
 - cache: until pruned by version (the source's modification time, epoch seconds).
 - retries: until the engine runs or cancels them (one row per invoice at most).
 - attempts: the ledger of money moved, kept for the life of the deployment (idempotency keys
   and card-network retry caps read it); archive it out of band if it must shrink.
+- cursors: one row per named cursor (how far the engine has caught up on a vendor's event
+  list), kept for the life of the deployment.
+
+Schema versions: 1, the first; 2 adds outbox.failing_since (when a message's current run of
+failures began: the relay gives up a fixed time after it) and the cursors table; 3 adds
+inbox_decided (an event admitted but never decided, its handler killed, is admitted again
+after `INBOX_LEASE_SECONDS`). An older store is upgraded in place when it is opened
+(`MIGRATIONS`; version 2's inbox rows count as decided, as that version treated them).
 """
 
 from __future__ import annotations
@@ -23,7 +32,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from components.domain import Attempt, AttemptStatus, OutboxMessage
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
+# an admitted event not decided this long after its admission lost its handler (a crash, a
+# kill): its redelivery, or the catch-up, is admitted again. A decision takes under a second;
+# its slowest path (every vendor call timing out and retried) well under this.
+INBOX_LEASE_SECONDS = 120.0
 LEASE_SECONDS = 30.0  # a claimed outbox message is hidden from other relays this long
 
 
@@ -58,6 +71,10 @@ _DDL = (
         source TEXT NOT NULL, event_id TEXT NOT NULL, object_key TEXT NOT NULL,
         occurred_at {real} NOT NULL, received_at {real} NOT NULL,
         PRIMARY KEY (source, event_id))""",
+    # the admitted events whose decision is recorded: the others' handlers may have died
+    """CREATE TABLE IF NOT EXISTS inbox_decided (
+        source TEXT NOT NULL, event_id TEXT NOT NULL, decided_at {real} NOT NULL,
+        PRIMARY KEY (source, event_id))""",
     "CREATE INDEX IF NOT EXISTS inbox_received ON inbox (received_at)",
     # the newest occurred_at admitted per object: older events about it are stale
     """CREATE TABLE IF NOT EXISTS inbox_objects (
@@ -75,7 +92,7 @@ _DDL = (
         dedupe_key TEXT NOT NULL UNIQUE, payload {json} NOT NULL,
         correlation_id TEXT NOT NULL, attempts INTEGER NOT NULL,
         next_attempt_at {real} NOT NULL, last_error TEXT, status TEXT NOT NULL,
-        updated_at {real})""",
+        updated_at {real}, failing_since {real})""",
     "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at, id)",
     # one scheduled retry per invoice; due_at moves by a lease when the engine claims it
     """CREATE TABLE IF NOT EXISTS retries (
@@ -84,16 +101,33 @@ _DDL = (
     """CREATE TABLE IF NOT EXISTS cache (
         kind TEXT NOT NULL, key TEXT NOT NULL, doc {json} NOT NULL, version {real} NOT NULL,
         PRIMARY KEY (kind, key))""",
+    # a named position that only moves forward, e.g. "catchup:stripe:primary" → epoch seconds
+    """CREATE TABLE IF NOT EXISTS cursors (
+        name TEXT PRIMARY KEY, position {real} NOT NULL, updated_at {real} NOT NULL)""",
 )
+
+# what upgrades a store of version N to N + 1 (the tables new in N + 1 are in _DDL already,
+# created IF NOT EXISTS; only changes to existing tables are here)
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: ("ALTER TABLE outbox ADD COLUMN failing_since {real}",),
+    2: ("INSERT INTO inbox_decided (source, event_id, decided_at) "
+        "SELECT source, event_id, received_at FROM inbox",),
+}
 
 
 def ddl(dialect: Dialect) -> list[str]:
     return [s.format(serial=dialect.serial, real=dialect.real, json=dialect.json) for s in _DDL]
 
 
+def migration(dialect: Dialect, version: int) -> list[str]:
+    """The statements that take a store from `version` to `version + 1`."""
+    return [s.format(serial=dialect.serial, real=dialect.real, json=dialect.json)
+            for s in MIGRATIONS.get(version, ())]
+
+
 ATTEMPT_COLUMNS = tuple(f.name for f in fields(Attempt))
 MESSAGE_COLUMNS = ("id", "destination", "kind", "dedupe_key", "payload", "correlation_id",
-                   "attempts", "next_attempt_at", "last_error", "status")
+                   "attempts", "next_attempt_at", "last_error", "status", "failing_since")
 
 
 def dump_json(doc: dict[str, Any]) -> str:

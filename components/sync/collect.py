@@ -10,13 +10,15 @@ as the engine writes them). CRM: the recovery status the mapping names, per bill
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+from collections.abc import Awaitable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from components.connectors.errors import ErrorKind, VendorError
+from components.connectors.errors import ErrorKind, UnknownOutcome, VendorError
 from components.connectors.stripe import invoice_paid_out_of_band, invoice_payment_refs
-from components.context import erp_entry
+from components.context import erp_entry_of, resolve_currency
 from components.domain import invoice_key
 from components.store import Store
 from components.sync.reconcile import (
@@ -26,29 +28,71 @@ from components.sync.reconcile import (
     ErpPayment,
     GatewayPayment,
     Snapshot,
+    Unreachable,
 )
 from components.systems import systems_of
 from components.wiring import Deployment
 
+LOG = logging.getLogger("components.sync")
+T = TypeVar("T")
 _CB_STATUS = {"paid": "paid", "voided": "void", "payment_due": "open", "not_paid": "open",
               "posted": "open"}
 
 
 async def collect_snapshot(deployment: Deployment, store: Store, *, since: float,
-                           now: float) -> Snapshot:
+                           now: float, deadline: float | None = None) -> Snapshot:
     """The snapshot; a system the merchant lacks (`components.systems`) is left out of it and
-    marked absent, so reconciliation does not read its emptiness as drift."""
+    marked absent, so reconciliation does not read its emptiness as drift.
+
+    The reads take `deadline` seconds at most (default `reconcile.deadline_seconds`): a system
+    whose reads fail, or are still going (a vendor down, the connector retrying), is marked
+    unreachable instead of being waited for; after the gateway or the billing system, nothing
+    more is read."""
     systems = systems_of(deployment.settings, deployment.mapping)
-    gateway = await _gateway(deployment, since)
-    billing, customers = await _billing(deployment, store, since, gateway)
-    erp_invoices, erp_payments = await _erp(deployment) if systems.erp else ([], [])
-    # the same window as the gateway's: a recovery older than it has its charge outside the
-    # window, and its ERP payment would otherwise read as an orphan (found by harness/explore)
-    erp_payments = [p for p in erp_payments if not p.recorded_at or p.recorded_at >= since]
-    crm = await _crm(deployment, systems.crm_record, customers) if systems.crm else []
-    return Snapshot(gateway=tuple(gateway), billing=tuple(billing),
+    budget = deadline if deadline is not None else \
+        deployment.settings.reconcile.deadline_seconds
+    reads = _Reads(asyncio.get_running_loop().time() + budget, budget)
+    billing_vendor = deployment.settings.billing
+    gateway = await reads.of("gateway", "stripe", _gateway(deployment, since))
+    found = None if gateway is None else await reads.of(
+        "billing", billing_vendor, _billing(deployment, store, since, gateway))
+    billing, customers = found if found is not None else ([], {})
+    erp_invoices: list[ErpInvoice] = []
+    erp_payments: list[ErpPayment] = []
+    crm: list[CrmStatus] = []
+    if found is not None:
+        erp = await reads.of("erp", "netsuite", _erp(deployment)) if systems.erp else None
+        erp_invoices, erp_payments = erp if erp is not None else ([], [])
+        # the same window as the gateway's: a recovery older than it has its charge outside
+        # the window, and its ERP payment would otherwise read as an orphan (harness/explore)
+        erp_payments = [p for p in erp_payments if not p.recorded_at or p.recorded_at >= since]
+        if systems.crm:
+            crm = await reads.of("crm", "salesforce",
+                                 _crm(deployment, systems.crm_record, customers)) or []
+    return Snapshot(gateway=tuple(gateway or ()), billing=tuple(billing),
                     erp_payments=tuple(erp_payments), erp_invoices=tuple(erp_invoices),
-                    crm=tuple(crm), as_of=now, has_erp=systems.erp, has_crm=systems.crm)
+                    crm=tuple(crm), as_of=now, has_erp=systems.erp, has_crm=systems.crm,
+                    unreachable=tuple(reads.unreachable))
+
+
+class _Reads:
+    """One reconciliation's reads under one deadline; what failed or ran out of time is noted."""
+
+    def __init__(self, until: float, budget: float) -> None:
+        self.until, self.budget = until, budget
+        self.unreachable: list[Unreachable] = []
+
+    async def of(self, system: str, vendor: str, reads: Awaitable[T]) -> T | None:
+        try:
+            async with asyncio.timeout_at(self.until):
+                return await reads
+        except TimeoutError:
+            error = f"no answer within the reconciliation's deadline ({self.budget:g} s)"
+        except (VendorError, UnknownOutcome) as failed:
+            error = str(failed)
+        self.unreachable.append(Unreachable(system, vendor, error))
+        LOG.warning("reconciliation could not read %s (%s): %s", system, vendor, error)
+        return None
 
 
 async def _gateway(d: Deployment, since: float) -> list[GatewayPayment]:
@@ -154,7 +198,8 @@ async def _erp(d: Deployment) -> tuple[list[ErpInvoice], list[ErpPayment]]:
     # the reads run side by side; the connector keeps them within the account's concurrency
     records = await asyncio.gather(*(netsuite.get("invoice", str(row["id"])) for row in rows))
     for record in records:
-        entry = erp_entry(d.settings.billing, str(record.get(key_field)), record)
+        entry = await erp_entry_of(netsuite, d.settings.billing, str(record.get(key_field)),
+                                   record)
         by_erp_id[entry["erp_invoice_id"]] = entry["invoice_key"]
         invoices.append(ErpInvoice(
             invoice_key=entry["invoice_key"], erp_invoice_id=entry["erp_invoice_id"],
@@ -174,7 +219,8 @@ async def _erp(d: Deployment) -> tuple[list[ErpInvoice], list[ErpPayment]]:
             external_id=str(record.get("externalId") or record["id"]),
             invoice_key=next(iter(keys)) if len(keys) == 1 else None,
             amount=round(float(record.get("payment") or 0) * 10 ** exponent),
-            currency=_currency(record, invoices), applied_to=applied,
+            currency=await resolve_currency(netsuite, record) or _currency(invoices),
+            applied_to=applied,
             payment_ref=record.get("memo") or None, recorded_at=_stamp(record)))
     return invoices, payments
 
@@ -201,10 +247,8 @@ async def _crm(d: Deployment, record: str | None,
     return statuses
 
 
-def _currency(record: dict[str, Any], invoices: list[ErpInvoice]) -> str:
-    currency = record.get("currency")
-    if isinstance(currency, dict) and currency.get("refName"):
-        return str(currency["refName"]).lower()
+def _currency(invoices: list[ErpInvoice]) -> str:
+    """A payment that names no currency (an account without Multiple Currencies)."""
     return invoices[0].currency if invoices else "usd"
 
 

@@ -16,7 +16,7 @@ import logging
 from typing import Any
 
 from components.connectors.netsuite import NetSuiteConnector
-from components.context import ERP_INVOICE, erp_entry
+from components.context import ERP_INVOICE, erp_entry_of
 from components.observability import log
 from components.store import Store
 
@@ -49,7 +49,7 @@ class ErpFeed:
         billing_id = record.get(self.key_field)
         if not billing_id:
             return 0  # an invoice the billing system did not make: not ours to recover
-        entry = erp_entry(self.billing, str(billing_id), record)
+        entry = await erp_entry_of(self.netsuite, self.billing, str(billing_id), record)
         kept = self.store.cache_put(ERP_INVOICE, entry["invoice_key"], entry, entry["version"])
         self.refreshed += kept
         log(LOG, "erp invoice cached", invoice_key=entry["invoice_key"],

@@ -8,6 +8,11 @@ that repair it. Classes where money is in the books or a refund is at stake carr
 a CRM with no CRM status (`Snapshot.has_erp`, `has_crm`): an absent system's empty records are
 not drift.
 
+A system that could not be read (`Snapshot.unreachable`: down, refusing, or not answering within
+the reconciliation's deadline) is named in the report, which is then not clean. Without the
+gateway or the billing system nothing can be judged, so nothing is; without the ERP or the CRM
+the rest is reconciled as if the merchant had none (no drift found in it, nothing repaired).
+
 Matching, best first: the propagated gateway payment id (billing `payment_refs`, ERP
 `payment_ref`), then the invoice key, then, only for an ERP payment with neither, amount +
 currency within 3 days, recorded as `match: "heuristic"`.
@@ -95,6 +100,16 @@ class CrmStatus:
 
 
 @dataclass(frozen=True)
+class Unreachable:
+    system: str   # gateway | billing | erp | crm
+    vendor: str   # stripe | chargebee | netsuite | salesforce
+    error: str    # what the reads met: the vendor's error, or the deadline
+
+    def to_dict(self) -> dict[str, str]:
+        return {"system": self.system, "vendor": self.vendor, "error": self.error}
+
+
+@dataclass(frozen=True)
 class Snapshot:
     gateway: tuple[GatewayPayment, ...]
     billing: tuple[BillingInvoice, ...]
@@ -106,6 +121,7 @@ class Snapshot:
     # records are not drift, and nothing is repaired in it
     has_erp: bool = True
     has_crm: bool = True
+    unreachable: tuple[Unreachable, ...] = ()
 
 
 # -- report -----------------------------------------------------------------------------------
@@ -170,10 +186,11 @@ class Report:
     in_transit: list[Drift] = field(default_factory=list)
     drifts: list[Drift] = field(default_factory=list)
     heuristic_matches: list[dict[str, Any]] = field(default_factory=list)  # low-confidence links
+    unreachable: list[Unreachable] = field(default_factory=list)  # systems not read
 
     @property
     def clean(self) -> bool:
-        return not self.drifts and not self.in_transit
+        return not self.drifts and not self.in_transit and not self.unreachable
 
     def repairs(self) -> list[OutboxMessage]:
         """The outbox messages to enqueue; their dedupe keys make enqueuing twice a no-op."""
@@ -197,6 +214,7 @@ class Report:
             "in_transit": [d.to_dict() for d in self.in_transit],
             "drifts": [d.to_dict() for d in self.drifts],
             "heuristic_matches": list(self.heuristic_matches),
+            "unreachable": [u.to_dict() for u in self.unreachable],
         }
 
 
@@ -517,6 +535,18 @@ def _crm_drift(key: str, ix: _Index, bill: BillingInvoice, paying: GatewayPaymen
 
 
 def reconcile(snapshot: Snapshot, *, settle_seconds: float = 300.0) -> Report:
+    missing = {u.system for u in snapshot.unreachable}
+    if missing & {"gateway", "billing"}:  # the money's side unknown: judge nothing
+        return Report(as_of=snapshot.as_of, unreachable=list(snapshot.unreachable))
+    if missing:  # an ERP or CRM not read: reconciled as if absent, and said so
+        snapshot = replace(snapshot, has_erp=snapshot.has_erp and "erp" not in missing,
+                           has_crm=snapshot.has_crm and "crm" not in missing)
+    report = _reconcile(snapshot, settle_seconds)
+    report.unreachable = list(snapshot.unreachable)
+    return report
+
+
+def _reconcile(snapshot: Snapshot, settle_seconds: float) -> Report:
     ix = _Index.of(snapshot)
     links = _match_erp(snapshot, ix)
     found = list(_erp_drifts(links, ix))

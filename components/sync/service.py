@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import logging
 import time
@@ -19,13 +20,14 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import httpx
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.routing import BaseRoute
 
 from components.connectors.errors import UnknownOutcome, VendorError
 from components.observability import Metrics, correlated, log
-from components.recovery.service import MALFORMED, error_response
+from components.recovery.service import MALFORMED, Responses, error_response
 from components.settings import ComponentSettings
 from components.store import Store, open_store
 from components.sync.feeds import ErpFeed
@@ -135,62 +137,83 @@ class SyncService:
             self.store.close()
 
         app = FastAPI(title="landscape reference sync service", version="1",
-                      lifespan=lifespan, description=__doc__, responses=MALFORMED)
-        unavailable = {503: error_response("A vendor the request needed failed (Retry-After)")}
-
-        def answer(result: tuple[int, Any]) -> JSONResponse:
-            return JSONResponse(result[1], status_code=result[0])
-
-        @app.exception_handler(VendorError)
-        @app.exception_handler(UnknownOutcome)
-        async def vendor_unavailable(request: Request, error: Exception) -> JSONResponse:
-            # a vendor the sync needs for this request failed (a brownout, an expired token it
-            # could not renew): say so, so the caller (the ERP's script, an operator) retries
-            log(LOG, "request failed on a vendor", logging.WARNING, path=request.url.path,
-                error=str(error))
-            return JSONResponse({"error": str(error), "vendor": getattr(error, "vendor", None)},
-                                status_code=503, headers={"Retry-After": "30"})
-
-        @app.post("/notifications/netsuite", tags=["feeds"], openapi_extra={"requestBody": {
-            "required": True, "content": {"application/json": {"schema": {"type": "object"}}}}},
-            responses={400: error_response("Not a JSON object"),
-                       401: error_response("X-Landscape-Token missing or wrong"),
-                       404: error_response("The merchant has no ERP"), **unavailable})
-        async def netsuite(request: Request) -> JSONResponse:
-            try:
-                body = await request.json()
-            except ValueError:
-                return answer((400, {"error": "the body is not JSON"}))
-            return answer(await self.netsuite_notification(
-                body, request.headers.get("x-landscape-token")))
-
-        @app.post("/v1/outbox/drain", tags=["outbox"], responses=unavailable)
-        async def drain() -> dict[str, Any]:
-            report = await self.relay.drain_once()
-            return {**report.__dict__, "depth": self.store.outbox_depth()}
-
-        @app.get("/v1/dead-letters", tags=["outbox"])
-        async def dead_letters() -> list[dict[str, Any]]:
-            return [m.__dict__ for m in self.store.dead_letters()]
-
-        @app.post("/v1/dead-letters/replay", tags=["outbox"])
-        async def replay(body: Replay) -> dict[str, int]:
-            return {"replayed": self.store.replay_dead(body.ids, now=self.now())}
-
-        @app.post("/v1/reconcile", tags=["reconciliation"], responses=unavailable)
-        async def reconcile(body: ReconcileRequest) -> dict[str, Any]:
-            return await self.reconcile(body.since, body.repair)
-
-        @app.get("/healthz", tags=["operations"])
-        async def health() -> dict[str, Any]:
-            return {"status": "ok", "merchant": self.settings.merchant,
-                    "erp": self.systems.erp, "crm": self.systems.crm,
-                    "outbox_depth": self.store.outbox_depth(),
-                    "dead_letters": len(self.store.dead_letters())}
-
-        @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
-        async def metrics() -> Response:
-            return Response(self.metrics.exposition(),
-                            media_type="text/plain; version=0.0.4; charset=utf-8")
-
+                      lifespan=lifespan, description=__doc__)
+        app.state.service = self
+        app.router.routes.extend(_routes())
+        app.add_exception_handler(VendorError, _vendor_unavailable)
+        app.add_exception_handler(UnknownOutcome, _vendor_unavailable)
         return app
+
+
+def _answer(result: tuple[int, Any]) -> JSONResponse:
+    return JSONResponse(result[1], status_code=result[0])
+
+
+def _service(request: Request) -> SyncService:
+    service: SyncService = request.app.state.service
+    return service
+
+
+async def _vendor_unavailable(request: Request, error: Exception) -> JSONResponse:
+    # a vendor the sync needs for this request failed (a brownout, an expired token it could
+    # not renew): say so, so the caller (the ERP's script, an operator) retries
+    log(LOG, "request failed on a vendor", logging.WARNING, path=request.url.path,
+        error=str(error))
+    return JSONResponse({"error": str(error), "vendor": getattr(error, "vendor", None)},
+                        status_code=503, headers={"Retry-After": "30"})
+
+
+@functools.cache
+def _routes() -> list[BaseRoute]:
+    """The service's routes, built once per process and shared by every instance's app (as
+    the recovery engine's are: `components/recovery/service.py`)."""
+    router = APIRouter(responses=MALFORMED)
+    unavailable: Responses = {
+        503: error_response("A vendor the request needed failed (Retry-After)")}
+
+    @router.post("/notifications/netsuite", tags=["feeds"], openapi_extra={"requestBody": {
+        "required": True, "content": {"application/json": {"schema": {"type": "object"}}}}},
+        responses={400: error_response("Not a JSON object"),
+                   401: error_response("X-Landscape-Token missing or wrong"),
+                   404: error_response("The merchant has no ERP"), **unavailable})
+    async def netsuite(request: Request) -> JSONResponse:
+        try:
+            body = await request.json()
+        except ValueError:
+            return _answer((400, {"error": "the body is not JSON"}))
+        return _answer(await _service(request).netsuite_notification(
+            body, request.headers.get("x-landscape-token")))
+
+    @router.post("/v1/outbox/drain", tags=["outbox"], responses=unavailable)
+    async def drain(request: Request) -> dict[str, Any]:
+        service = _service(request)
+        report = await service.relay.drain_once()
+        return {**report.__dict__, "depth": service.store.outbox_depth()}
+
+    @router.get("/v1/dead-letters", tags=["outbox"])
+    async def dead_letters(request: Request) -> list[dict[str, Any]]:
+        return [m.__dict__ for m in _service(request).store.dead_letters()]
+
+    @router.post("/v1/dead-letters/replay", tags=["outbox"])
+    async def replay(body: Replay, request: Request) -> dict[str, int]:
+        service = _service(request)
+        return {"replayed": service.store.replay_dead(body.ids, now=service.now())}
+
+    @router.post("/v1/reconcile", tags=["reconciliation"], responses=unavailable)
+    async def reconcile(body: ReconcileRequest, request: Request) -> dict[str, Any]:
+        return await _service(request).reconcile(body.since, body.repair)
+
+    @router.get("/healthz", tags=["operations"])
+    async def health(request: Request) -> dict[str, Any]:
+        service = _service(request)
+        return {"status": "ok", "merchant": service.settings.merchant,
+                "erp": service.systems.erp, "crm": service.systems.crm,
+                "outbox_depth": service.store.outbox_depth(),
+                "dead_letters": len(service.store.dead_letters())}
+
+    @router.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    async def metrics(request: Request) -> Response:
+        return Response(_service(request).metrics.exposition(),
+                        media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    return list(router.routes)

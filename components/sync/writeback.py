@@ -35,7 +35,7 @@ def _key_value(mapping: MerchantMapping, vendor: str, record: str,
 
 
 def _major(amount: int, mapping: MerchantMapping | None) -> float:
-    return amount / 10 ** (mapping.currency_exponent if mapping else 2)
+    return amount / 10.0 ** (mapping.currency_exponent if mapping else 2)
 
 
 async def send(message: OutboxMessage, deployment: Deployment) -> None:

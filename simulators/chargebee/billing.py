@@ -23,6 +23,7 @@ from simulators.chargebee.models import (
     apply_custom_fields,
     billing_cycles,
     card_view,
+    chosen_id,
     gateway_charge,
     get,
     money,
@@ -88,7 +89,7 @@ def create_subscription(sim: Simulator, tenant: Tenant, customer: dict[str, Any]
                         params: dict[str, Any], now: float, *, decline: dict | None = None,
                         webhooks: bool = True) -> tuple[dict[str, Any], dict[str, Any] | None]:
     subs = tenant.collection("subscription")
-    sub_id = params.get("id") or new_id(sim, tenant)
+    sub_id = chosen_id(params) or new_id(sim, tenant)  # checked as a customer's id is
     if sub_id in subs:
         raise errors.invalid_request(f"The value {sub_id} is already present.", "id",
                                      "duplicate_entry")

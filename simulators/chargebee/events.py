@@ -12,10 +12,10 @@ Events are kept 90 days (then dropped on the site's next event), and at most the
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
+from simulators.core.snapshot import copy_tree
 from simulators.core.tenancy import Tenant
 from simulators.core.webhooks import Delivery
 
@@ -44,7 +44,7 @@ def emit(sim: Any, tenant: Tenant, event_type: str, content: dict[str, Any], *, 
     event: dict[str, Any] = {
         "id": new_id(sim, tenant, "ev"), "occurred_at": int(now), "source": source,
         "object": "event", "api_version": "v2",
-        "content": {name: copy.deepcopy(obj) for name, obj in content.items() if obj is not None},
+        "content": {name: copy_tree(obj) for name, obj in content.items() if obj is not None},
         "event_type": event_type, "webhook_status": "not_configured", "webhooks": [],
     }
     if source == "api":

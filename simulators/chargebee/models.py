@@ -301,7 +301,7 @@ def create_customer(sim: Simulator, tenant: Tenant, params: dict[str, Any], now:
                     webhooks: bool = True) -> dict[str, Any]:
     check_lengths(params, CUSTOMER_LENGTHS)
     customers = tenant.collection("customer")
-    customer_id = _chosen_id(params) or new_id(sim, tenant)
+    customer_id = chosen_id(params) or new_id(sim, tenant)
     if customer_id in customers:
         raise errors.invalid_request(f"The value {customer_id} is already present.", "id",
                                      "duplicate_entry")
@@ -479,9 +479,10 @@ def _net_term_days(params: dict[str, Any]) -> int:
     return days
 
 
-def _chosen_id(params: dict[str, Any]) -> str | None:
-    """The id a client chose, if any; only letters, digits and `_.@-` (found by
-    tests/schemathesis: `0*` was stored and made a path no later request could name)."""
+def chosen_id(params: dict[str, Any]) -> str | None:
+    """The id a client chose, if any (an empty `id=` is none: Chargebee makes one [U]); only
+    letters, digits and `_.@-` (found by tests/schemathesis: `0*` was stored and made a path
+    no later request could name)."""
     object_id = params.get("id")
     if object_id in (None, ""):
         return None
@@ -492,7 +493,7 @@ def _chosen_id(params: dict[str, Any]) -> str | None:
 
 def _required_new_id(tenant: Tenant, collection: str, params: dict[str, Any]) -> str:
     object_id = _text(params, "id")
-    _chosen_id(params)
+    chosen_id(params)
     if object_id in tenant.collection(collection):
         raise errors.invalid_request(f"The value {object_id} is already present.", "id",
                                      "duplicate_entry")

@@ -370,8 +370,10 @@ NO_WEBHOOKS = {"name": "chargebee-event-webhook", "in": "header",
 
 
 def _form(props: dict[str, Schema], required: tuple[str, ...] = (), *,
-          custom_fields: bool = False, indexed: dict[str, Schema] | None = None) -> Schema:
-    """A form body; `indexed` are list fields Chargebee sends index last (`a[b][0]`)."""
+          custom_fields: bool = False, indexed: dict[str, Schema] | None = None,
+          body_required: bool = True) -> Schema:
+    """A form body; `indexed` are list fields Chargebee sends index last (`a[b][0]`);
+    `body_required=False`: every parameter is optional, so no body at all is a valid request."""
     schema: Schema = {"type": "object", "properties": dict(props),
                       "required": list(required)}
     patterns: dict[str, Schema] = {}
@@ -383,7 +385,7 @@ def _form(props: dict[str, Schema], required: tuple[str, ...] = (), *,
         patterns[rf"^{prefix}\[{field[:-1]}\]\[[1-9][0-9]?\]$"] = value
     if patterns:
         schema["patternProperties"] = patterns
-    return {"required": True, "content": {FORM: {"schema": schema}}}
+    return {"required": body_required, "content": {FORM: {"schema": schema}}}
 
 
 def _text_fields(*names: str) -> dict[str, Schema]:
@@ -405,6 +407,9 @@ CUSTOMER_FORM = {
     "meta_data": {"type": "string", "description": "a JSON object"},
     **{f"billing_address[{name}]": STR for name in ADDRESS_FIELDS}}
 ID_FIELD = {"type": "string", "minLength": 1, "maxLength": 50, "pattern": models.ID_PATTERN}
+# an id the caller may choose or leave to Chargebee: absent or empty, Chargebee makes one
+CHOSEN_ID = {"type": "string", "maxLength": 50, "pattern": f"^({models.ID_PATTERN[1:-1]})?$",
+             "description": "Absent or empty: Chargebee makes one"}
 
 
 # -- operations ---------------------------------------------------------------------------------
@@ -454,7 +459,9 @@ def _resource(plural: str, name: str, id_param: str, *, create: Schema | None,
 
 
 def _customer_paths() -> dict[str, dict[str, Any]]:
-    create = _form({"id": ID_FIELD, **CUSTOMER_FORM, **_card_fields()}, custom_fields=True)
+    # Chargebee's create-a-customer takes no required parameter: an empty POST makes one
+    create = _form({"id": CHOSEN_ID, **CUSTOMER_FORM, **_card_fields()}, custom_fields=True,
+                   body_required=False)
     paths = _resource("customers", "customer", "customer_id", create=create,
         sortable=("created_at", "updated_at"), companions=("card",))
     one = result(["customer"], ("card",))
@@ -466,7 +473,7 @@ def _customer_paths() -> dict[str, dict[str, Any]]:
             "subscription_items[quantity]": {"type": "integer", "minimum": 1},
             "subscription_items[unit_price]": {"type": "integer", "minimum": 0}}
     subscription = _form({
-        "id": ID_FIELD, "trial_end": TS, "start_date": TS,
+        "id": CHOSEN_ID, "trial_end": TS, "start_date": TS,
         "billing_cycles": {"type": "integer", "minimum": 1}, "payment_source_id": STR,
         "auto_collection": enum("on", "off"), "po_number": STR, "invoice_notes": STR,
         "meta_data": {"type": "string", "description": "a JSON object"}},

@@ -52,7 +52,7 @@ ENTITY = {
     "altPhone": _f("text", "Alt. Phone"), "fax": _f("text", "Fax"),
     "url": _f("text", "Web Address"),
     "comments": _f("text", "Comments"), "isInactive": _f("bool", "Inactive"),
-    "subsidiary": _f("ref", "Subsidiary"), "currency": _f("ref", "Currency"),
+    "subsidiary": _f("ref", "Subsidiary"), "currency": _f("ref", "Currency", "currency"),
     "terms": _f("ref", "Terms"), "category": _f("ref", "Category"),
     "entityStatus": _f("ref", "Status"), "leadSource": _f("ref", "Lead Source"),
     "salesRep": _f("ref", "Sales Rep"), "parent": _f("ref", "Child Of", "customer"),
@@ -66,7 +66,8 @@ ENTITY = {
 TRANSACTION = {
     "tranId": _f("text", "Number"), "tranDate": _f("date", "Date"),
     "postingPeriod": _f("ref", "Posting Period"), "subsidiary": _f("ref", "Subsidiary"),
-    "currency": _f("ref", "Currency"), "exchangeRate": _f("number", "Exchange Rate"),
+    "currency": _f("ref", "Currency", "currency"),
+    "exchangeRate": _f("number", "Exchange Rate"),
     "memo": _f("text", "Memo"), "department": _f("ref", "Department"),
     "class": _f("ref", "Class"), "location": _f("ref", "Location"),
     "status": _f("select", "Status", readonly=True), "total": _f("number", "Total", readonly=True),
@@ -90,6 +91,29 @@ PAYMENT = {
 }
 CUSTOM_RECORD = {"name": _f("text", "Name"), "isInactive": _f("bool", "Inactive"),
                  "owner": _f("ref", "Owner")}
+# Lists > Accounting > Currencies. A reference to a currency shows the record's *name* as its
+# refName ("US Dollar"); the ISO 4217 code is the record's `symbol` (labelled "ISO Code" in the
+# UI), and `displaySymbol` is what amounts are printed with ("$").
+CURRENCY = {
+    "externalId": COMMON["externalId"], "lastModifiedDate": COMMON["lastModifiedDate"],
+    "name": _f("text", "Name"), "symbol": _f("text", "ISO Code"),
+    "displaySymbol": _f("text", "Symbol"),
+    "currencyPrecision": _f("number", "Currency Precision"),
+    "exchangeRate": _f("number", "Default Exchange Rate (to root subsidiary currency)"),
+    "isBaseCurrency": _f("bool", "Base Currency", readonly=True),
+    "isInactive": _f("bool", "Inactive"),
+    "overrideCurrencyFormat": _f("bool", "Override Currency Format"),
+}
+# Every account starts with these currency records [U: internal ids and names as commonly seen
+# in US accounts (1 US Dollar, 2 British pound, 3 Canadian Dollar, 4 Euro); exchange rates are
+# placeholders]. The tenant setting `base_currency` (an ISO code of this list, default USD)
+# picks the base currency: the default of new customers, and through them of transactions.
+DEFAULT_CURRENCIES = (
+    ("1", "US Dollar", "USD", "$", 1.0),
+    ("2", "British Pound", "GBP", "£", 1.27),
+    ("3", "Canadian Dollar", "CAD", "$", 0.74),
+    ("4", "Euro", "EUR", "€", 1.09),
+)
 INVOICE_LINE = {"item", "quantity", "rate", "amount", "description", "line", "taxCode",
                 "price", "department", "class", "location"}
 # status ids as REST shows them, and SuiteQL's letter codes (transaction.status)
@@ -120,6 +144,7 @@ STANDARD = {
     "invoice": ("invoice", "Invoice", "transaction", {**COMMON, **INVOICE}),
     "customerpayment": ("customerPayment", "Customer Payment", "transaction",
                         {**COMMON, **PAYMENT}),
+    "currency": ("currency", "Currency", "currency", CURRENCY),
 }
 
 
@@ -145,7 +170,29 @@ def record_types(tenant: Tenant) -> list[RecordType]:
 
 def records(tenant: Tenant, rtype: RecordType | str) -> dict[str, dict[str, Any]]:
     name = rtype if isinstance(rtype, str) else rtype.name
-    return tenant.collection(f"records.{name}")
+    found = tenant.collection(f"records.{name}")
+    if name == "currency" and not found and not tenant.counters.get("ids.currency"):
+        _default_currencies(tenant, found)
+    return found
+
+
+def _default_currencies(tenant: Tenant, into: dict[str, dict[str, Any]]) -> None:
+    """The account's currency records, made the first time anything reads them."""
+    base = str(tenant.settings.get("base_currency") or "USD").upper()
+    for record_id, name, code, shown, rate in DEFAULT_CURRENCIES:
+        into[record_id] = {
+            "id": record_id, "name": name, "symbol": code, "displaySymbol": shown,
+            "currencyPrecision": 2.0, "exchangeRate": 1.0 if code == base else rate,
+            "isBaseCurrency": code == base, "isInactive": False,
+            "overrideCurrencyFormat": False, "lastModifiedDate": timestamp(0)}
+    tenant.counters["ids.currency"] = len(DEFAULT_CURRENCIES)
+
+
+def base_currency(tenant: Tenant) -> dict[str, str]:
+    """A reference to the account's base currency."""
+    found = next((r for r in records(tenant, "currency").values() if r.get("isBaseCurrency")),
+                 None)
+    return {"id": found["id"] if found else DEFAULT_CURRENCIES[0][0]}
 
 
 def timestamp(now: float) -> str:
@@ -383,6 +430,9 @@ def create(tenant: Tenant, rtype: RecordType, body: Any, now: float, *,
                                                  record.get("lastName")])))
         record.setdefault("isPerson", False)
         record.setdefault("isInactive", False)
+        record.setdefault("currency", base_currency(tenant))  # the customer's primary currency
+    elif rtype.name == "currency":
+        _new_currency(tenant, record)
     elif rtype.name == "invoice":
         _new_invoice(tenant, record, now)
     elif rtype.name == "customerpayment":
@@ -431,6 +481,9 @@ def update(tenant: Tenant, rtype: RecordType, record: dict[str, Any], body: Any,
 
 
 def delete(tenant: Tenant, rtype: RecordType, record: dict[str, Any]) -> None:
+    if rtype.name == "currency" and (record.get("isBaseCurrency")
+                                     or _currency_in_use(tenant, record["id"])):
+        raise errors.user_error("This record cannot be deleted because it has dependent records.")
     if rtype.name == "invoice" and record.get("amountPaid"):
         raise errors.user_error("This record cannot be deleted because it has dependent records.")
     if rtype.name == "customer" and _has_transactions(tenant, record["id"]):
@@ -447,6 +500,8 @@ def _require(rtype: RecordType, record: dict[str, Any]) -> None:
         missing = [rtype.fields[n].label for n in wanted if not record.get(n)]
     elif rtype.name == "invoice" and not record.get("entity"):
         missing = ["Customer"]
+    elif rtype.name == "currency":
+        missing = [rtype.fields[n].label for n in ("name", "symbol") if not record.get(n)]
     elif rtype.name == "customerpayment":
         missing = [rtype.fields[n].label for n in ("customer", "payment")
                    if record.get(n) in (None, "")]
@@ -464,8 +519,39 @@ def _has_transactions(tenant: Tenant, customer_id: str) -> bool:
             or any((r.get("customer") or {}).get("id") == customer_id for r in payments))
 
 
+def _new_currency(tenant: Tenant, record: dict[str, Any]) -> None:
+    code = str(record["symbol"])
+    taken = next((r for r in records(tenant, "currency").values()
+                  if str(r.get("symbol", "")).upper() == code.upper()
+                  or str(r.get("name", "")).casefold() == str(record["name"]).casefold()), None)
+    if taken is not None:  # [U] NetSuite's exact words
+        raise errors.user_error("A currency record with this name or ISO code already exists.",
+                                "symbol" if str(taken.get("symbol")).upper() == code.upper()
+                                else "name")
+    record.setdefault("displaySymbol", code)
+    record.setdefault("currencyPrecision", 2.0)
+    record.setdefault("exchangeRate", 1.0)
+    record.setdefault("isInactive", False)
+    record.setdefault("overrideCurrencyFormat", False)
+    record["isBaseCurrency"] = False
+
+
+def _currency_in_use(tenant: Tenant, currency_id: str) -> bool:
+    return any((r.get("currency") or {}).get("id") == currency_id
+               for name in ("customer", "invoice", "customerpayment")
+               for r in records(tenant, name).values())
+
+
+def _entity_currency(tenant: Tenant, entity: Any) -> dict[str, str]:
+    """A transaction's currency when none is given: its customer's, else the base currency."""
+    customer = records(tenant, "customer").get(str((entity or {}).get("id")))
+    found = (customer or {}).get("currency")
+    return {"id": found["id"]} if isinstance(found, dict) else base_currency(tenant)
+
+
 # -- invoices and payments -------------------------------------------------------------------
 def _new_invoice(tenant: Tenant, record: dict[str, Any], now: float) -> None:
+    record.setdefault("currency", _entity_currency(tenant, record.get("entity")))
     record.setdefault("tranId", str(tenant.next_number("tranid.invoice", 1001)))
     record.setdefault("tranDate", today(now))
     record.setdefault("dueDate", record["tranDate"])
@@ -520,6 +606,7 @@ def _set_invoice_status(invoice: dict[str, Any]) -> None:
 
 
 def _new_payment(tenant: Tenant, record: dict[str, Any], now: float) -> None:
+    record.setdefault("currency", _entity_currency(tenant, record.get("customer")))
     record.setdefault("tranId", str(tenant.next_number("tranid.customerpayment", 1)))
     record.setdefault("tranDate", today(now))
     record.setdefault("undepFunds", True)

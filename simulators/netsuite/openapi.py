@@ -18,7 +18,7 @@ from simulators.netsuite.errors import CONTENT_TYPE as ERROR_TYPE
 from simulators.netsuite.routes import COLLECTION, MAX_LIMIT, RECORD, REST, SINGULAR
 
 CUSTOM_FIELD = "^(" + "|".join(models.CUSTOM_PREFIXES) + ")"
-RECORD_TYPES = ["customer", "invoice", "customerPayment"]
+RECORD_TYPES = ["customer", "invoice", "customerPayment", "currency"]
 SUBLIST_LINES = {"item": "InvoiceItemLine", "apply": "PaymentApplyLine"}
 SECURITY = [{"tba": []}, {"oauth2": []}]
 INJECTED = (500, 502, 503, 504)

@@ -1,7 +1,8 @@
 """Reading records back: the SuiteQL catalog over a tenant, and the record-collection `q=` filter.
 
 SuiteQL tables (names as in NetSuite's Records Catalog): `customer`, `transaction` (invoices
-`type = 'CustInvc'`, customer payments `type = 'CustPymt'`; NetSuite has no `invoice` table) and
+`type = 'CustInvc'`, customer payments `type = 'CustPymt'`; NetSuite has no `invoice` table),
+`currency` (`name`, `symbol`: the ISO code, `isbasecurrency`, …) and
 each custom record type of the tenant's schema (`customrecord_*`, with `created`/`lastmodified`
 as NetSuite names them there). Columns are the lower-cased REST field names plus NetSuite's own
 names for the few that differ; references and list values are ids.
@@ -50,7 +51,7 @@ class TenantCatalog:
 
     def table(self, name: str) -> str | None:
         key = name.lower()
-        if key in ("customer", "transaction"):
+        if key in ("customer", "transaction", "currency"):
             return key
         rtype = record_type(self.tenant, key)
         return key if rtype is not None and rtype.is_custom_record else None

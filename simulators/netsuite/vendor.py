@@ -11,6 +11,7 @@ Tenant settings (all optional except what the chosen auth needs)::
     integrations: [{...the keys above...}]  # further integration records
     concurrency_limit: 5                # in-flight requests per account (null: unlimited)
     notifications: {url: ...}           # change notifications (events.py)
+    base_currency: USD                  # the ISO code of the base currency (models.py)
 """
 
 from __future__ import annotations

@@ -48,7 +48,8 @@ def test_a_good_file_loads_with_defaults_and_its_mapping_beside_it(tmp_path: Pat
     assert isinstance(settings, ComponentSettings)
     assert (settings.merchant, settings.billing, settings.mode) == ("acme", "stripe", "cached")
     assert [m.name for m in settings.stripe.mids] == ["primary", "alternate"]
-    assert settings.protections.inbox and settings.outbox.max_attempts == 8
+    assert settings.protections.inbox and settings.outbox.max_attempts is None
+    assert settings.outbox.give_up_after_seconds == 3 * 86400  # time decides, not tries
     # relative to the settings file, not to where the service was started
     assert settings.mapping == str(tmp_path / "mappings" / "acme.yaml")
     assert settings.store == "sqlite:///acme.db"  # relative to the working directory

@@ -16,7 +16,7 @@ import pytest
 from components.domain import Attempt, AttemptStatus, OutboxMessage
 from components.store import Admission, Store, open_store
 from components.store.sqlite import SQLiteStore
-from components.store.tables import LEASE_SECONDS, StoreError, mask_url
+from components.store.tables import INBOX_LEASE_SECONDS, LEASE_SECONDS, StoreError, mask_url
 
 
 def _url(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
@@ -199,6 +199,51 @@ def test_done_retry_dead_and_replay(store: Store) -> None:
     assert [m.id for m in store.due_messages(now=500.0, limit=10)] == [m2.id]
 
 
+
+def test_failing_since_is_kept_from_the_first_failure_and_cleared_by_a_replay(
+        store: Store) -> None:
+    store.enqueue([message("m1")])
+    (m1,) = store.due_messages(now=100.0, limit=10)
+    assert m1.id is not None and m1.failing_since is None
+    store.mark_retry(m1.id, next_attempt_at=110.0, error="503", failing_since=100.0)
+    (again,) = store.due_messages(now=110.0, limit=10)
+    store.mark_retry(m1.id, next_attempt_at=130.0, error="503", failing_since=110.0)
+    (again,) = store.due_messages(now=130.0, limit=10)
+    assert (again.attempts, again.failing_since) == (2, 100.0)  # the first failure's time
+    store.mark_dead(m1.id, error="gave up")
+    store.replay_dead(None, now=500.0)
+    (replayed,) = store.due_messages(now=500.0, limit=10)
+    assert (replayed.attempts, replayed.failing_since) == (0, None)  # a fresh give-up clock
+
+
+def test_earlier_pending_and_defer_keep_one_invoice_s_messages_in_order(store: Store) -> None:
+    store.enqueue([message("a1", invoice_key="stripe:in_a"),
+                   message("b1", invoice_key="stripe:in_b"),
+                   message("a2", invoice_key="stripe:in_a")])
+    a1, b1, a2 = store.due_messages(now=10.0, limit=10)
+    assert a1.id and b1.id and a2.id
+    store.mark_retry(a1.id, next_attempt_at=60.0, error="503", failing_since=10.0)
+    assert store.earlier_pending("netsuite", "stripe:in_a", a2.id) == 60.0
+    assert store.earlier_pending("netsuite", "stripe:in_b", b1.id) is None
+    assert store.earlier_pending("salesforce", "stripe:in_a", a2.id) is None
+    assert store.earlier_pending("netsuite", "stripe:in_a", a1.id) is None  # nothing before
+    store.defer(a2.id, until=60.5)
+    store.mark_done(b1.id, at=11.0)
+    assert store.due_messages(now=60.0, limit=10)[0].id == a1.id
+    store.mark_done(a1.id, at=60.0)
+    assert store.earlier_pending("netsuite", "stripe:in_a", a2.id) is None
+    (after,) = store.due_messages(now=60.5, limit=10)
+    assert (after.id, after.attempts) == (a2.id, 0)  # deferred, not a failed try
+
+
+def test_cursors_only_move_forward(store: Store) -> None:
+    assert store.cursor_get("catchup:stripe:primary") is None
+    assert store.cursor_advance("catchup:stripe:primary", 100.0, at=1.0) == 100.0
+    assert store.cursor_advance("catchup:stripe:primary", 50.0, at=2.0) == 100.0
+    assert store.cursor_advance("catchup:stripe:primary", 150.0, at=3.0) == 150.0
+    assert store.cursor_get("catchup:stripe:primary") == 150.0
+    assert store.cursor_get("catchup:chargebee") is None
+
 # -- context cache ------------------------------------------------------------------------------
 def test_cache_keeps_the_newest_version(store: Store) -> None:
     assert store.cache_get("invoice", "in_1") is None
@@ -222,6 +267,25 @@ def test_cache_find_by_top_level_field(store: Store) -> None:
 
 
 # -- housekeeping -------------------------------------------------------------------------------
+def test_an_event_whose_handler_died_undecided_is_admitted_again_after_its_lease(
+        store: Store) -> None:
+    assert store.admit_event("stripe", "evt_1", "in_1", 10.0, 100.0) is Admission.NEW
+    # its handler is killed before deciding: a redelivery inside the lease is a duplicate
+    # (the handler may only be slow), one after it takes the event over, once
+    late = 100.0 + INBOX_LEASE_SECONDS + 1
+    assert store.admit_event("stripe", "evt_1", "in_1", 10.0, 150.0) is Admission.DUPLICATE
+    assert store.admit_event("stripe", "evt_1", "in_1", 10.0, late) is Admission.NEW
+    assert store.admit_event("stripe", "evt_1", "in_1", 10.0, late + 1) is Admission.DUPLICATE
+    store.event_decided("stripe", "evt_1", late + 2)
+    forever = late + 10 * INBOX_LEASE_SECONDS
+    assert store.admit_event("stripe", "evt_1", "in_1", 10.0, forever) is Admission.DUPLICATE
+    # a decided event is never taken over; a stale one stays stale when taken over
+    assert store.admit_event("stripe", "evt_2", "in_1", 20.0, 200.0) is Admission.NEW
+    store.event_decided("stripe", "evt_2", 200.5)
+    assert store.admit_event("stripe", "evt_0", "in_1", 5.0, 201.0) is Admission.STALE
+    assert store.admit_event("stripe", "evt_0", "in_1", 5.0, forever) is Admission.STALE
+
+
 def test_prune_drops_old_inbox_done_messages_and_cache(store: Store) -> None:
     store.admit_event("stripe", "old", "in_1", 1.0, 10.0)
     store.admit_event("stripe", "new", "in_2", 1.0, 500.0)
@@ -312,8 +376,38 @@ def test_sqlite_file_reopens_with_its_data_in_wal_mode(tmp_path: Path) -> None:
     again.close()
     with sqlite3.connect(tmp_path / "reopen.db") as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert raw.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        assert raw.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
 
+
+
+V1_OUTBOX = """CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, destination TEXT NOT NULL, kind TEXT NOT NULL,
+    dedupe_key TEXT NOT NULL UNIQUE, payload TEXT NOT NULL, correlation_id TEXT NOT NULL,
+    attempts INTEGER NOT NULL, next_attempt_at REAL NOT NULL, last_error TEXT,
+    status TEXT NOT NULL, updated_at REAL)"""
+
+
+def test_a_version_1_store_is_upgraded_in_place_with_its_messages(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    with sqlite3.connect(path) as raw:  # what the first schema left on disk
+        raw.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY)")
+        raw.execute("INSERT INTO schema_version VALUES (1)")
+        raw.execute(V1_OUTBOX)
+        raw.execute("INSERT INTO outbox (destination, kind, dedupe_key, payload, "
+                    "correlation_id, attempts, next_attempt_at, last_error, status) VALUES "
+                    "('netsuite', 'apply_payment', 'm1', '{}', 'c', 3, 5.0, '503', 'pending')")
+    store = open_store(f"sqlite:///{path}")
+    (old,) = store.due_messages(now=10.0, limit=10)
+    assert (old.dedupe_key, old.attempts, old.failing_since) == ("m1", 3, None)
+    assert old.id is not None
+    store.mark_retry(old.id, next_attempt_at=20.0, error="503", failing_since=10.0)
+    assert store.cursor_advance("c", 1.0, at=1.0) == 1.0
+    store.close()
+    open_store(f"sqlite:///{path}").close()  # opening it again changes nothing
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT version FROM schema_version ORDER BY version").fetchall() \
+            == [(1,), (2,), (3,)]
+        assert raw.execute("SELECT failing_since FROM outbox").fetchall() == [(10.0,)]
 
 def test_sqlite_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
@@ -368,3 +462,42 @@ def test_postgres_schema_creation_is_idempotent(fresh_postgres_url: str) -> None
     assert stores[2].outbox_depth() == 1
     for each in stores:
         each.close()
+
+
+def test_a_version_1_postgres_store_is_upgraded_once_by_replicas_starting_together(
+        fresh_postgres_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(fresh_postgres_url, autocommit=True) as raw:
+        raw.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY)")
+        raw.execute("INSERT INTO schema_version VALUES (1)")
+        raw.execute(V1_OUTBOX.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY")
+                    .replace("REAL", "DOUBLE PRECISION").replace("payload TEXT", "payload JSONB"))
+    stores = run_together(3, lambda _: open_store(fresh_postgres_url))
+    stores[0].enqueue([message("m1")])
+    (m1,) = stores[1].due_messages(now=1.0, limit=10)
+    assert m1.id is not None and m1.failing_since is None
+    stores[1].mark_retry(m1.id, next_attempt_at=2.0, error="503", failing_since=1.0)
+    assert stores[2].due_messages(now=2.0, limit=10)[0].failing_since == 1.0
+    for each in stores:
+        each.close()
+    with psycopg.connect(fresh_postgres_url) as raw:
+        versions = raw.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
+    assert versions == [(1,), (2,), (3,)]
+
+
+def test_a_version_2_store_counts_its_inbox_as_decided(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    v2 = open_store(f"sqlite:///{path}")
+    assert v2.admit_event("stripe", "evt_1", "in_1", 1.0, 10.0) is Admission.NEW
+    v2.close()
+    with sqlite3.connect(path) as raw:  # as version 2 left it: no record of decisions
+        raw.execute("DROP TABLE inbox_decided")
+        raw.execute("UPDATE schema_version SET version = 2")
+    store = open_store(f"sqlite:///{path}")
+    # version 2 treated every admitted event as handled: so does the upgraded store
+    assert store.admit_event("stripe", "evt_1", "in_1", 1.0, 10_000.0) is Admission.DUPLICATE
+    store.close()
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT version FROM schema_version ORDER BY version").fetchall() \
+            == [(2,), (3,)]

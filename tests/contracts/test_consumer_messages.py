@@ -24,6 +24,7 @@ from tests.contracts.test_consumer_netsuite import (
     KEY_FIELD,
     OPEN_INVOICE,
     PAYMENT_APPLIED,
+    read_currency,
     read_invoice,
     read_payment,
 )
@@ -140,10 +141,12 @@ def test_netsuite_invoice_notification(contract, tmp_path: Path) -> None:
     (notice.upon_receiving("an invoice change notification", "Async").given(name, **params)
      .with_body(notification("invoice", "2001"), content_type="application/json"))
     read_invoice(erp)
+    read_currency(erp)
     store = open_store(f"sqlite:///{tmp_path / 'sync.db'}")
     assert notified(notice, erp, store) == [1]
     cached = store.cache_get(ERP_INVOICE, invoice_key("stripe", "in_PactRenewal"))
-    assert cached is not None and cached["amount_remaining"] == 2000
+    assert cached is not None and (cached["amount_remaining"], cached["currency"]) == (
+        2000, "usd")
 
 
 def test_netsuite_payment_notification(contract, tmp_path: Path) -> None:
@@ -155,5 +158,6 @@ def test_netsuite_payment_notification(contract, tmp_path: Path) -> None:
      .with_body(notification("customerpayment", "3001"), content_type="application/json"))
     read_payment(erp)
     read_invoice(erp)
+    read_currency(erp)
     store = open_store(f"sqlite:///{tmp_path / 'sync.db'}")
     assert notified(notice, erp, store) == [1]

@@ -56,11 +56,13 @@ def problem(status: int, code: str) -> dict[str, Any]:
         {"detail": match.str("what went wrong"), "o:errorCode": code}, min=1)}
 
 
-# what components/context.py keeps of an invoice; not `currency`: the fake's invoices carry none
-# unless one is given, and then without a refName (reported, see contracts/README.md)
+# what components/context.py keeps of an invoice. The currency is a reference whose refName is
+# the currency record's name ("US Dollar"): its ISO code is read from the currency record
+CURRENCY_ID = "1"
 INVOICE_RECORD = {
     "id": "2001", "entity": {"id": "1001"}, "amountRemaining": match.number(20.0),
     "status": {"refName": match.str("Open")},
+    "currency": {"id": CURRENCY_ID, "refName": match.str("US Dollar")},
     "lastModifiedDate": match.regex("2026-01-01T00:00:00Z", regex=r"^\d{4}-\d\d-\d\dT[\d:.]+Z$"),
     KEY_FIELD: "in_PactRenewal",
 }
@@ -88,6 +90,15 @@ def read_invoice(pact: Pact) -> None:
         "Content-Type", JSON).with_body(INVOICE_RECORD)
 
 
+def read_currency(pact: Pact) -> None:
+    """The invoice's currency record, for its ISO code (`symbol`); read once per currency."""
+    request(pact, "a request to read the invoice's currency record", "GET",
+            f"{RECORD}/currency/{CURRENCY_ID}", states=[OPEN_INVOICE]).will_respond_with(
+        200).with_header("Content-Type", JSON).with_body({
+            "id": CURRENCY_ID, "name": match.str("US Dollar"),
+            "symbol": match.regex("USD", regex=r"^[A-Z]{3}$")})
+
+
 PAYMENT_APPLIED = ("a customer payment applied to the invoice", {})
 
 
@@ -109,12 +120,13 @@ def test_the_engine_reads_the_erp_invoice_live(contract) -> None:
     pact = contract(RECOVERY, "netsuite")
     suiteql_for_invoice(pact)
     read_invoice(pact)
+    read_currency(pact)
     with pact.serve() as srv:
         entry = run(str(srv.url), lambda c: read_erp_invoice(c, KEY_FIELD, "stripe",
                                                              "in_PactRenewal"))
     assert entry is not None
-    assert (entry["erp_invoice_id"], entry["erp_customer_id"], entry["amount_remaining"]) == (
-        "2001", "1001", 2000)
+    assert (entry["erp_invoice_id"], entry["erp_customer_id"], entry["amount_remaining"],
+            entry["currency"]) == ("2001", "1001", 2000, "usd")
 
 
 @pytest.mark.parametrize(("description", "state", "status", "code", "kind"), [

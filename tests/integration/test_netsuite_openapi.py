@@ -62,7 +62,7 @@ def test_document_is_valid_openapi_and_lists_exactly_the_served_routes() -> None
     assert schemes["tba"]["scheme"] == "OAuth" and schemes["oauth2"]["scheme"] == "bearer"
     one = doc["paths"]["/services/rest/record/v1/{recordType}/{id}"]
     record_type = one["parameters"][0]["schema"]["anyOf"]
-    assert record_type[0]["enum"] == ["customer", "invoice", "customerPayment"]
+    assert record_type[0]["enum"] == ["customer", "invoice", "customerPayment", "currency"]
     assert one["patch"]["responses"]["204"]["headers"]["Location"]["required"] is True
     assert "/_sim/faults" in doc["paths"] and "FaultSpec" in doc["components"]["schemas"]
 
