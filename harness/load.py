@@ -49,6 +49,7 @@ TIMEOUT_S = 30.0     # one request's limit
 WORKER_WAIT_S = 30   # the master waits this long for its workers
 REMOTE_WAIT_S = 300  # … and this long when some run on other machines
 QUIET_S = 120.0      # the most the quiet phase waits for the outboxes to empty
+IDLE_S = 2.0         # before the load, each process's idle CPU is measured over this long
 
 
 class LoadError(Exception):
@@ -205,9 +206,11 @@ async def _locust(folder: Path, plan_file: Path, workers: int, remote: int, web:
     if remote:
         say(f"waiting {REMOTE_WAIT_S} s for {remote} worker(s) from other machines: on each, "
             f"forward the master's port {port} and every port in {plan_file} to this host's "
-            f"127.0.0.1 (ssh -L), copy {plan_file} there, then run from the repository:\n"
-            f"  LANDSCAPE_LOAD_PLAN=plan.json PYTHONPATH=. python -m locust -f "
-            f"loadtests/locustfile.py --worker --master-host 127.0.0.1 --master-port {port}")
+            f"127.0.0.1 (ssh -L), copy {plan_file} there, then run from the repository:")
+        # on a line of its own, never wrapped by a narrow terminal, so it copies whole
+        print(f"  LANDSCAPE_LOAD_PLAN=plan.json PYTHONPATH=. python -m locust -f "
+              f"loadtests/locustfile.py --worker --master-host 127.0.0.1 --master-port {port}",
+              flush=True)
     procs = []
     for i, command in enumerate(commands):
         log = (folder / ("locust.log" if i == 0 else f"locust-worker{i}.log")).open("wb")
@@ -339,7 +342,8 @@ async def drive(landscape: RunningLandscape, sc: Scenario, prof: Profile,
                 say: Callable[[str], None] = print) -> dict[str, Any]:
     """The load, the timeline, the quiet phase, reconciliation, and the judgement."""
     plan_file = folder / "plan.json"
-    for stale in ("locust.json", "locust-errors.json", "start.txt"):
+    for stale in ("locust.json", "locust-errors.json", "start.txt", *(
+            p.name for p in folder.glob("records.jsonl.*"))):
         (folder / stale).unlink(missing_ok=True)
     plan_file.write_text(json.dumps({
         "scenario": sc.name, "profile": {"shape": prof.shape, "rate": prof.rate,
@@ -347,6 +351,7 @@ async def drive(landscape: RunningLandscape, sc: Scenario, prof: Profile,
         "workers": workers + remote, "drain_s": DRAIN_S, "timeout_s": TIMEOUT_S,
         "errors_file": str(folder / "locust-errors.json"),
         "start_file": str(folder / "start.txt"),
+        "records_file": str(folder / "records.jsonl"),
         "arrivals": [_arrival(landscape, *p) for p in planned]}, indent=0))
     async with ProcessStage(landscape) as stage:
         run = Run(stage, sc, say)
@@ -354,6 +359,11 @@ async def drive(landscape: RunningLandscape, sc: Scenario, prof: Profile,
         before = await _scrape(stage.http, landscape)
         say(f"load: {len(planned)} declines, {prof.shape} {prof.rate:g}/s for "
             f"{prof.duration:g} s" + (f", {workers} Locust workers" if workers else ""))
+        idle = _cpu_seconds(landscape)  # what each process burns idle (polls, loops)
+        await asyncio.sleep(IDLE_S)
+        cpu_before = _cpu_seconds(landscape)
+        cpu_idle = {k: round((v - idle.get(k, 0.0)) / IDLE_S, 4) for k, v in cpu_before.items()}
+        cpu_began = time.monotonic()
         run.start = stage.now()
         timeline = asyncio.create_task(_timeline(run, sc, prof.duration,
                                                  folder / "start.txt"))
@@ -376,14 +386,109 @@ async def drive(landscape: RunningLandscape, sc: Scenario, prof: Profile,
             + f", at most {quiet:g} s")
         waited, left = await _quiet(stage, quiet, least=min(quiet, max(2.0, ending)))
         say(f"  {left} write-backs left after {waited:.0f} s")
+        cpu = {k: round(v - cpu_before.get(k, 0.0), 3) for k, v in _cpu_seconds(landscape).items()}
+        window_end = time.time()
+        cpu_window = time.monotonic() - cpu_began
         after = await _scrape(stage.http, landscape)
         say("reconciling and judging")
         reconciliation = await reconcile_all(stage, landscape.topology)
         truth = await invariants.gather(stage)
         engine = load_metrics.delta(before, after)
         result = judge_load(run, truth, reconciliation, planned, locust, engine, prof)
-        result["load"].update({"quiet_s": round(waited, 1), "outbox_left": left})
+        result["load"].update({"quiet_s": round(waited, 1), "outbox_left": left,
+                               "cpu_seconds": cpu, "cpu_idle_per_s": cpu_idle,
+                               "cpu_window_s": round(cpu_window, 2)})
+        _why_unreconciled(result, reconciliation, left, waited)
+        _exact(result, landscape, folder, window_end)
         return result
+
+
+def _cpu_seconds(landscape: RunningLandscape) -> dict[str, float]:
+    """CPU seconds (user + system) each process of the landscape has used (Linux /proc)."""
+    out = {}
+    for s in landscape.services():
+        if s.process is None:
+            continue
+        try:
+            fields = Path(f"/proc/{s.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[s.name] = (int(fields[11]) + int(fields[12])) / _CLK_TCK
+    return out
+
+
+_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _exact(result: dict[str, Any], landscape: RunningLandscape, folder: Path,
+           window_end: float) -> None:
+    """Unbucketed figures beside the histograms: each decision on arrival from the engines'
+    logs (their own stopwatch, to the ms) and each arrival's scheduled and answered time from
+    Locust's records, written to decisions.json for tools that want them raw
+    (harness.model.validate --against load)."""
+    sla_s = landscape.topology.sla_ms / 1000.0
+    records = []
+    for part in sorted(folder.glob("records.jsonl.*")):
+        records += [json.loads(line) for line in part.read_text().splitlines() if line]
+    start_file = folder / "start.txt"
+    start = float(start_file.read_text()) if start_file.exists() else None
+    # the histogram's window: from the load's start to the end of the quiet phase (a vendor's
+    # late redelivery during the reconciliation is decided too, but not by this load)
+    decisions = [d for d in load_metrics.logged_decisions(
+        {name: landscape.service(name, "recovery").log for name in landscape.components})
+        if d["end"] <= window_end and (start is None or d["end"] - d["latency_s"] >= start - 1)]
+    exact = {source: load_metrics.exact_summary(
+        [d["latency_s"] for d in decisions if source in ("all", d["source"])], sla_s)
+        for source in sorted({d["source"] for d in decisions} | {"all"})}
+    result["load"]["latency"]["engine_log"] = exact
+    if start is not None:  # where the time went: what the fakes answered, slowest first
+        calls = load_metrics.vendor_latency(landscape.request_logs, start, window_end)
+        result["load"]["vendor_latency"] = calls
+        _where(result, calls)
+    (folder / "decisions.json").write_text(json.dumps(
+        {"start": start, "window_end": window_end, "decisions": decisions,
+         "arrivals": sorted(records, key=lambda r: r["due"])}))
+
+
+def _why_unreconciled(result: dict[str, Any], reconciliation: dict[str, dict[str, Any]],
+                      left: int, waited: float) -> None:
+    """A failed reconciliation check says why in load terms: the systems the final pass could
+    not read (and what they answered), and the write-backs the outbox still held when the quiet
+    phase gave up."""
+    check = next((c for c in result["invariants"] if c["id"] == "reconciliation_clean"), None)
+    if check is None or check["passed"]:
+        return
+    why = []
+    if left:
+        why.append(f"why: {left} write-back(s) were still queued when the quiet phase ended "
+                   f"after {waited:.0f} s (--quiet): the outbox could not catch up")
+    for name, r in reconciliation.items():
+        final: dict[str, Any] = r["final"] if isinstance(r.get("final"), dict) else {}
+        why += [f"why: {name}'s final reconciliation could not read {u.get('vendor')} "
+                f"({u.get('system')}): {u.get('error')}" for u in final.get("unreachable") or []]
+    check["violations"][:0] = why  # first: the terminal shows a check's first few
+
+
+def _where(result: dict[str, Any], calls: list[dict[str, Any]]) -> None:
+    """A failed latency check says where the time went: the slowest vendor calls of the run
+    and, in naive mode, that every decision waits on the ERP."""
+    check = next((c for c in result["invariants"] if c["id"] == "decision_p99"), None)
+    naive = result["load"].get("engine_mode") == "naive"
+    # the vendors a decision waits on: billing and gateway, and the ERP only when naive (the
+    # request logs do not say who called, so the sync's ERP and CRM write-backs stay out)
+    hot = {"stripe", "chargebee"} | ({"netsuite"} if naive else set())
+    calls = [c for c in calls if c["vendor"] in hot]
+    if check is None or check["passed"] or not calls:
+        return
+    slowest = "; ".join(f"{c['vendor']} {c['call']} p50 {c['p50']:.0f} / p99 {c['p99']:.0f} ms "
+                        f"×{c['count']}" + (f" ({c['errors']} errors)" if c["errors"] else "")
+                        for c in calls[:3])
+    why = [f"where: the slowest calls to the vendors a decision waits on "
+           f"({', '.join(sorted(hot))}) during the load were {slowest}"]
+    if naive:
+        why.append("why: --mode naive reads the ERP (NetSuite) on the hot path of every "
+                   "decision, so each waits on it; cached mode keeps the ERP off the hot path")
+    check["violations"][1:1] = why  # after the figure, before the per-source lines
 
 
 async def _quiet(stage: ProcessStage, most: float, least: float = 2.0) -> tuple[float, int]:

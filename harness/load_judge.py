@@ -65,19 +65,21 @@ def _intercepts_decided(run: Run, truth: dict[str, Any], checks: list[dict[str, 
                         errors: list[dict[str, Any]]) -> None:
     """An intercept has no webhook delivery: its answer is Locust's, not the journal's."""
     failed = sum(e["occurrences"] for e in errors if e["name"] == "intercept")
-    for name in run.topology.merchants:
-        mine = sum(1 for c in intercepted.values() if c.merchant == name)
-        counts = figures["merchants"][name]
-        counts["errors"] -= mine
-        counts["decisions"] += mine
     outcome = {}
     for name in run.topology.merchants:
         t = invariants.Truth(run, name, truth)
+        counts = figures["merchants"][name]
         for c in intercepted.values():
-            if c.merchant == name:
-                outcome[c.invoice] = ("recovered" if t.succeeded_charges(c.invoice_key)
-                                      else "declined" if t.recovery_intents(c.invoice_key)
-                                      else "not_retried")
+            if c.merchant != name:
+                continue
+            intents = t.recovery_intents(c.invoice_key)
+            outcome[c.invoice] = ("recovered" if t.succeeded_charges(c.invoice_key)
+                                  else "declined" if intents else "not_retried")
+            # the journal judge counted it an error unless it found its charge attempts (it
+            # has no webhook delivery to go by): those not charged become decisions here
+            if not intents and c.invoice_key not in run.caught_up:
+                counts["errors"] -= 1
+                counts["decisions"] += 1
     for event in figures["decision_events"]:
         if event.get("invoice") in outcome:
             event["kind"] = outcome[event["invoice"]]

@@ -14,9 +14,12 @@ monkey-patches the process), so the percentile is computed here the way Locust d
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 HISTOGRAM = "recovery_decision_latency_seconds"
@@ -156,3 +159,83 @@ def _entry(entry: dict[str, Any], histogram: dict[str, int]) -> dict[str, Any]:
             "p99": locust_percentile(histogram, 0.99),
             "max": round(float(entry.get("max_response_time") or 0), 1),
             "rate": round(count / span, 2) if span > 0 else None}
+
+
+def logged_decisions(logs: dict[str, Path]) -> list[dict[str, Any]]:
+    """Every decision on arrival the engines logged ("decline handled", one JSON line each, in
+    each merchant's recovery log): merchant, source, status, latency (s, the engine's own
+    stopwatch, to the millisecond: what its histogram observes, unbucketed) and when it ended
+    (epoch s). `logs`: merchant → log path."""
+    out: list[dict[str, Any]] = []
+    for merchant, path in logs.items():
+        try:
+            lines = Path(path).read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            if '"decline handled"' not in line:
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            source = str(entry.get("correlation_id", "")).split(":", 1)[0]
+            if source not in SOURCES or "latency_ms" not in entry:
+                continue
+            out.append({"merchant": merchant, "source": source,
+                        "status": entry.get("status"),
+                        "latency_s": float(entry["latency_ms"]) / 1000.0,
+                        "end": float(entry.get("ts") or 0.0)})
+    return sorted(out, key=lambda d: d["end"])
+
+
+def exact_summary(latencies: list[float], sla_s: float) -> dict[str, Any]:
+    """p50/p95/p99/max (ms, nearest rank) and the share within the SLA of exact latencies."""
+    ordered = sorted(latencies)
+    out: dict[str, Any] = {"count": len(ordered)}
+    for name, q in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99), ("max", 1.0)):
+        out[name] = (round(ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered))
+                                                              - 1))] * 1000, 1)
+                     if ordered else None)
+    out["within_sla"] = (round(sum(1 for v in ordered if v <= sla_s) / len(ordered), 5)
+                         if ordered else None)
+    return out
+
+
+def _shape(path: str) -> str:
+    """A request path with its ids as * (versions such as v1 or v60.0 kept)."""
+    parts = path.split("?", 1)[0].split("/")
+    return "/".join("*" if any(ch.isdigit() for ch in p) and not re.fullmatch(r"v[\d.]+", p)
+                    and (p.isdigit() or "_" in p or len(p) > 8) else p for p in parts)
+
+
+def vendor_latency(logs: dict[str, Path], start: float, end: float) -> list[dict[str, Any]]:
+    """What each fake answered between `start` and `end` (epoch s), by method and path shape,
+    from its request log (`<ISO time> <key> <METHOD> <path> <status> <ms>ms`): count, errors
+    (status ≥ 400), p50/p99/max ms; slowest p99 first."""
+    calls: dict[tuple[str, str, str], list[tuple[float, int]]] = defaultdict(list)
+    for vendor, path in logs.items():
+        try:
+            lines = Path(path).read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split()
+            if len(parts) < 6 or not parts[-1].endswith("ms"):
+                continue
+            try:
+                at = datetime.fromisoformat(parts[0]).timestamp()
+                ms, status = float(parts[-1][:-2]), int(parts[-2])
+            except ValueError:
+                continue
+            if start <= at <= end:
+                calls[vendor, parts[-4], _shape(parts[-3])].append((ms, status))
+    out = []
+    for (vendor, method, shape), seen in calls.items():
+        ordered = sorted(ms for ms, _ in seen)
+        n = len(ordered)
+        out.append({"vendor": vendor, "call": f"{method} {shape}", "count": n,
+                    "errors": sum(1 for _, s in seen if s >= 400),
+                    "p50": ordered[max(0, math.ceil(0.5 * n) - 1)],
+                    "p99": ordered[max(0, math.ceil(0.99 * n) - 1)], "max": ordered[-1]})
+    return sorted(out, key=lambda r: -r["p99"])

@@ -12,12 +12,14 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+VENDOR_ROWS = 8  # vendor calls shown, slowest first
 CSV_COLUMNS = ("source", "series", "count", "failures", "p50_ms", "p95_ms", "p99_ms", "max_ms",
                "p99_bucket_ms", "within_sla", "rate_per_s")
 
 
 def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per series: the engines' histograms by source, then Locust's by request."""
+    """One row per series: the engines' histograms by source, each decision from the engines'
+    logs (unbucketed), then Locust's by request."""
     latency = (result.get("load") or {}).get("latency") or {}
     out = []
     for series, s in (latency.get("engine") or {}).items():
@@ -26,6 +28,11 @@ def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
                     "failures": "", "p50_ms": s["p50"], "p95_ms": s["p95"],
                     "p99_ms": s["p99"], "max_ms": "",
                     "p99_bucket_ms": f"{bucket[0]}-{bucket[1] or 'inf'}" if bucket else "",
+                    "within_sla": s["within_sla"], "rate_per_s": ""})
+    for series, s in (latency.get("engine_log") or {}).items():
+        out.append({"source": "engine log (exact)", "series": series, "count": s["count"],
+                    "failures": "", "p50_ms": s["p50"], "p95_ms": s["p95"],
+                    "p99_ms": s["p99"], "max_ms": s["max"], "p99_bucket_ms": "",
                     "within_sla": s["within_sla"], "rate_per_s": ""})
     for series, s in (latency.get("locust") or {}).items():
         out.append({"source": "locust (from scheduled time)", "series": series,
@@ -77,8 +84,19 @@ def print_load(result: dict[str, Any], console: Console) -> None:
                       _cell(row["p99_ms"]), row["p99_bucket_ms"] or "–",
                       f"{within:.2%}" if isinstance(within, float) else "–")
     console.print(table)
-    console.print("[dim]engine: interpolated within its bucket (the gate reads the le=1.0 "
-                  "bucket exactly); Locust: from the scheduled time, rounded above 100 ms; "
+    calls = load.get("vendor_latency") or []
+    if calls:
+        slow = Table(title="Vendor calls during the load (the fakes' request logs), slowest p99 "
+                     "first", title_justify="left", title_style="bold")
+        for heading in ("vendor", "call", "count", "errors", "p50 ms", "p99 ms", "max ms"):
+            slow.add_column(heading, justify="left" if heading in ("vendor", "call") else "right")
+        for c in calls[:VENDOR_ROWS]:
+            slow.add_row(c["vendor"], c["call"], str(c["count"]), str(c["errors"]),
+                         _cell(c["p50"]), _cell(c["p99"]), _cell(c["max"]))
+        console.print(slow)
+    console.print("[dim]engine histogram: interpolated within its bucket (the gate reads the "
+                  "le=1.0 bucket exactly); engine log: each decision's own latency; Locust: "
+                  "from the scheduled time, rounded above 100 ms; "
                   "renewal = the fake's provider-state call, not a decision[/dim]")
 
 
@@ -104,12 +122,22 @@ def load_html(result: dict[str, Any]) -> str:
             "count", "failures", "p50_ms", "p95_ms", "p99_ms", "max_ms", "p99_bucket_ms")),
           esc(f"{r['within_sla']:.2%}" if isinstance(r["within_sla"], float) else "–")]
          for r in rows(result)], text_columns=(0, 1))
+    calls = load.get("vendor_latency") or []
+    if calls:
+        table += ("<p>Vendor calls during the load (the fakes' request logs), slowest p99 "
+                  "first:</p>" + _html_table(
+                      ["vendor", "call", "count", "errors", "p50 ms", "p99 ms", "max ms"],
+                      [[esc(c["vendor"]), esc(c["call"]), str(c["count"]), str(c["errors"]),
+                        *(esc(_cell(c[k])) for k in ("p50", "p99", "max"))]
+                       for c in calls[:VENDOR_ROWS]], text_columns=(0, 1)))
     errors = load.get("locust_errors") or []
     listed = "".join(f"<li>{esc(e['name'])}: {esc(e['error'])} ×{e['occurrences']}</li>"
                      for e in errors)
     note = ("<p>The engine's percentiles are interpolated inside the histogram bucket they fall "
             "in (250 ms wide between 0.75 s and 1 s); the gate reads the share at or under the "
-            "SLA exactly, from its bucket bound. Locust rounds times above 100 ms.</p>")
+            "SLA exactly, from its bucket bound. The engine log rows are each decision's "
+            "own latency as the engine logged it (to the millisecond, nearest rank). Locust "
+            "rounds times above 100 ms.</p>")
     return head + table + note + (f"<p>Locust errors:</p><ul>{listed}</ul>" if listed else "")
 
 

@@ -59,6 +59,29 @@ Shape = shapes.SHAPES[PLAN["profile"]["shape"]]  # the one shape Locust finds in
 _clients: dict[str, HTTPClient] = {}
 _claimed = False  # one scheduler per process, however many users Locust starts here
 _start = gevent.event.AsyncResult()  # the run's start (epoch seconds), from the master
+_records: list[dict[str, Any]] = []  # every arrival this process sent, for records_file
+
+
+def _write_records(index: int) -> None:
+    """Each arrival's scheduled and answered time (epoch s, unrounded, unlike Locust's
+    histogram) and, for an intercept, the engine's own `latency_ms` from its answer: one JSON
+    line each, in `<records_file>.<worker index>` when the plan names a records_file whose
+    folder exists here (a worker on another machine skips it)."""
+    path = PLAN.get("records_file")
+    if not path or not os.path.isdir(os.path.dirname(path) or "."):
+        return
+    with open(f"{path}.{index}", "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in _records)
+
+
+def _latency_ms(content: bytes) -> Any:
+    """The engine's own `latency_ms` in an intercept's answer (None if it has none): a record
+    for the model's validation, never a reason to fail the request."""
+    try:
+        answer = json.loads(content)
+    except ValueError:
+        return None
+    return answer.get("latency_ms") if isinstance(answer, dict) else None
 
 
 def _client(url: str) -> HTTPClient:
@@ -111,6 +134,7 @@ class OpenLoopDeclines(User):
     """Sends this worker's share of the planned declines on schedule."""
 
     wait_time = constant(3600)  # its one task runs for the whole run
+    _epoch = 0.0  # add to a perf_counter() time for epoch seconds
 
     @task
     def schedule(self) -> None:
@@ -130,6 +154,7 @@ class OpenLoopDeclines(User):
         # timed from when it was due
         start = time.perf_counter() + (announced - time.time())
         flying: dict[int, tuple[dict[str, Any], float]] = {}
+        self._epoch = announced - start  # perf_counter → epoch seconds
         group = Group()
         sent = 0
         try:
@@ -147,6 +172,7 @@ class OpenLoopDeclines(User):
                 self._record(arrival, due, 0, RuntimeError("no answer before the run ended"))
                 flying.pop(n, None)
             group.kill(block=False)
+            _write_records(index)
             print(f"landscape scheduler {index + 1} of {workers}: {sent} of {len(mine)} "
                   "arrivals sent",
                   file=sys.stderr, flush=True)
@@ -158,6 +184,7 @@ class OpenLoopDeclines(User):
         body = json.dumps(arrival["json"]).encode()
         error: Exception | None = None
         length = 0
+        engine_ms = None
         try:
             response = _client(url).post(urlsplit(url).path, body=body,
                                          headers={"Content-Type": "application/json"})
@@ -165,16 +192,24 @@ class OpenLoopDeclines(User):
             length = len(content)
             if response.status_code >= 300:
                 error = RuntimeError(f"HTTP {response.status_code}: {content[:200]!r}")
+            elif arrival["kind"] == "intercept":
+                engine_ms = _latency_ms(content)
         except Exception as exc:  # a refused or timed-out request is a failed arrival
             error = exc
         if flying.pop(n, None) is not None:
-            self._record(arrival, due, length, error)
+            self._record(arrival, due, length, error, engine_ms)
 
     def _record(self, arrival: dict[str, Any], due: float, length: int,
-                error: Exception | None) -> None:
+                error: Exception | None, engine_ms: Any = None) -> None:
+        done = time.perf_counter()
+        _records.append({"kind": arrival["kind"], "merchant": arrival["merchant"],
+                         "due": round(due + self._epoch, 4),
+                         "done": round(done + self._epoch, 4),
+                         "error": None if error is None else str(error)[:200],
+                         "engine_ms": engine_ms})
         self.environment.events.request.fire(
             request_type="POST", name=arrival["kind"], context={"merchant": arrival["merchant"]},
-            response_time=(time.perf_counter() - due) * 1000, response_length=length,
+            response_time=(done - due) * 1000, response_length=length,
             exception=error, response=None)
 
 

@@ -10,4 +10,5 @@ engine's replicas, the vendors' latency and limits, and the outbox. `landscape s
     report.py    terminal and HTML reports
     measure.py   measured decision latency of the process landscape at a fixed rate
     validate.py  calibrate at one rate, compare at others (python -m harness.model.validate)
+    against_load.py  the same against `landscape load`'s Locust runs (validate --against load)
 """

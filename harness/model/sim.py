@@ -186,6 +186,9 @@ class Model:
         env, spec, rng = self.env, self.spec, self.rng
         template = spec.templates[merchant % len(spec.templates)]
         path = template.path
+        if spec.webhook_share > 0 and template.webhook_path is not None \
+                and rng.random() < spec.webhook_share:
+            path = template.webhook_path
         self.in_system += 1
         _, end = self.cpu.take(arrived, rng.gammavariate(CPU_SHAPE, self.cpu_in / CPU_SHAPE))
         yield env.timeout(max(0.0, end - arrived + self.overhead))
@@ -314,8 +317,12 @@ class Model:
     def _sampler(self, start: float, seconds: float,
                  progress: Callable[[float], None] | None) -> Generator[simpy.Event, Any, None]:
         steps = int(math.floor(seconds / SAMPLE_EVERY))
+        # evenly spaced arrivals would alias with an evenly spaced sampler: sample at jittered
+        # times then (its own random stream, so the draws of the decisions do not change)
+        jitter = random.Random(f"{self.seed}:sampler") if self.profile.even else None
         for i in range(steps):
-            yield self.env.timeout(SAMPLE_EVERY)
+            yield self.env.timeout(SAMPLE_EVERY if jitter is None
+                                   else SAMPLE_EVERY * jitter.uniform(0.5, 1.5))
             self.result.in_flight_samples.append(self.in_system)
             if progress is not None and i % 600 == 599:
                 progress(self.env.now - start)

@@ -96,6 +96,7 @@ class Template:
     path: Path
     latency: dict[str, Sampler]                  # op → draw
     limits: dict[str, AccountLimits]             # vendor → per-account limits
+    webhook_path: Path | None = None             # the webhook-driven decision, when mixed
 
 
 @dataclass
@@ -126,9 +127,20 @@ class ModelSpec:
     engine: Engine = field(default_factory=Engine)
     outbox: Outbox = field(default_factory=Outbox)
     source: str = "intercept"    # intercept (checkout) or webhook (renewal)
+    # share of declines arriving by webhook instead (a mix, as `landscape load` sends): those
+    # take their template's webhook_path (`with_webhooks`)
+    webhook_share: float = 0.0
     # per-request service time of each fake's own process (validation on this machine only:
     # the real vendors' processing is inside their latency)
     fake_service_ms: dict[str, float] = field(default_factory=dict)
+
+    def with_webhooks(self, topology: Topology, share: float) -> ModelSpec:
+        """A mix: `share` of the declines come by the billing webhook (renewals failing at the
+        billing system), the rest as this spec's source."""
+        paths = {name: _path(m, str(m.components.settings.get("mode", "cached")), "webhook")
+                 for name, m in topology.merchants.items()}
+        return replace(self, webhook_share=share, templates=[
+            replace(t, webhook_path=paths[t.name]) for t in self.templates])
 
     def with_engine(self, **changes: float) -> ModelSpec:
         return replace(self, engine=replace(self.engine, **changes))  # type: ignore[arg-type]

@@ -1,6 +1,7 @@
 """Calibrate the model at one load level of the process landscape and check it at others.
 
     python -m harness.model.validate [--calibrate 2] [--levels 4 8 12 16] [--seconds 30]
+    python -m harness.model.validate --against load [--calibrate 1] [--levels 2 4 6]
 
 Measurements come from `measure.py` (this process drives the landscape's intercept endpoint
 at a fixed open-loop rate, not Locust); percentiles measured elsewhere (harness.load.run_load,
@@ -66,8 +67,11 @@ def _window(level: Level) -> float:
 
 def calibrate(spec: ModelSpec, level: Level, soft_share: float,
               window: float | None = None,
-              fit_latency: bool = True) -> tuple[ModelSpec, dict[str, Any]]:
-    """The model fitted to one measured level (see the module's docstring)."""
+              fit_latency: bool = True, engines: int = 1,
+              profile: LoadProfile | None = None) -> tuple[ModelSpec, dict[str, Any]]:
+    """The model fitted to one measured level (see the module's docstring); `engines`
+    processes (one per merchant under `landscape load`), `profile` the level's workload
+    (default: one merchant, Poisson arrivals at the level's rate)."""
     decisions = max(len(level.latencies), 1)
     engine_cpu = sum(v for k, v in level.cpu_seconds.items() if k.endswith("recovery"))
     fits: dict[str, str] = {}
@@ -83,12 +87,12 @@ def calibrate(spec: ModelSpec, level: Level, soft_share: float,
     fake_ms = {vendor: 1000.0 * level.cpu_seconds.get(vendor, 0.0) / max(count, 1)
                for vendor, count in level.requests.items() if count}
     calibrated = replace(spec, templates=templates, fake_service_ms=fake_ms)
-    calibrated.engine = replace(spec.engine, replicas=1, workers=1,
+    calibrated.engine = replace(spec.engine, replicas=engines, workers=1,
                                 cpu_ms=1000.0 * engine_cpu / decisions, soft_share=soft_share,
                                 recovered_share=1.0, overhead_ms=0.0,
                                 cpu_speed=max(level.host_share, 0.05))
     calibrated.outbox = replace(spec.outbox, workers=RELAY_CONCURRENCY)
-    predicted = _predict(calibrated, level.rate, window or _window(level))
+    predicted = _predict(calibrated, level.rate, window or _window(level), profile=profile)
     offset = (statistics.fmean(level.latencies) - predicted["mean_s"]) * 1000.0
     calibrated.engine = replace(calibrated.engine, overhead_ms=offset)
     facts = {"engine_cpu_ms_per_decision": round(calibrated.engine.cpu_ms, 2),
@@ -102,13 +106,14 @@ def calibrate(spec: ModelSpec, level: Level, soft_share: float,
 
 
 def _predict(spec: ModelSpec, rate: float, window: float | None = None,
-             seed: int = 7) -> dict[str, Any]:
+             seed: int = 7, profile: LoadProfile | None = None) -> dict[str, Any]:
     """The model at a constant `rate` over the measured `window` (seconds of sending; the
     decisions then run to the end), replicated with seeds seed, seed+1, … until ~20,000
     declines are pooled: an overloaded level grows its queue for as long as the measurement
-    did, no longer. Without a window: one run long enough for the tails."""
-    profile = LoadProfile(merchants=1, declines_per_day=rate * 86400.0, size_sigma=0.0,
-                          diurnal=(1.0,), peaks=[])
+    did, no longer. Without a window: one run long enough for the tails. `profile`: the
+    workload at that rate (default one merchant, Poisson arrivals)."""
+    profile = profile or LoadProfile(merchants=1, declines_per_day=rate * 86400.0,
+                                     size_sigma=0.0, diurnal=(1.0,), peaks=[])
     hours = (window or min(3600.0, max(360.0, POOLED / rate))) / 3600.0
     replications = max(1, min(60, math.ceil(POOLED / (rate * hours * 3600.0))))
     latencies: list[float] = []
@@ -195,21 +200,50 @@ def render(rows: list[dict[str, Any]], facts: dict[str, Any], calibration: float
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--topology", default="netsuite-stripe-salesforce")
-    parser.add_argument("--calibrate", type=float, default=2.0, help="declines/s to fit at")
-    parser.add_argument("--levels", type=float, nargs="+", default=[4.0, 8.0, 12.0, 16.0])
-    parser.add_argument("--seconds", type=float, default=30.0, help="per level")
+    parser.add_argument("--against", choices=("driver", "load"), default="driver",
+                        help="measure with this module's own open-loop driver (one merchant, "
+                        "intercepts only), or with `landscape load` (Locust, the scenario's "
+                        "workload: harness/model/against_load.py)")
+    parser.add_argument("--topology", default=None,
+                        help="default netsuite-stripe-salesforce (--against load: the "
+                        "scenario's)")
+    parser.add_argument("--calibrate", type=float, default=None,
+                        help="declines/s to fit at (default 2; --against load: 1)")
+    parser.add_argument("--levels", type=float, nargs="+", default=None,
+                        help="default 4 8 12 16 (--against load: 2 4 6)")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="per level (default 30; --against load: 40)")
+    parser.add_argument("--scenario", default="decline-storm", help="--against load: the "
+                        "scenario `landscape load` plays (one without a timeline)")
+    parser.add_argument("--intercepts", type=float, default=0.5, help="--against load: the "
+                        "share sent as checkout-time intercepts (the rest fail renewals)")
+    parser.add_argument("--quiet", type=float, default=30.0, help="--against load: the most "
+                        "seconds each run waits for its outboxes before judging")
     parser.add_argument("--soft-share", type=float, default=0.75,
                         help="share of soft declines (retried at once on the alternate MID)")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--measured", type=Path, help="a measured.json of an earlier run: "
-                        "calibrate and compare without measuring")
+    parser.add_argument("--measured", type=Path, help="a measured.json (--against load: "
+                        "measured-load.json) of an earlier run: calibrate and compare without "
+                        "measuring")
     parser.add_argument("--latency", choices=("topology", "journal"), default="topology",
                         help="call latency from the topology's profiles (what the fakes draw "
                         "from), or fitted from the calibration level's journals (a few hundred "
                         "draws: noisy tails)")
-    parser.add_argument("--out", type=Path, default=Path("landscape-run/model-validation"))
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default landscape-run/model-validation (--against load: "
+                        "landscape-run/model-validation-load)")
     args = parser.parse_args(argv)
+    load = args.against == "load"
+    args.calibrate = args.calibrate if args.calibrate is not None else (1.0 if load else 2.0)
+    args.levels = args.levels or ([2.0, 4.0, 6.0] if load else [4.0, 8.0, 12.0, 16.0])
+    args.seconds = args.seconds or (40.0 if load else 30.0)
+    args.out = args.out or Path("landscape-run/model-validation" + ("-load" if load else ""))
+    if load:
+        from harness.model.against_load import run
+
+        args.load_topology = args.topology
+        return run(args)
+    args.topology = args.topology or "netsuite-stripe-salesforce"
     rates = [args.calibrate, *args.levels]
     args.out.mkdir(parents=True, exist_ok=True)
     raw = args.out / "measured.json"

@@ -44,6 +44,11 @@ class LoadProfile:
     size_sigma: float = 1.0
     diurnal: tuple[float, ...] = DIURNAL
     peaks: list[Peak] = field(default_factory=lambda: [Peak(0.0, 15.0, 4.0)])
+    # the merchants' relative sizes instead of lognormal draws (a topology's own merchants)
+    weights: tuple[float, ...] | None = None
+    # evenly spaced arrivals at the rate instead of a Poisson stream (`landscape load`'s plan:
+    # harness/load_profiles.py, the i-th when the rate's integral reaches i + 1/2)
+    even: bool = False
 
     def rate_factor(self, t: float) -> float:
         """The shape at `t` seconds after midnight (1.0 = the day's average)."""
@@ -76,7 +81,10 @@ class LoadProfile:
 
 def merchant_weights(profile: LoadProfile, rng: random.Random) -> list[float]:
     """Each merchant's share of the declines (lognormal sizes), cumulative for bisect."""
-    sizes = [rng.lognormvariate(0.0, profile.size_sigma) for _ in range(profile.merchants)]
+    if profile.weights is not None:
+        sizes = [profile.weights[i % len(profile.weights)] for i in range(profile.merchants)]
+    else:
+        sizes = [rng.lognormvariate(0.0, profile.size_sigma) for _ in range(profile.merchants)]
     return list(itertools.accumulate(sizes))
 
 
@@ -91,6 +99,9 @@ def arrivals(profile: LoadProfile, start: float, seconds: float,
     base = profile.mean_rate() * scale
     t = start
     end = start + seconds
+    if profile.even:
+        yield from _even(profile, base, start, end)
+        return
     while t < end:
         minute_end = min(end, (math.floor(t / 60.0) + 1) * 60.0)
         rate = base * profile.rate_factor(t)
@@ -99,4 +110,20 @@ def arrivals(profile: LoadProfile, start: float, seconds: float,
             if t >= minute_end:
                 break
             yield t
+        t = minute_end
+
+
+def _even(profile: LoadProfile, base: float, start: float, end: float) -> Iterator[float]:
+    """Arrivals where the rate's integral (piecewise constant per minute) reaches 1/2, 3/2 …"""
+    t, due = start, 0.5  # arrivals' worth of the integral still to go before the next one
+    while t < end:
+        minute_end = min(end, (math.floor(t / 60.0) + 1) * 60.0)
+        rate = base * profile.rate_factor(t)
+        while rate > 0:
+            at = t + due / rate
+            if at >= minute_end:
+                due -= (minute_end - t) * rate
+                break
+            yield at
+            t, due = at, 1.0
         t = minute_end

@@ -56,6 +56,8 @@ def test_a_load_within_the_sla_passes_the_gate(distributed: tuple[Path, str, dic
     assert load["planned"] == 12 and load["sent"] == 12
     assert load["intercepts"] and load["renewals"]  # both ways in
     assert load["outbox_left"] == 0
+    for counts in result["merchants"].values():  # intercepts counted once, as decisions
+        assert counts["errors"] == 0 and counts["decisions"] == counts["declines"], counts
     engine = load["latency"]["engine"]
     assert engine["all"]["count"] == 12  # one observation per decline on arrival
     assert engine["intercept"]["count"] == load["intercepts"]
@@ -63,9 +65,13 @@ def test_a_load_within_the_sla_passes_the_gate(distributed: tuple[Path, str, dic
     locust = load["latency"]["locust"]
     assert locust["intercept"]["count"] == load["intercepts"] and locust["all"]["failures"] == 0
     with (folder / "load.csv").open() as f:
-        rows = {(r["source"].split()[0], r["series"]): r for r in csv.DictReader(f)}
-    assert int(rows["engine", "all"]["count"]) == 12
-    assert int(rows["locust", "all"]["count"]) == 12  # final numbers, not Locust's stale CSV
+        rows = {(r["source"], r["series"]): r for r in csv.DictReader(f)}
+    assert int(rows["engine histogram", "all"]["count"]) == 12
+    # each decision's own latency from the engines' logs, unbucketed
+    exact = rows["engine log (exact)", "all"]
+    assert int(exact["count"]) == 12 and float(exact["p99_ms"]) <= float(exact["max_ms"])
+    assert int(rows["locust (from scheduled time)", "all"]["count"]) == 12  # not the stale CSV
+    assert load["cpu_seconds"] and (folder / "decisions.json").exists()
     html = (folder / "report.html").read_text()
     assert "The load (Locust) and the engines" in html and "PASS" in html
     assert "PASS" in stdout and "report:" in stdout
@@ -90,8 +96,15 @@ def test_an_erp_on_the_hot_path_fails_the_gate_and_says_why(tmp_path: Path) -> N
     p99 = checks(result)["decision_p99"]
     assert not p99["passed"]
     assert "took over 1000 ms" in p99["violations"][0]
+    # where the time went (the fakes' request logs) and why (the ERP on the hot path)
+    assert any(v.startswith("where: the slowest calls") and "netsuite" in v
+               for v in p99["violations"]), p99["violations"]
+    assert any(v.startswith("why: --mode naive") for v in p99["violations"])
+    assert result["load"]["vendor_latency"][0]["vendor"] == "netsuite"
     assert result["load"]["latency"]["engine"]["all"]["p99_bucket_ms"][0] >= 1000
     assert result["load"]["engine_mode"] == "naive"
+    for counts in result["merchants"].values():  # charged intercepts are not counted twice
+        assert counts["errors"] == 0 and counts["decisions"] == counts["declines"], counts
     # where and why, and how to replay it, on the terminal and in the report
     assert "FAIL" in done.stdout and "--seed 5" in done.stdout and "--mode naive" in done.stdout
     assert "took over 1000 ms" in (tmp_path / "report.html").read_text()

@@ -110,3 +110,87 @@ def test_the_fast_latency_draw_is_the_fakes_own() -> None:
         draw = sampler([latency])
         assert all(abs(draw(ours) - latency.draw_ms(theirs) / 1000) < 1e-12
                    for _ in range(2000))
+
+
+def test_even_arrivals_are_the_load_plan_s_own() -> None:
+    """`landscape load`'s constant shape (harness/load_profiles.py) and the model's `even`
+    arrivals put the same declines at the same times; weights split them between merchants."""
+    import random
+
+    from harness.load_profiles import Profile
+    from harness.model.workload import arrivals, merchant_weights
+
+    profile = LoadProfile(merchants=2, declines_per_day=3 * 86400 / 2, diurnal=(1.0,),
+                          peaks=[], weights=(40.0, 20.0), even=True)
+    ours = list(arrivals(profile, 0.0, 70.0, random.Random(1)))
+    planned = Profile("constant", 3.0, 70.0).arrivals()
+    assert len(ours) == len(planned) == 210
+    assert max(abs(a - b) for a, b in zip(ours, planned, strict=True)) < 0.01
+    assert merchant_weights(profile, random.Random(1)) == [40.0, 60.0]
+
+
+def test_a_webhook_mix_takes_each_merchant_s_webhook_path(spec) -> None:
+    topology = load_topology("netsuite-stripe-salesforce")
+    mixed = spec.with_webhooks(topology, 0.5)
+    assert all(t.webhook_path is not None and t.webhook_path.reads == ("stripe_intent",)
+               for t in mixed.templates)
+    assert all(t.path.reads == ("stripe_invoice",) for t in mixed.templates)
+    profile = LoadProfile(merchants=2, declines_per_day=4 * 86400 / 2, diurnal=(1.0,), peaks=[],
+                          weights=(2.0, 1.0), even=True)
+    summary = simulate(mixed, profile, seed=3, hours=0.05).summary()
+    assert summary["declines"] == 720
+    assert abs(summary["littles_law"]["relative_error"]) < 0.1  # jittered sampling: no aliasing
+    # no mix: the draws (and so the figures) are those of a spec without one
+    assert _digest(spec.with_webhooks(topology, 0.0), LoadProfile(merchants=50), 3) \
+        == _digest(spec, LoadProfile(merchants=50), 3)
+
+
+def test_a_load_run_folder_calibrates_and_compares(tmp_path, monkeypatch) -> None:
+    """--against load on a synthetic run folder (what run_load writes): decisions from the
+    engines' logs, Locust's records, CPU less idle, the fakes' request logs in the window."""
+    import json
+
+    from harness.model import against_load
+
+    monkeypatch.setattr("harness.model.validate.POOLED", 1000)
+    folders = []
+    for rate in (1.0, 3.0):
+        folder = tmp_path / f"load-{rate:g}"
+        (folder / "landscape" / "logs").mkdir(parents=True)
+        n = int(rate * 20)
+        decisions = [{"merchant": "acme", "source": "intercept" if i % 2 else "stripe",
+                      "status": "not_retried" if i % 5 == 0 else "recovered",
+                      "latency_s": 0.35 + 0.01 * (i % 20), "end": 1000.0 + i / rate + 0.4}
+                     for i in range(n)]
+        arrivals = [{"kind": "intercept", "merchant": "acme", "due": 1000.0 + i / rate,
+                     "done": 1000.0 + i / rate + 0.4, "error": None, "engine_ms": 400}
+                    for i in range(1, n, 2)]
+        (folder / "decisions.json").write_text(json.dumps(
+            {"start": 999.0, "window_end": 1100.0, "decisions": decisions,
+             "arrivals": arrivals}))
+        (folder / "result.json").write_text(json.dumps({"passed": True, "load": {
+            "sent": n, "planned": n, "cpu_seconds": {"acme recovery": 1.0, "stripe": 2.0},
+            "cpu_idle_per_s": {"acme recovery": 0.001}, "cpu_window_s": 100.0,
+            "latency": {"engine": {"all": {"p99": 700.0, "p99_bucket_ms": [500, 750]}},
+                        "locust": {"intercept": {"p99": 560.0}}}}}))
+        (folder / "landscape" / "logs" / "stripe-requests.log").write_text(
+            "1970-01-01T00:16:38.000+00:00 k GET /v1/x 200 1ms\n"          # before: not counted
+            + "1970-01-01T00:16:50.000+00:00 k GET /v1/x 200 1ms\n" * 100)
+        folders.append(against_load.read_level(rate, 20.0, folder, 0.8))
+    level = folders[0]
+    assert level.requests == {"stripe": 100}
+    assert level.cpu_seconds["acme recovery"] == pytest.approx(0.9)
+    assert level.soft_share() == pytest.approx(0.8)
+    assert len(level.intercept_latencies) == 10 and level.intercepts_in_flight
+    law = against_load.measured_littles_law(folders[1])
+    assert law["L"] == pytest.approx(law["lambda_W"], rel=0.15)
+    topology = load_topology("netsuite-stripe-salesforce")
+    mixed, profile = against_load.load_spec(topology, 0.5)
+    calibrated, facts = calibrate(mixed, level.as_level(), level.soft_share(), window=20.0,
+                                  fit_latency=False, engines=2,
+                                  profile=against_load.profile_at(profile, 1.0))
+    assert calibrated.engine.replicas == 2 and facts["engine_cpu_ms_per_decision"] > 0
+    rows = against_load.compare_load(calibrated, profile, folders)
+    assert [r["rate"] for r in rows] == [1.0, 3.0]
+    table = against_load.render_load(rows, facts, 1.0)
+    assert "1 (calibration)" in table and "PASS" in table
