@@ -13,7 +13,7 @@ billing, ERP and CRM, reconciliation is clean and tenants stayed isolated.
     python -m harness.explore --scenarios 2000                 # explore; stats as JSON
     python -m harness.explore --bench                          # scenarios per second
     python -m harness.explore --without idempotency_key --seed 7   # show what it protects
-    python -m harness.explore --scenarios 100000 --stats explore-stats.json   # the long profile
+    python -m harness.explore --scenarios 100000 --workers 2 --stats explore-stats.json  # long
 
 The same command with the same --seed replays the same exploration exactly (the same
 scenarios, the same failure, the same shrinking): the fakes and components draw every random
@@ -44,6 +44,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from harness.explore_pool import CHUNK, Plan, explore_chunks
 from harness.explore_world import DAY, World, world
 from harness.scenario_run import Planned
 
@@ -59,7 +60,8 @@ STEPS = (1.0, 60.0, 3600.0, 6 * 3600.0, DAY)
 HORIZON = 7 * DAY
 # every step: what must never be untrue, even for a moment
 ALWAYS = ("one_charge_per_invoice", "one_charge_per_idempotency_key",
-          "charges_trace_to_failures", "ledger_agrees_with_gateway", "one_retry_owner")
+          "charges_trace_to_failures", "ledger_agrees_with_gateway", "one_retry_owner",
+          "events_decided_once")
 # after the quiet phase
 SETTLED = (*ALWAYS, "every_decline_decided", "recoveries_reflected", "reconciliation_clean",
            "tenants_isolated")
@@ -149,6 +151,9 @@ def machine(ref: str = DEFAULT_TOPOLOGY, without: tuple[str, ...] = (),
             super().__init__()
             self.fired: list[Planned] = []
             self.broken = False  # a step failed: the quiet phase would only hide it
+            self.judged: tuple[float, int] | None = None  # w.activity() when last judged
+            self.by_hand: dict[str, str] = {}  # invoice key → the bank transfer's reference
+            self.funded: set[str] = set()  # invoice keys whose customer's funds arrived
             counts.scenarios += 1
 
         def _run(self, coro: Any) -> Any:
@@ -185,7 +190,26 @@ def machine(ref: str = DEFAULT_TOPOLOGY, without: tuple[str, ...] = (),
             self._count("funds_arrive")
             who = data.draw(st.sampled_from(sorted(f"{p.customer.merchant}/{p.customer.index}"
                                                    for p in self.fired)), label="who")
+            self.funded.add(pool[who].invoice_key)
             self._run(w.funds_arrive(pool[who]))
+
+        @on("pays_by_hand")
+        @precondition(lambda self: any(self._payable()))
+        @rule(data=st.data())
+        def pays_by_hand(self, data: st.DataObject) -> None:
+            self._count("pays_by_hand")
+            who = data.draw(st.sampled_from(self._payable()), label="who")
+            customer = pool[who]
+            reference = self._run(w.pays_by_hand(customer))
+            if reference:
+                self.by_hand[customer.invoice_key] = reference
+
+        def _payable(self) -> list[str]:
+            """Customers a bank transfer may pay: declined on every MID, their funds not yet
+            back (so the engine cannot have charged them), not paid by hand already."""
+            return sorted(f"{p.customer.merchant}/{p.customer.index}" for p in self.fired
+                          if p.alternate_declines and p.customer.invoice_key not in self.by_hand
+                          and p.customer.invoice_key not in self.funded)
 
         @on("advance")
         @rule(seconds=st.sampled_from(STEPS))
@@ -225,16 +249,21 @@ def machine(ref: str = DEFAULT_TOPOLOGY, without: tuple[str, ...] = (),
 
         @invariant()
         def never_broken(self) -> None:
-            if self.fired:
+            # what the invariants read changes only with time or traffic: a step that moved
+            # neither (a fault injected, a crash) has nothing new to judge
+            seen = w.activity()
+            if self.fired and seen != self.judged:
                 self.broken = True
-                check(w.judge(self.fired), always, "during the scenario")
+                check(w.judge(self.fired, by_hand=self.by_hand), always, "during the scenario")
                 self.broken = False
+                self.judged = seen
 
         def teardown(self) -> None:
             if not self.fired or self.broken:
                 return
             reconciliation = w.run(w.quiet())
-            check(w.judge(self.fired, reconciliation), settled, "after the quiet phase")
+            check(w.judge(self.fired, reconciliation, self.by_hand), settled,
+                  "after the quiet phase")
 
     Landscape.__name__ = Landscape.__qualname__ = "LandscapeMachine"
     return Landscape
@@ -309,10 +338,15 @@ def replay_command(ref: str, without: tuple[str, ...], seed: int, scenarios: int
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def bench(ref: str, scenarios: int, seed: int, merchants: int | None = None) -> dict[str, Any]:
-    """Scenarios per second once the world is built (building it is reported apart)."""
+def bench(ref: str, scenarios: int, seed: int, merchants: int | None = None,
+          workers: int = 1) -> dict[str, Any]:
+    """Scenarios per second once the world is built (building it is reported apart); with
+    `workers`, over that many processes at once."""
+    if workers > 1:
+        return explore_chunks(Plan(ref, shrink=False, merchants=merchants), seed, scenarios,
+                              workers, size=-(-scenarios // workers))
     started = time.perf_counter()
-    world(ref, CUSTOMERS, (), merchants)
+    world(ref, CUSTOMERS, (), merchants, False)  # as `machine` asks for it: one build
     build = time.perf_counter() - started
     stats = explore(ref, seed=seed, scenarios=scenarios, shrink=False, merchants=merchants)
     return {"topology": ref, "build_seconds": round(build, 3), **stats.to_dict()}
@@ -337,28 +371,45 @@ def main(argv: list[str] | None = None) -> int:
                         help="only this rule (repeatable; default: every rule)")
     parser.add_argument("--dunning", action="store_true",
                         help="the billing system's own retries on (Chargebee dunning)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help=f"processes exploring at once (chunks of {CHUNK} scenarios, each "
+                             "with a seed derived from --seed and its own replay command)")
     parser.add_argument("--stats", help="write the statistics (JSON) to this file")
     parser.add_argument("--bench", action="store_true",
                         help="print scenarios per second (no shrinking)")
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f"--workers must be 1 or more, not {args.workers}")
     if args.bench:
-        result = bench(args.topology, args.scenarios, args.seed, args.merchants)
+        result = bench(args.topology, args.scenarios, args.seed, args.merchants, args.workers)
         print(json.dumps(result, indent=1))
         return 0
-    stats = explore(args.topology, without=tuple(args.without), seed=args.seed,
-                    scenarios=args.scenarios, steps=args.steps, merchants=args.merchants,
-                    kinds=tuple(args.kinds), watch=tuple(args.watch),
-                    rules=tuple(args.rules), dunning=args.dunning)
-    out = stats.to_dict()
+    plan = Plan(args.topology, tuple(args.without), args.steps, True, args.merchants,
+                tuple(args.kinds), tuple(args.watch), tuple(args.rules), args.dunning)
+    if args.workers > 1 or args.scenarios > CHUNK:
+        def progress(so_far: dict[str, Any]) -> None:
+            print(f"{so_far['chunks_done']}/{so_far['chunks']} chunks, {so_far['scenarios']} "
+                  f"scenarios, {len(so_far['failures'])} failing, "
+                  f"{so_far['scenarios_per_second']}/s", file=sys.stderr, flush=True)
+            if args.stats:
+                with open(args.stats, "w") as f:
+                    json.dump(so_far, f, indent=1)
+        size = min(CHUNK, -(-args.scenarios // args.workers))  # every worker gets a chunk
+        out = explore_chunks(plan, args.seed, args.scenarios, args.workers, size, progress)
+    else:
+        out = explore(args.topology, without=plan.without, seed=args.seed,
+                      scenarios=args.scenarios, steps=args.steps, merchants=args.merchants,
+                      kinds=plan.kinds, watch=plan.watch, rules=plan.rules,
+                      dunning=args.dunning).to_dict()
     if args.stats:
         with open(args.stats, "w") as f:
             json.dump(out, f, indent=1)
     print(json.dumps(out, indent=1))
-    for failure in stats.failures:
+    for failure in out["failures"]:
         print("\nfailing scenario (shrunk):\n  " + "\n  ".join(failure["steps"]), file=sys.stderr)
         print(f"{failure['error']}\nseed {failure['seed']}; replay: {failure['replay']}",
               file=sys.stderr)
-    return 1 if stats.failures else 0
+    return 1 if out["failures"] else 0
 
 
 if __name__ == "__main__":

@@ -17,10 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import math
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from components.connectors.errors import UnknownOutcome, VendorError
 from components.domain import AttemptStatus
 from components.store.sqlite import SQLiteStore
 from harness import invariants
@@ -35,7 +37,7 @@ from harness.seeding import (
 )
 from harness.stage import InProcessStage
 from harness.topology import TOPOLOGIES, Topology, load_topology
-from simulators.core.control import public_state
+from simulators.core.control import public_data
 from simulators.core.virtual_time import VirtualTimeLoop
 from simulators.landscape import derive_seed
 
@@ -76,6 +78,7 @@ class World:
         self.stage = InProcessStage(topology, topology.seed, loops=False)
         self.states = ProviderStates(self.stage.http, self.stage.fakes)
         self.killed: set[tuple[str, str]] = set()
+        self.caught_up: dict[str, float] = {}  # merchant → its engine's last catch-up
         self.run(self.stage.__aenter__())
         seeded = self.run(seed_topology(topology, self.stage.http, self.stage.fakes,
                                         self.stage.components))
@@ -102,6 +105,7 @@ class World:
             await sim.stop_background()
         await self._cancel_strays()
         self.killed.clear()
+        self.caught_up.clear()
         await self.stage.reset(derive_seed(seed, "explore"),
                                {n: s.copy() for n, s in self.seeded_stores.items()})
         for vendor, snapshots in self.seeded.items():
@@ -142,6 +146,38 @@ class World:
                                          "email": c.email, "name": c.company,
                                          "payment_method_id": card})
 
+    async def pays_by_hand(self, c: Customer) -> str | None:
+        """The customer pays the renewal by bank transfer and the merchant records it in the
+        billing system (the engine takes no part); None when the invoice is no longer open
+        (the clerk looks first) or the billing system refuses now (a fault)."""
+        # recorded once what is in flight has landed: a transfer recorded while the engine is
+        # mid-decision on the same invoice is a race no engine can see (it read the invoice
+        # open a second before), not the stale read this rule is here to catch
+        deadline = self.now() + SETTLE
+        while self._in_flight() and self.now() < deadline:
+            await asyncio.wait(self._in_flight(), timeout=MIN_STEP,
+                               return_when=asyncio.FIRST_COMPLETED)
+        vendors = self.stage.merchants[c.merchant].sync.deployment.vendors
+        reference = f"WIRE-{c.invoice}"
+        try:
+            if c.billing == "chargebee":
+                assert vendors.chargebee is not None
+                invoice = await vendors.chargebee.get_invoice(c.invoice)
+                if invoice.get("status") not in ("payment_due", "not_paid"):
+                    return None
+                await vendors.chargebee.record_payment(
+                    c.invoice, amount=int(invoice["amount_due"]), payment_method="bank_transfer",
+                    reference_number=reference, idempotency_key=reference)
+            else:
+                invoice = await vendors.primary.get_invoice(c.invoice)
+                if invoice.get("status") != "open":
+                    return None
+                await vendors.primary.pay_invoice_out_of_band(c.invoice,
+                                                              idempotency_key=reference)
+        except (VendorError, UnknownOutcome):
+            return None
+        return reference
+
     async def fault(self, vendor: str, spec: dict[str, Any]) -> None:
         response = await self.stage.http.post(f"{self.stage.fakes[vendor]}/_sim/faults",
                                               json=spec)
@@ -158,14 +194,32 @@ class World:
     async def restart(self, merchant: str, component: str) -> None:
         await self.stage.restart(merchant, component)
         self.killed.discard((merchant, component))
+        if component == "recovery":  # a served engine catches up as it starts
+            self.caught_up[merchant] = self.now()
+            service = self.stage.merchants[merchant].recovery
+            if service.settings.catch_up.enabled:
+                with contextlib.suppress(Exception):
+                    await service.catch_up()
 
     # -- time -----------------------------------------------------------------------------------
     def now(self) -> float:
         return self.stage.now()
 
     async def tick(self) -> None:
-        """What the components' loops would do now: due retries, then the outbox."""
+        """What the components' loops would do now: the engine's catch-up when its interval
+        has passed (on the instants time stops at: it sets no instant of its own, or 16 quiet
+        days would stop every 5 minutes), due retries, then the outbox."""
+        now = self.now()
         for name, m in self.stage.merchants.items():
+            if ((name, "recovery") not in self.killed and m.recovery.settings.catch_up.enabled
+                    and now >= self.caught_up.get(name, -math.inf)
+                    + m.recovery.settings.catch_up.interval_seconds):
+                self.caught_up[name] = now
+                with contextlib.suppress(Exception):  # a served loop logs it and goes on
+                    await m.recovery.catch_up()
+            due = self.stage.stores[name].next_due()
+            if due is None or due > now:
+                continue  # nothing of this merchant's is due: the loops would find nothing
             if (name, "recovery") not in self.killed:
                 with contextlib.suppress(Exception):  # a served loop logs it and goes on
                     await m.recovery.engine.run_due_retries()
@@ -221,6 +275,13 @@ class World:
         # over the whole scenario, as the nightly reconciliations during it would have been
         return await reconcile_all(self.stage, self.topology, since=self.seeded_at - DAY)
 
+    def activity(self) -> tuple[float, int]:
+        """The time and the count of every request and delivery the fakes have journaled:
+        unchanged, nothing the invariants read can have changed (the fakes' own work waits for
+        the clock, the engine's ledger for a request)."""
+        fakes = self.stage.world.fakes.values()
+        return self.now(), sum(sim.journal.total + sim.webhooks.journal.total for sim in fakes)
+
     # -- the truth ------------------------------------------------------------------------------
     def truth(self) -> dict[str, Any]:
         """What `invariants.gather` reads over the control planes, read in-process."""
@@ -232,15 +293,19 @@ class World:
             for vendor, tenant_ids in self.topology.tenants(name).items():
                 for tenant_id in tenant_ids:
                     tenant = fakes[vendor].tenants.find(tenant_id)
-                    out["tenants"][vendor, tenant_id] = (public_state(tenant)["data"]
-                                                         if tenant else {})
+                    out["tenants"][vendor, tenant_id] = public_data(tenant) if tenant else {}
         return out
 
     def judge(self, fired: list[Planned],
-              reconciliation: dict[str, dict[str, Any]] | None = None) -> dict[str, list[str]]:
-        """Each invariant's violations (`invariants.judge`), with the ledger's own check."""
+              reconciliation: dict[str, dict[str, Any]] | None = None,
+              by_hand: dict[str, str] | None = None) -> dict[str, list[str]]:
+        """Each invariant's violations (`invariants.judge`), with the ledger's own check;
+        `by_hand`: invoice key → the reference of a payment the customer made by hand."""
         run = Run(self.stage, SCENARIO)
         run.customers, run.fired = self.customers, fired
+        run.manual_payments = dict(by_hand or {})
+        run.caught_up = {o.invoice_key for m in self.stage.merchants.values()
+                         for o in m.recovery.engine.recent if o.status != "error"}
         checks, _ = invariants.judge(run, self.truth(), reconciliation or {})
         found = {c["id"]: c["violations"] for c in checks}
         found["ledger_agrees_with_gateway"] = self.ledger_disagreements(

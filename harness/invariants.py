@@ -34,7 +34,8 @@ FAILED_EVENTS = {"stripe": "invoice.payment_failed", "chargebee": "payment_faile
 
 async def gather(stage: Stage) -> dict[str, Any]:
     """Every merchant tenant's state and every fake's journals."""
-    http, truth = stage.http, {"tenants": {}, "requests": {}, "webhooks": {}}
+    http = stage.http
+    truth: dict[str, Any] = {"tenants": {}, "requests": {}, "webhooks": {}}
     for vendor, base in stage.fakes.items():
         truth["requests"][vendor] = (await http.get(f"{base}/_sim/journal/requests")).json()
         truth["webhooks"][vendor] = (await http.get(f"{base}/_sim/journal/webhooks")).json()
@@ -187,7 +188,8 @@ def judge(run: Run, truth: dict[str, Any],
                 figures["double_charges"] += 1
                 violations["one_charge_per_invoice"].append(
                     f"{name} {key}: {len(charges)} succeeded charge(s) {', '.join(charges)}"
-                    + (f" and a manual ERP payment {run.manual_payments[key]}" if manual else ""))
+                    + (f" and a payment made by hand {run.manual_payments[key]}" if manual
+                       else ""))
         per_key = Counter((e.get("tenant"), e.get("idempotency_key")) for e in t.requests
                           if e.get("method") == "POST" and _charges(e.get("path", ""))
                           and e.get("idempotency_key") and not e.get("replayed")
@@ -206,6 +208,14 @@ def judge(run: Run, truth: dict[str, Any],
             violations["charges_trace_to_failures"].append(
                 f"{name}: the customer was charged for {key}, whose renewal never failed"
                 + (" (a forged webhook)" if key in run.forged else ""))
+        # each event acted on once: its copies and redeliveries answered as duplicates
+        decided = Counter(d.get("event_id") for d in t.deliveries if _decision(d))
+        for event_id, count in sorted(decided.items()):
+            if count > 1:
+                violations["events_decided_once"].append(
+                    f"{name}: event {event_id} was decided {count} times (its copies and "
+                    "redeliveries were not recognised as the same event)")
+        details["events_decided_once"].append(f"{name}: {len(decided)} events decided")
         # decisions and their latency, from the billing system's webhook deliveries
         event_invoice = t.event_invoice()
         by_invoice: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -228,8 +238,12 @@ def judge(run: Run, truth: dict[str, Any],
                 kind = "declined"
             else:
                 kind = "not_retried"
-            if answered:
+            # a decline whose webhooks all went unanswered (the engine was down past the
+            # vendor's redelivery) is decided when the engine, back, found it on the event
+            # list and retried it (its charge attempts), or said so (`run.caught_up`)
+            if answered or intents or c.invoice_key in run.caught_up:
                 figures["decisions"] += 1
+                figures["caught_up"] += 0 if answered else 1
             else:
                 figures["errors"] += 1
                 seen = ", ".join(str(a.get("status") or a.get("outcome")) for a in attempts)
@@ -354,7 +368,7 @@ def judge(run: Run, truth: dict[str, Any],
     total = sum(m["declines"] for m in merchants.values())
     details["one_charge_per_invoice"].append(
         f"{total} failed renewals, {sum(m['recovered'] for m in merchants.values())} "
-        f"recovered, {len(run.manual_payments)} paid by hand in the ERP")
+        f"recovered, {len(run.manual_payments)} paid by hand")
     details["every_decline_decided"].append(
         f"{sum(m['decisions'] for m in merchants.values())} of {total} answered")
     details["reconciliation_clean"].append(
@@ -393,3 +407,10 @@ def _vendor_calls(truth: dict[str, Any]) -> dict[str, dict[str, Any]]:
                                      if s.isdigit() and int(s) >= 400),
                        "by_status": dict(by_status)}
     return out
+
+
+def _decision(delivery: dict[str, Any]) -> bool:
+    """The endpoint answered this delivery with a decision: an engine that answers with its
+    outcome (the reference engine's `{"invoice_key": ...}`), not with a duplicate dropped or
+    an event ignored. An engine answering otherwise is never counted."""
+    return str(delivery.get("response") or "").startswith('{"invoice_key"')

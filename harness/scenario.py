@@ -43,10 +43,14 @@ INVARIANTS = {
     "drift_reported": "the CRM schema drift was reported (dead letters naming the field), "
                       "not swallowed",
     "charges_trace_to_failures": "every recovery charge is for a renewal that really failed",
+    "events_decided_once": "each failure event was acted on once: its copies and redeliveries "
+                           "were answered as duplicates (engines that answer with their "
+                           "decision, as the reference engine does)",
 }
 DEFAULT_INVARIANTS = ["one_charge_per_invoice", "one_charge_per_idempotency_key",
                       "every_decline_decided", "recoveries_reflected", "reconciliation_clean",
-                      "sla", "tenants_isolated", "charges_trace_to_failures"]
+                      "sla", "tenants_isolated", "charges_trace_to_failures",
+                      "events_decided_once"]
 
 
 class _Strict(BaseModel):

@@ -119,6 +119,7 @@ class InProcessStage:
         self.apps: dict[tuple[str, str], Killable] = {}
         self.merchants: dict[str, _Merchant] = {}
         self.stores: dict[str, Any] = {}
+        self._settings_made: dict[str, Any] = {}
         for name in topology.merchants:
             for component in ("recovery", "sync"):
                 app = Killable(None)
@@ -134,11 +135,12 @@ class InProcessStage:
         await asyncio.sleep(seconds)
 
     def _start(self, name: str, component: str) -> None:
-        settings = self.topology.component_settings(name, self.fakes, store="sqlite://")
-        settings.outbox.poll_seconds = self.poll_seconds
+        settings = self._settings(name)
         # One store per merchant, shared by its two services and kept across a kill (a
         # process's database outlives it); an in-memory SQLite keeps only committed work.
-        store = self.stores.setdefault(name, open_store("sqlite://"))
+        if name not in self.stores:
+            self.stores[name] = open_store("sqlite://")
+        store = self.stores[name]
         existing = self.merchants.get(name)
         kwargs: dict[str, Any] = {"http": self.http, "store": store, "now": self.world.clock.now,
                                   "seed": self.seed}
@@ -154,6 +156,15 @@ class InProcessStage:
         else:
             setattr(existing, component, service)
         self.apps[name, component].app = service.app
+
+    def _settings(self, name: str) -> Any:
+        """A merchant's settings, made once (the services only read them; a harness restarting
+        services thousands of times would otherwise rebuild them from the topology each time)."""
+        if name not in self._settings_made:
+            settings = self.topology.component_settings(name, self.fakes, store="sqlite://")
+            settings.outbox.poll_seconds = self.poll_seconds
+            self._settings_made[name] = settings
+        return self._settings_made[name]
 
     def _loops(self, name: str) -> list[asyncio.Task[Any]]:
         m = self.merchants[name]

@@ -111,6 +111,12 @@ def _settings(request: Request) -> ControlSettings:
     return settings
 
 
+def public_data(tenant: Tenant) -> dict[str, Any]:
+    """A tenant's collections without its session tokens, as stored: not a copy, for a reader
+    in this process that only reads (the in-process harness judging invariants every step)."""
+    return {k: v for k, v in tenant.data.items() if not is_session_collection(k)}
+
+
 def public_state(tenant: Tenant) -> dict[str, Any]:
     """A tenant's snapshot without its session tokens (never shown over HTTP)."""
     snapshot = tenant.snapshot()

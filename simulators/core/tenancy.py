@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from simulators.core.snapshot import copy_tree
+
 SNAPSHOT_FORMAT = 1
 SCHEDULE = "_schedule"  # clock-driven work (see core/scheduler.py)
 DEFAULT_MAX_OBJECTS = 100_000  # per collection of one tenant
@@ -131,7 +133,8 @@ class Tenant:
 
     def snapshot(self) -> dict[str, Any]:
         return {"format": SNAPSHOT_FORMAT, "vendor": self.vendor, "tenant": self.id,
-                "data": copy.deepcopy(self.data), "counters": dict(self.counters)}
+                "data": {name: copy_tree(dict(objects)) for name, objects in self.data.items()},
+                "counters": dict(self.counters)}
 
     def restore(self, snapshot: dict[str, Any]) -> None:
         if snapshot.get("format") != SNAPSHOT_FORMAT:
@@ -141,7 +144,7 @@ class Tenant:
             raise ValueError(f"snapshot is of a {snapshot.get('vendor')!r} tenant, "
                              f"not {self.vendor!r}")
         self.data = {name: Collection(name, self.caps, objects)
-                     for name, objects in copy.deepcopy(snapshot.get("data", {})).items()}
+                     for name, objects in copy_tree(snapshot.get("data", {})).items()}
         self.counters = dict(snapshot.get("counters", {}))
         self.derived.clear()
 

@@ -25,6 +25,7 @@ from simulators.core.randomness import Seeds
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 DEFAULT_REORDER_HOLD = 30.0
+ANSWER_KEPT = 300  # bytes of an endpoint's answer kept per attempt (as Stripe's dashboard)
 
 
 @dataclass
@@ -173,18 +174,21 @@ class WebhookDispatcher:
         if delivery.sign:
             headers.update(delivery.sign(delivery.body, now))
         started = self.sim.clock.monotonic()
-        status, error = None, None
+        status, error, answer = None, None, None
         try:
             response = await self._http().post(
                 delivery.url, content=delivery.body, headers=headers,
                 auth=httpx.USE_CLIENT_DEFAULT if delivery.auth is None else delivery.auth,
                 timeout=delivery.timeout)
             status = response.status_code
+            # the start of the endpoint's answer, as the vendors' dashboards show it
+            answer = response.content[:ANSWER_KEPT].decode("utf-8", "replace")
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
         ok = status is not None and 200 <= status < 300
         self._log(delivery, "delivered" if ok else "failed", status=status, error=error,
-                  duration_ms=round((self.sim.clock.monotonic() - started) * 1000, 2))
+                  duration_ms=round((self.sim.clock.monotonic() - started) * 1000, 2),
+                  response=answer)
         if ok:
             self._finish(delivery, True)
         elif delivery.attempts <= len(delivery.schedule):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -51,8 +52,26 @@ def org_schema(tenant: Tenant) -> OrgSchema:
     """The tenant's objects, rebuilt whenever the tenant's schema object changes."""
     cached = tenant.derived.get("org_schema")
     if cached is None or cached[0] is not tenant.schema:
-        cached = tenant.derived["org_schema"] = (tenant.schema, OrgSchema(tenant.schema))
+        cached = tenant.derived["org_schema"] = (tenant.schema, _built(tenant.schema))
     return cached[1]
+
+
+# Built objects by schema (a schema is replaced, never changed, so identity is its version):
+# orgs sharing a schema share them, and a reset tenant does not rebuild them (1.5 ms a time).
+# The last few only: a schema drifted again and again must not keep every version alive.
+_BUILT: OrderedDict[int, tuple[Any, OrgSchema]] = OrderedDict()
+_BUILT_KEEP = 32
+
+
+def _built(schema: Any) -> OrgSchema:
+    found = _BUILT.get(id(schema))
+    if found is not None and found[0] is schema:
+        _BUILT.move_to_end(id(schema))
+        return found[1]
+    built = _BUILT[id(schema)] = (schema, OrgSchema(schema))
+    while len(_BUILT) > _BUILT_KEEP:
+        _BUILT.popitem(last=False)
+    return built[1]
 
 
 def org_id(tenant: Tenant) -> str:

@@ -75,7 +75,7 @@ def test_a_scenario_runs_against_real_processes(tmp_path: Path) -> None:
     done = landscape("run", "sync-killed.yaml", "--topology", "fast.yaml", "--processes",
                      "--report-dir", "out", cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-3000:]
-    assert "mode processes" in done.stdout and "8 of 8 held" in done.stdout
+    assert "mode processes" in done.stdout and "9 of 9 held" in done.stdout
     logs = tmp_path / "landscape-run" / "sync-killed-processes" / "logs"
     assert (logs / "stripe-requests.log").read_text().count("\n") > 50
     assert "killed" in (tmp_path / "out" / "result.json").read_text()

@@ -83,7 +83,7 @@ def test_without_the_erp_paid_check_a_wire_payment_is_collected_again() -> None:
     result = run_scenario("erp-manual-payment", without=["erp_paid_check"])
     assert not result["passed"]
     violations = failed(result)["one_charge_per_invoice"]
-    assert violations and all("manual ERP payment WIRE-" in v for v in violations)
+    assert violations and all("a payment made by hand WIRE-" in v for v in violations)
     assert "--without erp_paid_check" in result["replay"]
 
 
