@@ -220,17 +220,14 @@ def compare_load(calibrated: ModelSpec, profile: LoadProfile,
 
 
 def render_load(rows: list[dict[str, Any]], facts: dict[str, Any], calibration: float) -> str:
+    from harness.model.validate import percentile_cells
+
     lines = ["| rate /s | decisions | p50 model / measured (err) | p95 model / measured (err) "
              "| p99 model / measured (err) | L / λW model | L / λW measured (intercepts) "
              "| histogram p99 (bucket) | Locust intercept p99 | gate |",
              "|---:|---:|---|---|---|---:|---:|---:|---:|---|"]
     for row in rows:
-        cells = [f"{row['rate']:g}{' (calibration)' if row['rate'] == calibration else ''}",
-                 str(row["declines"])]
-        for q in ("p50", "p95", "p99"):
-            c = row[q]
-            cells.append(f"{c['predicted']:.0f} / {c['measured']:.0f} ms "
-                         f"({c['error'] * 100:+.1f} %)")
+        cells = percentile_cells(row, calibration)
         m, x = row["littles_law"]["model"], row["littles_law"]["measured"]
         cells.append(f"{m['L']:.2f} / {m['lambda_W']:.2f}")
         cells.append(f"{x['L']:.2f} / {x['lambda_W']:.2f}")

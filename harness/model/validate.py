@@ -173,18 +173,23 @@ def compare(calibrated: ModelSpec, levels: list[Level],
     return rows
 
 
+def percentile_cells(row: dict[str, Any], calibration: float) -> list[str]:
+    """A level's first cells: its rate, its count, then p50/p95/p99 predicted / measured."""
+    cells = [f"{row['rate']:g}{' (calibration)' if row['rate'] == calibration else ''}",
+             str(row["declines"])]
+    for q in ("p50", "p95", "p99"):
+        c = row[q]
+        cells.append(f"{c['predicted']:.0f} / {c['measured']:.0f} ms ({c['error'] * 100:+.1f} %)")
+    return cells
+
+
 def render(rows: list[dict[str, Any]], facts: dict[str, Any], calibration: float) -> str:
     lines = ["| rate /s | declines | p50 model / measured (err) | p95 model / measured (err) "
              "| p99 model / measured (err) | L model | λW model | L measured | λW measured "
              "| client p99 | host share |",
              "|---:|---:|---|---|---|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
-        cells = [f"{row['rate']:g}{' (calibration)' if row['rate'] == calibration else ''}",
-                 str(row["declines"])]
-        for q in ("p50", "p95", "p99"):
-            c = row[q]
-            cells.append(f"{c['predicted']:.0f} / {c['measured']:.0f} ms "
-                         f"({c['error'] * 100:+.1f} %)")
+        cells = percentile_cells(row, calibration)
         ll_model, ll_meas = row["littles_law"]["model"], row["littles_law"]["measured"]
         cells += [f"{ll_model['L']:.2f}", f"{ll_model['lambda_W']:.2f}",
                   f"{ll_meas['L']:.2f}", f"{ll_meas['lambda_W']:.2f}",

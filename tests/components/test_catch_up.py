@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from harness.seeding import ProviderStates, renewal_fails, seed_topology
+from harness.seeding import Customer, ProviderStates, renewal_fails, seed_topology
 from harness.stage import InProcessStage
-from harness.topology import load_topology, webhook_secret
+from harness.topology import Topology, load_topology, webhook_secret
 from simulators.core.clock import Clock
 from simulators.core.virtual_time import run
 from simulators.stripe.events import sign_payload
@@ -27,6 +27,18 @@ async def stripe_get(stage: InProcessStage, key: str, path: str,
                                     auth=(key, ""))
     response.raise_for_status()
     return dict(response.json())
+
+
+async def fails_while_the_engine_is_down(stage: InProcessStage, topology: Topology,
+                                         merchant: str, index: int) -> tuple[Customer, Any]:
+    """Seeded; a minute later the engine is killed and the customer's renewal fails."""
+    seeded = await seed_topology(topology, stage.http, stage.fakes, stage.components)
+    customer = seeded.customers[merchant][index]
+    await stage.sleep(60)
+    await stage.kill(merchant, "recovery")
+    await renewal_fails(ProviderStates(stage.http, stage.fakes), topology.merchants[merchant],
+                        customer, "insufficient_funds")
+    return customer, stage.stores[merchant]
 
 
 @pytest.mark.parametrize("catch_up", [True, False], ids=["catch_up_on", "catch_up_off"])
@@ -94,12 +106,7 @@ def test_a_decline_caught_up_inside_the_redelivery_window_is_not_decided_again()
         m = topology.merchants["acme"]
         primary = m.gateway.mids[0].api_key
         async with InProcessStage(topology, poll_seconds=30) as stage:
-            seeded = await seed_topology(topology, stage.http, stage.fakes, stage.components)
-            customer, store = seeded.customers["acme"][1], stage.stores["acme"]
-            await stage.sleep(60)
-            await stage.kill("acme", "recovery")
-            await renewal_fails(ProviderStates(stage.http, stage.fakes), m, customer,
-                                "insufficient_funds")
+            customer, store = await fails_while_the_engine_is_down(stage, topology, "acme", 1)
             await stage.sleep(2 * 3600)  # the 1-hour redelivery was refused too
             await stage.restart("acme", "recovery")
             await stage.sleep(600)
@@ -120,14 +127,9 @@ def test_a_decline_caught_up_inside_the_redelivery_window_is_not_decided_again()
 def test_a_chargebee_decline_missed_for_3_days_is_decided_when_the_engine_is_back() -> None:
     async def scenario() -> tuple[list[Any], list[Any]]:
         topology = load_topology("salesforce-cpq-chargebee-stripe")
-        m = topology.merchants["initech"]
         async with InProcessStage(topology, poll_seconds=60) as stage:
-            seeded = await seed_topology(topology, stage.http, stage.fakes, stage.components)
-            customer, store = seeded.customers["initech"][0], stage.stores["initech"]
-            await stage.sleep(60)
-            await stage.kill("initech", "recovery")
-            await renewal_fails(ProviderStates(stage.http, stage.fakes), m, customer,
-                                "insufficient_funds")
+            customer, store = await fails_while_the_engine_is_down(stage, topology, "initech",
+                                                                   0)
             await stage.sleep(3 * DAY + 3600)  # Chargebee retries for about 2 days
             missed = store.attempts(customer.invoice_key)
             await stage.restart("initech", "recovery")
