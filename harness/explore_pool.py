@@ -11,6 +11,8 @@ once. A chunk's failure carries the command that replays that chunk alone, exact
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -52,7 +54,17 @@ def _build(plan: Plan) -> None:
     from harness.explore import CUSTOMERS
     from harness.explore_world import world
 
+    parent = os.getppid()
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     world(plan.ref, CUSTOMERS, tuple(sorted(plan.without)), plan.merchants, plan.dunning)
+
+
+def _exit_with(parent: int) -> None:
+    """A worker whose exploration was killed (SIGKILL, a closed terminal) must not play its
+    chunk on for an hour: it leaves when its parent is gone."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def _chunk(plan: Plan, seed: int, scenarios: int) -> tuple[dict[str, Any], float, float]:
