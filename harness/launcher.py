@@ -489,6 +489,9 @@ def up(topology_ref: str | Path, run_dir: Path | None, *, seed: int | None, data
     landscape = RunningLandscape(topology, run_dir, seed=seed, log=console, seed_data=hook,
                                  die_with_parent=True)
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    # "Ctrl-C to stop" holds even when started from a script's background job, which starts
+    # with SIGINT ignored (Python then installs no KeyboardInterrupt of its own)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         landscape.start()
         for part in summary(landscape):
@@ -499,6 +502,7 @@ def up(topology_ref: str | Path, run_dir: Path | None, *, seed: int | None, data
     finally:
         landscape.stop()  # a no-op for what start() already stopped
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
     console.print("stopped")
 
 
