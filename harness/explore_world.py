@@ -150,13 +150,11 @@ class World:
         """The customer pays the renewal by bank transfer and the merchant records it in the
         billing system (the engine takes no part); None when the invoice is no longer open
         (the clerk looks first) or the billing system refuses now (a fault)."""
-        # recorded once what is in flight has landed: a transfer recorded while the engine is
-        # mid-decision on the same invoice is a race no engine can see (it read the invoice
-        # open a second before), not the stale read this rule is here to catch
-        deadline = self.now() + SETTLE
-        while self._in_flight() and self.now() < deadline:
-            await asyncio.wait(self._in_flight(), timeout=MIN_STEP,
-                               return_when=asyncio.FIRST_COMPLETED)
+        # recorded a minute later, once the failure's webhook and the engine's decision have
+        # landed: a transfer recorded in the same instant (before the webhook even arrived, or
+        # while the engine is mid-decision, having read the invoice open a second before) is a
+        # race no engine can see, not the stale read this rule is here to catch
+        await self.advance(SETTLE)
         vendors = self.stage.merchants[c.merchant].sync.deployment.vendors
         reference = f"WIRE-{c.invoice}"
         try:
