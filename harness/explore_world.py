@@ -265,8 +265,9 @@ class World:
         """Faults cleared, crashed services back, time until the retries and redeliveries are
         over; then the sync's reconciliation with repairs (as `landscape run` ends)."""
         await self.advance(SETTLE)  # work in flight at the last step meets its faults first
-        for vendor in self.stage.fakes:
-            await self.clear_faults(vendor)
+        for vendor, sim in self.stage.world.fakes.items():
+            if sim.faults.faults:
+                await self.clear_faults(vendor)
         for merchant, component in sorted(self.killed):
             await self.restart(merchant, component)
         await self.advance(QUIET_DAYS * DAY)

@@ -18,7 +18,7 @@ _FILE_PREFIX = "sqlite:///"
 class SQLiteStore(SQLStore):
     dialect = SQLITE
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, schema: bool = True) -> None:
         super().__init__()
         self.path = path
         try:
@@ -28,7 +28,8 @@ class SQLiteStore(SQLStore):
             self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints in WAL
-            self._create_schema(repr(path))
+            if schema:  # a copy gets its schema with its contents
+                self._create_schema(repr(path))
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the SQLite store {path!r}: {exc}; check that the "
                              "directory exists and is writable, and that the file is an SQLite "
@@ -62,7 +63,7 @@ class SQLiteStore(SQLStore):
 
     def copy(self) -> SQLiteStore:
         """An in-memory copy of this store's contents (many runs can start from one state)."""
-        clone = SQLiteStore(":memory:")
+        clone = SQLiteStore(":memory:", schema=False)
         self._conn.backup(clone._conn)
         return clone
 
