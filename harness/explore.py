@@ -106,6 +106,7 @@ class Stats:
     without: list[str]
     seed: int
     scenarios: int = 0
+    settled: int = 0  # scenarios with a decline, played through the quiet phase and judged
     steps: int = 0
     rules: Counter[str] = field(default_factory=Counter)
     failures: list[dict[str, Any]] = field(default_factory=list)
@@ -115,6 +116,8 @@ class Stats:
         out = asdict(self)
         out["rules"] = dict(sorted(self.rules.items()))
         out["scenarios_per_second"] = round(self.scenarios / self.seconds, 1) if self.seconds \
+            else None
+        out["settled_per_second"] = round(self.settled / self.seconds, 1) if self.seconds \
             else None
         return out
 
@@ -264,6 +267,7 @@ def machine(ref: str = DEFAULT_TOPOLOGY, without: tuple[str, ...] = (),
             reconciliation = w.run(w.quiet())
             check(w.judge(self.fired, reconciliation, self.by_hand), settled,
                   "after the quiet phase")
+            counts.settled += 1
 
     Landscape.__name__ = Landscape.__qualname__ = "LandscapeMachine"
     return Landscape

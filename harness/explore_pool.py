@@ -87,7 +87,8 @@ def explore_chunks(plan: Plan, seed: int, scenarios: int, workers: int, size: in
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited loop
     merged: dict[str, Any] = {"topology": plan.ref, "without": sorted(plan.without),
                               "seed": seed, "workers": workers, "chunks": len(planned),
-                              "scenarios": 0, "steps": 0, "rules": {}, "failures": []}
+                              "scenarios": 0, "settled": 0, "steps": 0, "rules": {},
+                              "failures": []}
     first, last = float("inf"), 0.0
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                              initializer=_build, initargs=(plan,)) as pool:
@@ -96,6 +97,7 @@ def explore_chunks(plan: Plan, seed: int, scenarios: int, workers: int, size: in
             stats, started, ended = future.result()
             first, last = min(first, started), max(last, ended)
             merged["scenarios"] += stats["scenarios"]
+            merged["settled"] += stats["settled"]
             merged["steps"] += stats["steps"]
             for name, count in stats["rules"].items():
                 merged["rules"][name] = merged["rules"].get(name, 0) + count
@@ -113,3 +115,5 @@ def _rate(merged: dict[str, Any], seconds: float) -> None:
     merged["seconds"] = round(seconds, 3)
     merged["scenarios_per_second"] = (round(merged["scenarios"] / seconds, 1) if seconds > 0
                                       else None)
+    merged["settled_per_second"] = (round(merged["settled"] / seconds, 1) if seconds > 0
+                                    else None)
