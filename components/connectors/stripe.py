@@ -29,6 +29,10 @@ INVOICE_PAYMENTS = "payments.data.payment.payment_intent"
 PAGE_SIZE = 100  # Stripe's largest page
 CONFLICT_CODES = {"idempotency_key_in_use", "lock_timeout"}
 ALREADY_PAID = "invoice_already_paid"
+# The invoice metadata naming the gateway payment an out-of-band payment records (the engine's
+# write-back sets it): a merchant's own out-of-band payment names none (`collect`, reconcile's
+# paid_twice).
+RECOVERY_PAYMENT_ID = "recovery_payment_id"
 T = TypeVar("T")
 
 
@@ -123,19 +127,43 @@ class StripeConnector:
 
         return await self._run(attempt)
 
-    async def pay_invoice_out_of_band(self, invoice_id: str, *,
-                                      idempotency_key: str) -> dict[str, Any]:
-        """Mark an invoice paid elsewhere; one already paid is the desired state: returned."""
+    async def pay_invoice_out_of_band(self, invoice_id: str, *, idempotency_key: str,
+                                      payment_id: str | None = None) -> dict[str, Any]:
+        """Mark an invoice paid elsewhere; one already paid is the desired state: returned.
+
+        `payment_id`: the gateway payment this out-of-band payment records, set on the invoice
+        as `metadata[recovery_payment_id]` once the payment is this call's (made now, or by an
+        earlier try under the same idempotency key, replayed). It is written after the payment,
+        never before: an invoice someone else paid first (a bank transfer the merchant marked)
+        is left without it, so reconciliation can tell it from ours (`paid_twice`). A crash
+        between the two writes leaves ours unmarked until the message is sent again: a
+        difference reconciliation reports, never one it hides."""
         async def attempt() -> dict[str, Any]:
             invoice = await self._pay(invoice_id, {"paid_out_of_band": True}, idempotency_key)
             return invoice.to_dict()
 
         try:
-            return await self._run(attempt)
+            invoice = await self._run(attempt)
         except VendorError as error:
             if error.code != ALREADY_PAID:
                 raise
             return await self.get_invoice(invoice_id)
+        if payment_id and (invoice.get("metadata") or {}).get(RECOVERY_PAYMENT_ID) != payment_id:
+            invoice = await self.update_invoice_metadata(
+                invoice_id, {RECOVERY_PAYMENT_ID: payment_id},
+                idempotency_key=f"{idempotency_key}:metadata")
+        return invoice
+
+    async def update_invoice_metadata(self, invoice_id: str, metadata: dict[str, str], *,
+                                      idempotency_key: str) -> dict[str, Any]:
+        """`POST /v1/invoices/{id}` with metadata only: allowed on a paid invoice too."""
+        async def attempt() -> dict[str, Any]:
+            invoice = await self._client.v1.invoices.update_async(
+                invoice_id, params={"metadata": metadata},
+                options={"idempotency_key": idempotency_key})
+            return invoice.to_dict()
+
+        return await self._run(attempt)
 
     # -- reads ------------------------------------------------------------------------------------
     async def get_invoice(self, invoice_id: str) -> dict[str, Any]:

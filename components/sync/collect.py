@@ -1,7 +1,8 @@
 """Gathering one merchant's reconciliation snapshot from the vendors' public APIs.
 
 Gateway: every MID's PaymentIntents since `since` (the engine's carry `metadata.invoice_key`).
-Billing: Stripe invoices (their own PaymentIntent is the payment they know), or Chargebee
+Billing: Stripe invoices (their own PaymentIntent is the payment they know; one paid out of
+band, the gateway payment the engine's write-back named in its metadata), or Chargebee
 invoices with the references of their transactions. ERP: NetSuite invoices that carry a billing
 invoice id, and customer payments with what they are applied to (memo = gateway payment id,
 as the engine writes them). CRM: the recovery status the mapping names, per billing customer.
@@ -17,7 +18,11 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from components.connectors.errors import ErrorKind, UnknownOutcome, VendorError
-from components.connectors.stripe import invoice_paid_out_of_band, invoice_payment_refs
+from components.connectors.stripe import (
+    RECOVERY_PAYMENT_ID,
+    invoice_paid_out_of_band,
+    invoice_payment_refs,
+)
 from components.context import erp_entry_of, resolve_currency
 from components.domain import invoice_key
 from components.store import Store
@@ -162,10 +167,15 @@ def _billing_invoice(billing: str, inv: dict[str, Any], store: Store,
             failed = max(failed, 1)
         if failed:
             customers.setdefault(inv["customer"], []).append(key)
+        # paid by Stripe: its PaymentIntent; paid out of band by the engine's write-back: the
+        # gateway payment it named on the invoice; by the merchant (a bank transfer): none
+        recorded = (inv.get("metadata") or {}).get(RECOVERY_PAYMENT_ID)
+        refs = (intent,) if paid_by_stripe and intent else \
+            (str(recorded),) if out_of_band and recorded else ()
         return BillingInvoice(
             invoice_key=key, amount_due=int(inv["amount_due"]),
             amount_paid=int(inv["amount_paid"]), currency=inv["currency"],
-            status=inv["status"], payment_refs=(intent,) if paid_by_stripe and intent else (),
+            status=inv["status"], payment_refs=refs,
             paid_out_of_band=out_of_band, failed_attempts=failed,
             updated_at=float(inv.get("status_transitions", {}).get("paid_at") or
                              inv["created"]))

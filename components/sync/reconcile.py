@@ -13,6 +13,11 @@ the reconciliation's deadline) is named in the report, which is then not clean. 
 gateway or the billing system nothing can be judged, so nothing is; without the ERP or the CRM
 the rest is reconciled as if the merchant had none (no drift found in it, nothing repaired).
 
+An invoice paid twice — by a recovery payment of the gateway and by other means the billing
+system recorded (a bank transfer: a Chargebee payment whose reference is no gateway payment of
+ours, or a Stripe invoice the merchant marked paid out of band, which names none) — is
+`PAID_TWICE`: a refund is at stake, so a human decides, and nothing is written back for it.
+
 Matching, best first: the propagated gateway payment id (billing `payment_refs`, ERP
 `payment_ref`), then the invoice key, then, only for an ERP payment with neither, amount +
 currency within 3 days, recorded as `match: "heuristic"`.
@@ -139,6 +144,9 @@ class DriftClass(StrEnum):
     GATEWAY_PAYMENT_ORPHAN = "gateway_payment_orphan"
     CRM_STATUS_DRIFT = "crm_status_drift"
     CURRENCY_MISMATCH = "currency_mismatch"
+    # billing paid by other means (a bank transfer) and the gateway's recovery payment too: the
+    # customer paid twice, a refund is a human's decision
+    PAID_TWICE = "paid_twice"
 
     @property
     def needs_human(self) -> bool:
@@ -239,6 +247,7 @@ class _Index:
     crm: dict[str, CrmStatus]
     succeeded: dict[str, list[GatewayPayment]]  # by invoice key, oldest first
     failed: dict[str, list[GatewayPayment]]
+    charges: frozenset[str] = frozenset()  # the gateway payments' charge ids
 
     @classmethod
     def of(cls, s: Snapshot) -> _Index:
@@ -266,10 +275,16 @@ class _Index:
             crm={c.invoice_key: c for c in s.crm},
             succeeded=succeeded,
             failed=failed,
+            charges=frozenset(p.charge_id for p in s.gateway if p.charge_id),
         )
 
     def erp_key(self, e: ErpPayment) -> str | None:
         return _erp_key(e, self.erp_invoice_keys)
+
+    def is_gateway_ref(self, ref: str) -> bool:
+        """Whether a billing payment reference is a gateway payment of the snapshot (its id, or
+        its charge's: a Chargebee payment may carry either)."""
+        return ref in self.payments or ref in self.charges
 
 
 def _erp_key(e: ErpPayment, erp_invoice_keys: dict[str, str]) -> str | None:
@@ -448,6 +463,7 @@ def _invoice_drifts(key: str, ix: _Index, mine: list[_ErpLink], in_erp: set[str]
                                       *(lk.erp.recorded_at for lk in mine)))
         return
     paying = _paying(paid, bill, in_erp)
+    twice = _paid_twice(paid, bill, ix)
     if paid and bill is None:
         yield Drift(DriftClass.GATEWAY_PAYMENT_ORPHAN, key,
                     {"gateway": [_gw(p) for p in paid], "billing": []},
@@ -461,7 +477,21 @@ def _invoice_drifts(key: str, ix: _Index, mine: list[_ErpLink], in_erp: set[str]
         yield Drift(DriftClass.BILLING_OPEN_GATEWAY_PAID, key,
                     {"gateway": [_gw(paying)], "billing": [_bill(bill)]},
                     _billing_repair(key, paying), _newest(paying.created_at, bill.updated_at))
-    if has_erp and paying and paying.payment_id not in in_erp:
+    if twice:
+        assert bill is not None
+        yield Drift(DriftClass.PAID_TWICE, key,
+                    {"gateway": [_gw(p) for p in twice], "billing": [_bill(bill)],
+                     "other_payment_refs": [r for r in bill.payment_refs
+                                            if not ix.is_gateway_ref(r)],
+                     "erp": [_erp(lk) for lk in mine],
+                     "erp_invoice": [_erp_inv(inv)] if inv else []},
+                    newest_at=_newest(bill.updated_at, *(p.created_at for p in twice)))
+    # Paid twice, the ERP is left as it is: the billing system says the other payment settled
+    # the invoice, and the gateway's is the second money (as a duplicate charge's second
+    # payment is never booked). Applying it in the ERP would book money a human may refund
+    # (a reversal in the books after they close); which of the two payments stays is theirs
+    # to decide, with the ERP's side in the drift's evidence.
+    if has_erp and paying and paying.payment_id not in in_erp and not twice:
         yield Drift(DriftClass.ERP_PAYMENT_MISSING, key,
                     {"gateway": [_gw(paying)], "erp": [],
                      "erp_invoice": [_erp_inv(inv)] if inv else []},
@@ -477,6 +507,29 @@ def _paying(paid: list[GatewayPayment], bill: BillingInvoice | None,
     return (next((p for p in paid if p.payment_id in refs), None)
             or next((p for p in paid if p.payment_id in in_erp), None)
             or (paid[0] if paid else None))
+
+
+def _paid_twice(paid: list[GatewayPayment], bill: BillingInvoice | None,
+                ix: _Index) -> list[GatewayPayment]:
+    """The gateway's succeeded payments of an invoice the billing system shows paid by other
+    means; [] when it is not paid twice.
+
+    Other means: a payment reference that is no gateway payment's (a Chargebee bank transfer),
+    or a Stripe out-of-band payment naming no gateway payment (the merchant's: the engine's
+    write-back names its payment on the invoice). A gateway payment whose write-back has not
+    landed is not paid twice while the invoice is open (`BILLING_OPEN_GATEWAY_PAID`); once the
+    invoice is paid by something else, that write-back can only fail as "already paid". Our
+    own write-back landing is not either: it names the payment, so the payment is in the refs.
+    A Stripe write-back's first moment (paid, not yet named) reads as paid twice, but with the
+    invoice's paid time as its newest evidence: in transit for the settle time, not drift."""
+    if not paid or bill is None or bill.status != "paid":
+        return []
+    recorded = set(bill.payment_refs)
+    other = any(not ix.is_gateway_ref(r) for r in bill.payment_refs) or (
+        bill.paid_out_of_band and not bill.payment_refs)
+    if not other:
+        return []
+    return [p for p in paid if p.payment_id not in recorded and p.charge_id not in recorded]
 
 
 def _implied_status(bill: BillingInvoice, paying: GatewayPayment | None,

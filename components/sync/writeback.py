@@ -3,7 +3,8 @@
 Every write is safe to send twice: NetSuite payments are upserted by external id, Salesforce and
 NetSuite status fields are plain updates of the same values, Chargebee's record_payment carries
 an idempotency key and is skipped when the invoice already shows the payment, Stripe's
-out-of-band payment of a paid invoice is the desired state already.
+out-of-band payment of a paid invoice is the desired state already (the invoice then names the
+gateway payment only if the out-of-band payment was ours: see `pay_invoice_out_of_band`).
 """
 
 from __future__ import annotations
@@ -51,17 +52,30 @@ async def send(message: OutboxMessage, deployment: Deployment) -> None:
 
 
 async def _stripe_paid_out_of_band(p: dict[str, Any], m: OutboxMessage, d: Deployment) -> None:
-    await d.vendors.primary.pay_invoice_out_of_band(p["invoice_id"],
-                                                    idempotency_key=m.dedupe_key)
+    # the invoice is left naming the payment it records (`metadata[recovery_payment_id]`):
+    # reconciliation tells our out-of-band payment from the merchant's own by it
+    await d.vendors.primary.pay_invoice_out_of_band(
+        p["invoice_id"], idempotency_key=m.dedupe_key,
+        payment_id=str(p["payment_id"]) if p.get("payment_id") else None)
 
 
 async def _chargebee_record_payment(p: dict[str, Any], m: OutboxMessage, d: Deployment) -> None:
     if d.vendors.chargebee is None:
         raise NotDeliverable("no chargebee section in the settings")
-    await d.vendors.chargebee.record_payment(
-        p["invoice_id"], amount=int(p["amount"]), reference_number=str(p["payment_id"]),
-        id_at_gateway=p.get("charge_id"), date=int(p["paid_at"]),
-        comment=f"Recovered by retry ({p['payment_id']})", idempotency_key=m.dedupe_key[:100])
+    try:
+        await d.vendors.chargebee.record_payment(
+            p["invoice_id"], amount=int(p["amount"]), reference_number=str(p["payment_id"]),
+            id_at_gateway=p.get("charge_id"), date=int(p["paid_at"]),
+            comment=f"Recovered by retry ({p['payment_id']})",
+            idempotency_key=m.dedupe_key[:100])
+    except VendorError as error:
+        if error.code != "invoice_already_paid":
+            raise
+        # paid by another payment: no retry can change that, and days of them would only
+        # delay the human who must choose which payment to refund
+        raise NotDeliverable(f"{error}: the customer may have paid twice (reconciliation "
+                             f"reports it as paid_twice); a refund is a human's decision") \
+            from error
 
 
 async def _chargebee_stop_dunning(p: dict[str, Any], m: OutboxMessage, d: Deployment) -> None:

@@ -67,11 +67,14 @@ class Builder:
             self.gateway.append(GatewayPayment(pid, engine_key, amount, currency, "succeeded", t,
                                                "mid_a", charge_id=f"ch_{n}"))
         paid = state in ("recovered", "paid", "offline", "heuristic")
-        refs = (pid,) if pid and (state != "recovered" or billing == "chargebee") else ()
+        # Stripe's own payment, Chargebee's record_payment reference, or the payment the
+        # engine's Stripe out-of-band write-back names in the invoice's metadata
+        refs = (pid,) if pid else ()
+        oob = paid and (not refs or (state == "recovered" and billing == "stripe"))
         status = "paid" if paid else {"written_off": "uncollectible"}.get(state, "open")
         self.billing.append(BillingInvoice(
             key, amount, amount if paid else 0, currency, status, refs,
-            paid_out_of_band=paid and not refs, failed_attempts=int(tried), updated_at=t))
+            paid_out_of_band=oob, failed_attempts=int(tried), updated_at=t))
         self.erp_invoices.append(ErpInvoice(key, erp_id, amount, 0 if paid else amount, currency,
                                             "paidInFull" if paid else "open", f"ns_cust_{n}"))
         if paid and state == "heuristic":  # neither a reference nor an invoice on the ERP side
@@ -139,12 +142,24 @@ def plant(s: Snapshot, key: str, cls: DriftClass) -> Snapshot:
                                             lambda i: replace(i, currency="jpy")))
     if cls is DriftClass.GATEWAY_PAYMENT_ORPHAN:  # a charge for an invoice billing never had
         return replace(s, billing=tuple(b for b in s.billing if b.invoice_key != key))
+    if cls is DriftClass.PAID_TWICE:  # the merchant recorded a bank transfer first
+        return replace(s, billing=_map(s.billing, key, partial(_paid_by_hand)))
     raise AssertionError(cls)
 
 
+def _paid_by_hand(b: BillingInvoice) -> BillingInvoice:
+    """Paid by a bank transfer: on Stripe marked paid out of band with no gateway payment named,
+    on Chargebee a recorded payment with the transfer's reference."""
+    if b.invoice_key.startswith("stripe:"):
+        return replace(b, status="paid", amount_paid=b.amount_due, payment_refs=(),
+                       paid_out_of_band=True)
+    return replace(b, status="paid", amount_paid=b.amount_due, payment_refs=("BT-2026-0042",))
+
+
 def _mark_paid(b: BillingInvoice, body: dict[str, Any]) -> BillingInvoice:
-    if "amount" not in body:  # Stripe paid_out_of_band: nothing recorded on Stripe's side
-        return replace(b, status="paid", amount_paid=b.amount_due, paid_out_of_band=True)
+    if "amount" not in body:  # Stripe paid_out_of_band, naming the payment in its metadata
+        return replace(b, status="paid", amount_paid=b.amount_due, paid_out_of_band=True,
+                       payment_refs=(body["payment_id"],))
     return replace(b, status="paid", amount_paid=b.amount_paid + body["amount"],
                    payment_refs=(*b.payment_refs, body["payment_id"]))  # Chargebee record_payment
 
@@ -211,7 +226,7 @@ def test_a_missing_erp_payment_gets_apply_payment() -> None:
 
 @pytest.mark.parametrize("cls", [
     DriftClass.ERP_PAYMENT_DUPLICATE, DriftClass.ERP_AMOUNT_MISMATCH, DriftClass.ERP_PAYMENT_ORPHAN,
-    DriftClass.GATEWAY_DUPLICATE_CHARGE, DriftClass.CURRENCY_MISMATCH,
+    DriftClass.GATEWAY_DUPLICATE_CHARGE, DriftClass.CURRENCY_MISMATCH, DriftClass.PAID_TWICE,
 ])
 def test_money_drifts_need_a_human_and_carry_no_repair(cls: DriftClass) -> None:
     s, key = one()
@@ -402,3 +417,78 @@ def test_an_offline_erp_payment_is_consistent_only_once_billing_is_paid() -> Non
     assert classes(report) == {DriftClass.ERP_PAYMENT_ORPHAN, DriftClass.CRM_STATUS_DRIFT}
     [drift] = [d for d in report.drifts if d.needs_human]
     assert drift.evidence["reason"] == "no gateway payment, billing not paid"
+
+
+# -- paid twice: the gateway's recovery payment and a payment by other means in billing -------
+
+
+@pytest.mark.parametrize("billing", ["stripe", "chargebee"])
+def test_an_invoice_paid_by_bank_transfer_and_by_the_gateway_is_paid_twice(billing: str) -> None:
+    s, key = one(billing=billing)
+    report = reconcile(plant(s, key, DriftClass.PAID_TWICE))
+    [drift] = report.drifts
+    assert drift.drift_class is DriftClass.PAID_TWICE and drift.invoice_key == key
+    assert drift.needs_human and drift.repair == () and report.repairs() == []
+    assert [p["payment_id"] for p in drift.evidence["gateway"]] == ["pi_1"]
+    [bill] = drift.evidence["billing"]
+    assert bill["status"] == "paid"
+    if billing == "stripe":
+        assert bill["paid_out_of_band"] and bill["payment_refs"] == []
+        assert drift.evidence["other_payment_refs"] == []
+    else:
+        assert bill["payment_refs"] == drift.evidence["other_payment_refs"] == ["BT-2026-0042"]
+    assert [e["payment_ref"] for e in drift.evidence["erp"]] == ["pi_1"]  # the ERP's side
+    assert drift.evidence["erp_invoice"][0]["erp_invoice_id"] == "ns_inv_1"
+
+
+@pytest.mark.parametrize("billing", ["stripe", "chargebee"])
+def test_our_own_write_back_is_not_paid_twice(billing: str) -> None:
+    s, key = one(billing=billing)  # the write-back names the gateway payment it recorded
+    assert reconcile(s).clean
+    # a Chargebee record_payment may carry the charge's id rather than the PaymentIntent's
+    by_charge = replace(s, billing=_map(s.billing, key, lambda b: replace(
+        b, payment_refs=("ch_1",))))
+    assert reconcile(by_charge).clean
+
+
+def test_a_write_back_still_on_its_way_to_an_open_invoice_is_not_paid_twice() -> None:
+    for billing in ("stripe", "chargebee"):
+        s, key = one(billing=billing)
+        report = reconcile(plant(s, key, DriftClass.BILLING_OPEN_GATEWAY_PAID))
+        assert classes(report) == {DriftClass.BILLING_OPEN_GATEWAY_PAID}
+
+
+def test_a_stripe_write_back_paid_but_not_yet_named_is_in_transit() -> None:
+    s, key = one()  # paid out of band a minute ago; the metadata write is the next request
+    s = replace(s, billing=_map(s.billing, key, lambda b: replace(
+        _paid_by_hand(b), updated_at=AS_OF - 60)))
+    report = reconcile(s)
+    assert report.drifts == [] and [d.drift_class for d in report.in_transit] == [
+        DriftClass.PAID_TWICE]
+    assert classes(reconcile(s, settle_seconds=30)) == {DriftClass.PAID_TWICE}
+
+
+def test_paid_twice_books_nothing_more_in_the_erp() -> None:
+    # the gateway's payment never reached the ERP: which of the two payments stays is a
+    # human's decision, so no apply_payment is queued for it
+    s, key = one(billing="chargebee")
+    s = plant(plant(s, key, DriftClass.PAID_TWICE), key, DriftClass.ERP_PAYMENT_MISSING)
+    report = reconcile(s)
+    assert classes(report) == {DriftClass.PAID_TWICE} and report.repairs() == []
+    assert reconcile(replace(s, has_erp=False)).drifts[0].evidence["erp"] == []
+
+
+def test_billing_paid_by_its_own_payment_and_a_recovery_payment_is_a_duplicate_charge() -> None:
+    # Stripe collected the invoice itself and the engine charged too: both are gateway
+    # payments, a duplicate charge, not a payment by other means
+    s, key = one("paid")
+    engine = GatewayPayment("pi_engine", key, 4900, "usd", "succeeded", AS_OF - DAY + 5, "mid_b",
+                            charge_id="ch_engine")
+    assert classes(reconcile(replace(s, gateway=(*s.gateway, engine)))) == {
+        DriftClass.GATEWAY_DUPLICATE_CHARGE}
+
+
+def test_a_bank_transfer_alone_is_not_paid_twice() -> None:
+    s, key = one("offline", billing="chargebee")
+    s = replace(s, billing=_map(s.billing, key, _paid_by_hand))
+    assert reconcile(s).clean

@@ -238,6 +238,29 @@ def test_mark_an_invoice_paid_out_of_band(contract) -> None:
     assert invoice["status"] == "paid"
 
 
+def test_name_the_gateway_payment_on_the_invoice_it_paid_out_of_band(contract) -> None:
+    """The write-back of a recovery: paid out of band, then the invoice names the payment
+    (reconciliation tells the engine's out-of-band payment from a merchant's by it)."""
+    pact = contract(SYNC, "stripe")
+    request(pact, "a request to mark an invoice paid out of band for a recovery", "POST",
+            f"/v1/invoices/{INVOICE}/pay", states=[renewal()], form="paid_out_of_band=true"
+            ).will_respond_with(200).with_body({
+                "id": INVOICE, "object": "invoice", "status": "paid", "amount_remaining": 0},
+        content_type="application/json")
+    request(pact, "a request to name the gateway payment on an invoice", "POST",
+            f"/v1/invoices/{INVOICE}", states=[renewal()],
+            form="metadata[recovery_payment_id]=pi_PactRecovery"
+            ).will_respond_with(200).with_body({
+                "id": INVOICE, "object": "invoice",
+                "metadata": {"recovery_payment_id": "pi_PactRecovery"}},
+        content_type="application/json")
+    with pact.serve() as srv:
+        invoice = run(str(srv.url), lambda c: c.pay_invoice_out_of_band(
+            INVOICE, idempotency_key="stripe:invoice_paid_out_of_band:in_PactRenewal",
+            payment_id="pi_PactRecovery"))
+    assert invoice["metadata"] == {"recovery_payment_id": "pi_PactRecovery"}
+
+
 def test_list_invoices_for_reconciliation(contract) -> None:
     pact = contract(SYNC, "stripe")
     request(pact, "a request to list invoices created since a time", "GET", "/v1/invoices",
