@@ -111,6 +111,24 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class DecisionRecord:
+    """The engine's decision on one decline, as its store keeps it (why an invoice was, or was
+    not, retried): the last decision of the handling, and how the handling ended."""
+
+    invoice_key: str
+    source: str                 # the billing system: "stripe" | "chargebee"
+    event_id: str | None        # the billing system's event (None: an intercept)
+    via: str | None             # "webhook" | "intercept" | "retry" | "catchup"
+    action: str                 # Action: retry_now | retry_later | no_retry
+    reason: str                 # e.g. "hard_decline:stolen_card", "vendor_error:unavailable"
+    status: str                 # the outcome: recovered | declined | deferred | not_retried | …
+    at: float                   # epoch seconds
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
 class OutboxMessage:
     """One write-back to one destination; `dedupe_key` makes adding it twice a no-op."""
 

@@ -303,8 +303,10 @@ class World:
         run = Run(self.stage, SCENARIO)
         run.customers, run.fired = self.customers, fired
         run.manual_payments = dict(by_hand or {})
-        run.caught_up = {o.invoice_key for m in self.stage.merchants.values()
-                         for o in m.recovery.engine.recent if o.status != "error"}
+        # the engines' decision logs, read in place (what `invariants.gather` reads over HTTP)
+        run.caught_up = {p.customer.invoice_key for p in fired if any(
+            d.status != "error"
+            for d in self.stage.stores[p.customer.merchant].decisions(p.customer.invoice_key))}
         checks, _ = invariants.judge(run, self.truth(), reconciliation or {})
         found = {c["id"]: c["violations"] for c in checks}
         found["ledger_agrees_with_gateway"] = self.ledger_disagreements(

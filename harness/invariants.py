@@ -1,7 +1,10 @@
 """Ground truth from the fakes' control planes, and the invariants judged on it.
 
-`gather(stage)` reads every merchant tenant's state (`GET /_sim/tenants/{id}/state`) and each
-fake's request and webhook journals. `judge(run, truth, reconciliation)` checks, per merchant:
+`gather(stage, declines)` reads every merchant tenant's state (`GET /_sim/tenants/{id}/state`),
+each fake's request and webhook journals, and each engine's decision log for the failed renewals
+(`GET /v1/invoices/{key}/decisions`: durable, so a decline the engine decided without answering
+a webhook, e.g. found by its catch-up after it was down past the redelivery, is seen too).
+`judge(run, truth, reconciliation)` checks, per merchant:
 
 - at most one successful collection per invoice: succeeded PaymentIntents naming it (on any
   MID), plus payments applied by hand in the ERP;
@@ -18,9 +21,14 @@ fake's request and webhook journals. `judge(run, truth, reconciliation)` checks,
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import httpx
 
 from components.mapping import MerchantMapping, load_mapping
 from harness.scenario import INVARIANTS
@@ -32,10 +40,49 @@ if TYPE_CHECKING:
 FAILED_EVENTS = {"stripe": "invoice.payment_failed", "chargebee": "payment_failed"}
 
 
-async def gather(stage: Stage) -> dict[str, Any]:
-    """Every merchant tenant's state and every fake's journals."""
+DECISION_READS = 8  # concurrent reads of an engine's decision log
+
+
+def fired_keys(run: Run) -> dict[str, list[str]]:
+    """merchant → the invoice keys of its failed renewals (whose decisions `gather` reads)."""
+    keys: dict[str, list[str]] = defaultdict(list)
+    for p in run.fired:
+        keys[p.customer.merchant].append(p.customer.invoice_key)
+    return dict(keys)
+
+
+async def read_decisions(stage: Stage, declines: Mapping[str, Iterable[str]]
+                         ) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """merchant → invoice key → the engine's recorded decisions, over its API. An engine that
+    does not answer records nothing here (its declines are judged on the journals alone)."""
+    limit = asyncio.Semaphore(DECISION_READS)
+    out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+
+    async def one(base: str, key: str) -> tuple[str, list[dict[str, Any]]]:
+        async with limit:
+            try:
+                response = await stage.http.get(
+                    f"{base}/v1/invoices/{quote(key, safe=':')}/decisions")
+            except httpx.HTTPError:
+                return key, []
+        return key, list(response.json()) if response.status_code == 200 else []
+
+    for name, keys in declines.items():
+        urls = stage.components.get(name)
+        if urls is None:
+            continue
+        got = await asyncio.gather(*(one(urls.recovery, k) for k in dict.fromkeys(keys)))
+        out[name] = {key: rows for key, rows in got if rows}
+    return out
+
+
+async def gather(stage: Stage,
+                 declines: Mapping[str, Iterable[str]] | None = None) -> dict[str, Any]:
+    """Every merchant tenant's state and every fake's journals; `declines` (merchant → invoice
+    keys, `fired_keys(run)`): the engines' decisions on those too."""
     http = stage.http
-    truth: dict[str, Any] = {"tenants": {}, "requests": {}, "webhooks": {}}
+    truth: dict[str, Any] = {"tenants": {}, "requests": {}, "webhooks": {},
+                             "decisions": await read_decisions(stage, declines or {})}
     for vendor, base in stage.fakes.items():
         truth["requests"][vendor] = (await http.get(f"{base}/_sim/journal/requests")).json()
         truth["webhooks"][vendor] = (await http.get(f"{base}/_sim/journal/webhooks")).json()
@@ -90,8 +137,16 @@ class Truth:
         self.deliveries = [e for e in truth["webhooks"][self.billing_vendor]
                            if e.get("tenant") == billing_tenant
                            and e.get("event_type") == FAILED_EVENTS[self.billing_vendor]]
+        # invoice key → the engine's decision log (read by `gather`; empty in-process)
+        self.decisions: dict[str, list[dict[str, Any]]] = \
+            (truth.get("decisions") or {}).get(name, {})
 
     # -- what happened to each invoice -------------------------------------------------------
+    def decided(self, key: str) -> bool:
+        """The engine recorded a decision on the invoice (any action) that did not end in a
+        vendor error: the decline was decided, whichever way it reached the engine."""
+        return any(d.get("status") != "error" for d in self.decisions.get(key, ()))
+
     def recovery_intents(self, key: str) -> list[dict[str, Any]]:
         return [pi for _, pi in self.intents
                 if (pi.get("metadata") or {}).get("invoice_key") == key]
@@ -240,8 +295,10 @@ def judge(run: Run, truth: dict[str, Any],
                 kind = "not_retried"
             # a decline whose webhooks all went unanswered (the engine was down past the
             # vendor's redelivery) is decided when the engine, back, found it on the event
-            # list and retried it (its charge attempts), or said so (`run.caught_up`)
-            if answered or intents or c.invoice_key in run.caught_up:
+            # list and retried it (its charge attempts), or recorded its decision (its
+            # decision log; in-process explorations: `run.caught_up`, from its memory)
+            if answered or intents or t.decided(c.invoice_key) \
+                    or c.invoice_key in run.caught_up:
                 figures["decisions"] += 1
                 figures["caught_up"] += 0 if answered else 1
             else:

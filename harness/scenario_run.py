@@ -79,7 +79,8 @@ class Run:
         self.planned: list[Planned] = []
         self.manual_payments: dict[str, str] = {}   # invoice key → ERP payment external id
         # invoice keys the engine decided without answering a webhook (it found the event on
-        # the billing system's list after being down past the redelivery): in-process only
+        # the billing system's list after being down past the redelivery), from the engines'
+        # memory (the in-process exploration); a played run reads their decision logs instead
         self.caught_up: set[str] = set()
         self.renamed: list[dict[str, str]] = []
         self.forged: list[str] = []                 # invoice keys of forged failures
@@ -370,7 +371,7 @@ async def play(stage: Stage, scenario: Scenario, *, say: Callable[[str], None] |
     run = Run(stage, scenario, say)
     await run.play(progress)
     reconciliation = await reconcile_all(stage, stage.topology)
-    truth = await invariants.gather(stage)
+    truth = await invariants.gather(stage, invariants.fired_keys(run))
     checks, figures = invariants.judge(run, truth, reconciliation)
     wanted = [c for c in checks if c["id"] in scenario.invariants]
     decisions = figures.pop("decision_events")

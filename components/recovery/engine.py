@@ -31,6 +31,7 @@ from components.domain import (
     AttemptStatus,
     ChargeResult,
     Decision,
+    DecisionRecord,
     Decline,
     InvoiceContext,
 )
@@ -117,8 +118,10 @@ class RecoveryEngine:
 
     # -- the hot path -------------------------------------------------------------------------
     async def handle(self, decline: Decline, billing_invoice: dict[str, Any] | None = None, *,
-                     started: Stopwatch | None = None) -> Outcome:
-        """Decide on a decline and carry the decision out as far as it goes now."""
+                     started: Stopwatch | None = None, via: str | None = None) -> Outcome:
+        """Decide on a decline and carry the decision out as far as it goes now; the final
+        decision goes to the store's decision log (`via`: how the decline came, "webhook",
+        "intercept", "retry" or "catchup"; None: told by the decline's source)."""
         watch = started or Stopwatch(self.monotonic)
         outcome = Outcome(decline.invoice_key)
         arrived = decline
@@ -148,6 +151,7 @@ class RecoveryEngine:
         last = outcome.decisions[-1] if outcome.decisions else None
         self.metrics.outcomes.labels(outcome.status, last.reason.split(":")[0] if last else "")\
             .inc()
+        self.store.record_decision(_record(decline, outcome, via, self.now()))
         self.recent.append(outcome)
         log(LOG, "decline handled", invoice_key=decline.invoice_key, **{
             k: v for k, v in outcome.to_dict().items() if k != "invoice_key"})
@@ -340,6 +344,22 @@ class RecoveryEngine:
                 self.store.cancel_retry(invoice_key)  # done with (a RETRY_LATER moved it on)
             outcomes.append(outcome)
         return outcomes
+
+
+_VIA = {"intercept": "intercept", "schedule": "retry"}  # a decline's source → how it came
+
+
+def _record(decline: Decline, outcome: Outcome, via: str | None, at: float) -> DecisionRecord:
+    """The decision log's row for a handled decline: its last decision (a vendor error that
+    left none stops there: no_retry, with the error as the reason)."""
+    last = outcome.decisions[-1] if outcome.decisions else None
+    action = last.action.value if last else Action.NO_RETRY.value
+    reason = last.reason if last else f"vendor_error:{outcome.error or outcome.status}"
+    return DecisionRecord(
+        invoice_key=decline.invoice_key, source=decline.billing,
+        event_id=None if decline.source == "intercept" else decline.event_id,
+        via=via or _VIA.get(decline.source, "webhook"), action=action, reason=reason,
+        status=outcome.status, at=at)
 
 
 def _decline_doc(decline: Decline) -> dict[str, Any]:

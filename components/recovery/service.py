@@ -174,14 +174,14 @@ class RecoveryService:
         return status, outcome
 
     async def _process(self, source: str, decline: Decline, invoice: dict[str, Any] | None,
-                       watch: Stopwatch) -> tuple[int, Any]:
+                       watch: Stopwatch, via: str | None = None) -> tuple[int, Any]:
         with correlated(f"{source}:{decline.event_id}"):
             verdict = self._admit(source, decline.event_id, decline)
             if verdict != Admission.NEW:
                 log(LOG, "event dropped", source=source, verdict=verdict.value,
                     invoice_key=decline.invoice_key)
                 return 200, {"received": True, "dropped": verdict.value}
-            outcome = await self.engine.handle(decline, invoice, started=watch)
+            outcome = await self.engine.handle(decline, invoice, started=watch, via=via)
             if self.settings.protections.inbox:  # decided (or its retry scheduled): done
                 self.store.event_decided(source, decline.event_id, self.now())
             answer = outcome.to_dict()
@@ -230,7 +230,8 @@ class RecoveryService:
 
         async def process(source: str, decline: Decline) -> tuple[int, Any]:
             # no invoice: the event's copy may be days old, the engine reads it again
-            return await self._process(source, decline, None, Stopwatch(self.monotonic))
+            return await self._process(source, decline, None, Stopwatch(self.monotonic),
+                                       via="catchup")
 
         vendors = self.deployment.vendors
         report = await CatchUp(self.store, billing=self.settings.billing,
@@ -284,6 +285,12 @@ def _routes() -> list[BaseRoute]:
     async def attempts(invoice_key: str, request: Request) -> list[dict[str, Any]]:
         return [{**a.__dict__, "status": a.status.value}
                 for a in _service(request).store.attempts(invoice_key)]
+
+    @router.get("/v1/invoices/{invoice_key}/decisions", tags=["ledger"])
+    async def decisions(invoice_key: str, request: Request) -> list[dict[str, Any]]:
+        """The engine's decisions on the invoice's declines, oldest first: why it was, or
+        was not, retried (kept until the store is pruned: `Store.prune`)."""
+        return [d.to_dict() for d in _service(request).store.decisions(invoice_key)]
 
     @router.get("/healthz", tags=["operations"])
     async def health(request: Request) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Protocol
 
-from components.domain import Attempt, AttemptStatus, OutboxMessage
+from components.domain import Attempt, AttemptStatus, DecisionRecord, OutboxMessage
 from components.store.tables import StoreError
 
 __all__ = ["Admission", "Store", "StoreError", "open_store"]
@@ -54,6 +54,15 @@ class Store(Protocol):
 
     def unresolved_attempts(self) -> list[Attempt]:
         """Attempts whose outcome is UNKNOWN, oldest first (to be looked up at the gateway)."""
+        ...
+
+    # -- the decision log: why each decline was, or was not, retried ----------------------------
+    def record_decision(self, record: DecisionRecord) -> None:
+        """Append the engine's decision on a decline (one row per handling)."""
+        ...
+
+    def decisions(self, invoice_key: str) -> list[DecisionRecord]:
+        """The invoice's recorded decisions, oldest first (newest last)."""
         ...
 
     # -- scheduled retries (one per invoice) ------------------------------------------------------
@@ -123,7 +132,8 @@ class Store(Protocol):
 
     # -- housekeeping ---------------------------------------------------------------------------
     def prune(self, *, before: float) -> int:
-        """Drop inbox entries, finished outbox messages and cache entries older than `before`."""
+        """Drop inbox entries, finished outbox messages, cache entries and recorded decisions
+        older than `before`."""
         ...
 
     def close(self) -> None: ...

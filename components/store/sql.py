@@ -18,10 +18,11 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from typing import Any, Protocol
 
-from components.domain import Attempt, AttemptStatus, OutboxMessage
+from components.domain import Attempt, AttemptStatus, DecisionRecord, OutboxMessage
 from components.store import Admission
 from components.store.tables import (
     ATTEMPT_COLUMNS,
+    DECISION_COLUMNS,
     INBOX_LEASE_SECONDS,
     LEASE_SECONDS,
     MESSAGE_COLUMNS,
@@ -31,6 +32,7 @@ from components.store.tables import (
     attempt_from_row,
     attempt_row,
     ddl,
+    decision_from_row,
     dump_json,
     load_json,
     message_from_row,
@@ -40,6 +42,7 @@ from components.store.tables import (
 
 _ATTEMPTS = ", ".join(ATTEMPT_COLUMNS)
 _MESSAGES = ", ".join(MESSAGE_COLUMNS)
+_DECISIONS = ", ".join(DECISION_COLUMNS)
 _NOT_PAID = (AttemptStatus.DECLINED.value, AttemptStatus.UNKNOWN.value)
 
 
@@ -173,6 +176,19 @@ class SQLStore:
             rows = tx.run(f"SELECT {_ATTEMPTS} FROM attempts WHERE status = ? "
                           "ORDER BY created_at", AttemptStatus.UNKNOWN.value).fetchall()
         return [attempt_from_row(row) for row in rows]
+
+    # -- the decision log -----------------------------------------------------------------------
+    def record_decision(self, record: DecisionRecord) -> None:
+        with self._tx() as tx:
+            tx.run(f"INSERT INTO decisions ({_DECISIONS}) VALUES "
+                   f"({_marks(len(DECISION_COLUMNS))})",
+                   *(getattr(record, c) for c in DECISION_COLUMNS))
+
+    def decisions(self, invoice_key: str) -> list[DecisionRecord]:
+        with self._tx(write=False) as tx:
+            rows = tx.run(f"SELECT {_DECISIONS} FROM decisions WHERE invoice_key = ? "
+                          "ORDER BY id", invoice_key).fetchall()
+        return [decision_from_row(row) for row in rows]
 
     # -- scheduled retries ----------------------------------------------------------------------
     def schedule_retry(self, invoice_key: str, due_at: float, decline: dict[str, Any]) -> None:
@@ -343,4 +359,5 @@ class SQLStore:
                 "DELETE FROM inbox_decided WHERE decided_at < ?",
                 "DELETE FROM outbox WHERE status = 'done' AND updated_at < ?",
                 "DELETE FROM cache WHERE version < ?",
+                "DELETE FROM decisions WHERE at < ?",
             ))

@@ -13,12 +13,16 @@ Retention (the store only shrinks when a caller runs `prune(before=…)` on a sc
   and card-network retry caps read it); archive it out of band if it must shrink.
 - cursors: one row per named cursor (how far the engine has caught up on a vendor's event
   list), kept for the life of the deployment.
+- decisions: one row per decline the engine handled (its final decision: why an invoice was,
+  or was not, retried), until pruned (by `at`).
 
 Schema versions: 1, the first; 2 adds outbox.failing_since (when a message's current run of
 failures began: the relay gives up a fixed time after it) and the cursors table; 3 adds
 inbox_decided (an event admitted but never decided, its handler killed, is admitted again
-after `INBOX_LEASE_SECONDS`). An older store is upgraded in place when it is opened
-(`MIGRATIONS`; version 2's inbox rows count as decided, as that version treated them).
+after `INBOX_LEASE_SECONDS`); 4 adds decisions (the engine's decision log, durable: what a
+run's judge and an operator read after the engine's memory is gone). An older store is
+upgraded in place when it is opened (`MIGRATIONS`; version 2's inbox rows count as decided, as
+that version treated them; version 3 only lacks the decisions table, created empty).
 """
 
 from __future__ import annotations
@@ -30,9 +34,9 @@ from enum import Enum
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
-from components.domain import Attempt, AttemptStatus, OutboxMessage
+from components.domain import Attempt, AttemptStatus, DecisionRecord, OutboxMessage
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # an admitted event not decided this long after its admission lost its handler (a crash, a
 # kill): its redelivery, or the catch-up, is admitted again. A decision takes under a second;
 # its slowest path (every vendor call timing out and retried) well under this.
@@ -104,6 +108,14 @@ _DDL = (
     # a named position that only moves forward, e.g. "catchup:stripe:primary" → epoch seconds
     """CREATE TABLE IF NOT EXISTS cursors (
         name TEXT PRIMARY KEY, position {real} NOT NULL, updated_at {real} NOT NULL)""",
+    # the engine's decision on each decline it handled, newest last per invoice; `via`: how the
+    # decline came (webhook, intercept, retry, catchup); event_id is null for an intercept
+    """CREATE TABLE IF NOT EXISTS decisions (
+        id {serial}, invoice_key TEXT NOT NULL, source TEXT NOT NULL, event_id TEXT,
+        via TEXT, action TEXT NOT NULL, reason TEXT NOT NULL, status TEXT NOT NULL,
+        at {real} NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS decisions_invoice ON decisions (invoice_key, id)",
+    "CREATE INDEX IF NOT EXISTS decisions_at ON decisions (at)",
 )
 
 # what upgrades a store of version N to N + 1 (the tables new in N + 1 are in _DDL already,
@@ -126,6 +138,7 @@ def migration(dialect: Dialect, version: int) -> list[str]:
 
 
 ATTEMPT_COLUMNS = tuple(f.name for f in fields(Attempt))
+DECISION_COLUMNS = tuple(f.name for f in fields(DecisionRecord))
 MESSAGE_COLUMNS = ("id", "destination", "kind", "dedupe_key", "payload", "correlation_id",
                    "attempts", "next_attempt_at", "last_error", "status", "failing_since")
 
@@ -147,6 +160,11 @@ def attempt_row(attempt: Attempt) -> tuple[Any, ...]:
 def attempt_from_row(row: tuple[Any, ...]) -> Attempt:
     values = dict(zip(ATTEMPT_COLUMNS, row, strict=True))
     return Attempt(**{**values, "status": AttemptStatus(values["status"])})
+
+
+def decision_from_row(row: tuple[Any, ...]) -> DecisionRecord:
+    values = dict(zip(DECISION_COLUMNS, row, strict=True))
+    return DecisionRecord(**{**values, "at": float(values["at"])})
 
 
 def message_row(message: OutboxMessage) -> tuple[Any, ...]:

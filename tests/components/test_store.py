@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from components.domain import Attempt, AttemptStatus, OutboxMessage
+from components.domain import Attempt, AttemptStatus, DecisionRecord, OutboxMessage
 from components.store import Admission, Store, open_store
 from components.store.sqlite import SQLiteStore
 from components.store.tables import INBOX_LEASE_SECONDS, LEASE_SECONDS, StoreError, mask_url
@@ -308,6 +308,33 @@ def test_prune_drops_old_inbox_done_messages_and_cache(store: Store) -> None:
     assert store.cache_get("invoice", "new") == {}
 
 
+def decision(invoice: str = "stripe:in_1", *, at: float = 100.0, action: str = "no_retry",
+             reason: str = "hard_decline:stolen_card", event: str | None = "evt_1",
+             via: str | None = "webhook") -> DecisionRecord:
+    return DecisionRecord(invoice_key=invoice, source="stripe", event_id=event, via=via,
+                          action=action, reason=reason, status="not_retried", at=at)
+
+
+def test_decisions_are_kept_per_invoice_newest_last(store: Store) -> None:
+    assert store.decisions("stripe:in_1") == []
+    first = decision(action="retry_later", reason="vendor_error:unavailable", at=10.0)
+    store.record_decision(first)
+    store.record_decision(decision("stripe:in_2", event=None, via="intercept", at=11.0))
+    # the same instant twice: still in the order recorded
+    second = decision(at=10.0, via="retry")
+    store.record_decision(second)
+    assert store.decisions("stripe:in_1") == [first, second]
+    (other,) = store.decisions("stripe:in_2")
+    assert other.event_id is None and other.via == "intercept" and other.at == 11.0
+
+
+def test_prune_drops_old_decisions(store: Store) -> None:
+    store.record_decision(decision(at=10.0))
+    store.record_decision(decision(at=500.0, reason="retry_budget"))
+    assert store.prune(before=100.0) == 1
+    assert [d.reason for d in store.decisions("stripe:in_1")] == ["retry_budget"]
+
+
 # -- several processes or replicas on one store ---------------------------------------------------
 def test_concurrent_admissions_of_one_event_yield_one_new(connect: Callable[[], Store]) -> None:
     stores = [connect() for _ in range(4)]
@@ -376,7 +403,7 @@ def test_sqlite_file_reopens_with_its_data_in_wal_mode(tmp_path: Path) -> None:
     again.close()
     with sqlite3.connect(tmp_path / "reopen.db") as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert raw.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
+        assert raw.execute("SELECT version FROM schema_version").fetchall() == [(4,)]
 
 
 
@@ -406,8 +433,48 @@ def test_a_version_1_store_is_upgraded_in_place_with_its_messages(tmp_path: Path
     open_store(f"sqlite:///{path}").close()  # opening it again changes nothing
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT version FROM schema_version ORDER BY version").fetchall() \
-            == [(1,), (2,), (3,)]
+            == [(1,), (2,), (3,), (4,)]
         assert raw.execute("SELECT failing_since FROM outbox").fetchall() == [(10.0,)]
+
+def test_a_version_3_store_is_upgraded_with_an_empty_decision_log(tmp_path: Path) -> None:
+    path = tmp_path / "v3.db"
+    v3 = open_store(f"sqlite:///{path}")
+    v3.reserve_attempt(attempt("k1"))
+    v3.close()
+    with sqlite3.connect(path) as raw:  # as version 3 left it: no decision log
+        raw.execute("DROP TABLE decisions")
+        raw.execute("UPDATE schema_version SET version = 3")
+    store = open_store(f"sqlite:///{path}")
+    assert [a.idempotency_key for a in store.attempts("stripe:in_1")] == ["k1"]
+    assert store.decisions("stripe:in_1") == []
+    store.record_decision(decision())
+    store.close()
+    again = open_store(f"sqlite:///{path}")  # reopened: the decision is still there
+    assert again.decisions("stripe:in_1") == [decision()]
+    again.close()
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT version FROM schema_version ORDER BY version").fetchall() \
+            == [(3,), (4,)]
+
+
+def test_a_version_3_postgres_store_is_upgraded_with_a_decision_log(
+        fresh_postgres_url: str) -> None:
+    import psycopg
+
+    open_store(fresh_postgres_url).close()
+    with psycopg.connect(fresh_postgres_url, autocommit=True) as raw:
+        raw.execute("DROP TABLE decisions")
+        raw.execute("DELETE FROM schema_version")
+        raw.execute("INSERT INTO schema_version VALUES (3)")
+    stores = run_together(2, lambda _: open_store(fresh_postgres_url))
+    stores[0].record_decision(decision())
+    assert stores[1].decisions("stripe:in_1") == [decision()]
+    for each in stores:
+        each.close()
+    with psycopg.connect(fresh_postgres_url) as raw:
+        versions = raw.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
+    assert versions == [(3,), (4,)]
+
 
 def test_sqlite_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
@@ -483,7 +550,7 @@ def test_a_version_1_postgres_store_is_upgraded_once_by_replicas_starting_togeth
         each.close()
     with psycopg.connect(fresh_postgres_url) as raw:
         versions = raw.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
-    assert versions == [(1,), (2,), (3,)]
+    assert versions == [(1,), (2,), (3,), (4,)]
 
 
 def test_a_version_2_store_counts_its_inbox_as_decided(tmp_path: Path) -> None:
@@ -500,4 +567,4 @@ def test_a_version_2_store_counts_its_inbox_as_decided(tmp_path: Path) -> None:
     store.close()
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT version FROM schema_version ORDER BY version").fetchall() \
-            == [(2,), (3,)]
+            == [(2,), (3,), (4,)]
