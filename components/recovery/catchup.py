@@ -116,11 +116,9 @@ class CatchUp:
             return await self.chargebee.list_events(
                 event_type=CHARGEBEE_EVENT, occurred_after=max(0, int(since) - 1),
                 limit_total=limit)
-        # Stripe lists newest first; a window with more than `limit` events keeps the newest.
-        # (The connector has no list_events of its own yet: its listing helper is used here.)
-        params = {"type": STRIPE_EVENT, "created": {"gte": max(0, int(since))}}
-        return await self.stripe._list(self.stripe._client.v1.events.list_async, params,
-                                       limit_total=limit)
+        # Stripe lists newest first; a window with more than `limit` events keeps the newest
+        return await self.stripe.list_events(type_=STRIPE_EVENT, created_gte=max(0, int(since)),
+                                             limit_total=limit)
 
     def _decline(self, event: dict[str, Any]) -> Decline | None:
         try:
