@@ -132,12 +132,34 @@ class RecordType:
     is_custom_record: bool = False
     required: tuple[str, ...] = field(default=())
 
+    def custom_field(self, name: str) -> FieldDef | None:
+        """`custom.field(name)` (any case), remembered per schema object and name."""
+        custom = self.custom
+        if custom is None:
+            return None
+        entry = _CUSTOM_FIELDS.get(id(custom))
+        if entry is None or entry[0] is not custom:
+            entry = _CUSTOM_FIELDS[id(custom)] = (custom, {})
+            while len(_CUSTOM_FIELDS) > _CUSTOM_FIELDS_KEEP:
+                _CUSTOM_FIELDS.pop(next(iter(_CUSTOM_FIELDS)))
+        names = entry[1]
+        if name in names:
+            return names[name]
+        found = custom.field(name)
+        if len(names) < _CUSTOM_NAMES_KEEP:
+            names[name] = found
+        return found
+
     def std(self, name: str) -> tuple[str, StdField] | None:
         if name in self.fields:
             return name, self.fields[name]
         folded = name.casefold()
         return next(((n, f) for n, f in self.fields.items() if n.casefold() == folded), None)
 
+
+# custom field lookups by name, per schema object (`RecordType.custom_field`)
+_CUSTOM_FIELDS: dict[int, tuple[ObjectDef, dict[str, FieldDef | None]]] = {}
+_CUSTOM_FIELDS_KEEP, _CUSTOM_NAMES_KEEP = 256, 4096
 
 STANDARD = {
     "customer": ("customer", "Customer", "entity", {**COMMON, **ENTITY}),
@@ -302,7 +324,7 @@ class Write:
         return self.values
 
     def _custom(self, name: str, value: Any) -> None:
-        fdef = self.rtype.custom.field(name) if self.rtype.custom is not None else None
+        fdef = self.rtype.custom_field(name)
         if fdef is None:
             if self.strict_names:
                 raise errors.unknown_field(name, self.rtype.name)
@@ -677,9 +699,21 @@ def plain_value(tenant: Tenant, rtype: RecordType, name: str, value: Any) -> Any
     """A stored value as a query sees it: ids for references and list values, typed dates."""
     if value is None:
         return None
-    fdef = rtype.custom.field(name) if rtype.custom is not None else None
+    fdef, kind = value_kind(rtype, name)
+    return plain(fdef, kind, value)
+
+
+def value_kind(rtype: RecordType, name: str) -> tuple[FieldDef | None, str | None]:
+    """What `plain` needs to know of field `name`: its custom field definition and its kind."""
+    fdef = rtype.custom_field(name)
     spec = rtype.fields.get(name)
-    kind = fdef.type if fdef is not None else (spec.kind if spec else None)
+    return fdef, fdef.type if fdef is not None else (spec.kind if spec else None)
+
+
+def plain(fdef: FieldDef | None, kind: str | None, value: Any) -> Any:
+    """`plain_value` once the field's `value_kind` is known (a query looks it up once)."""
+    if value is None:
+        return None
     if isinstance(value, dict):
         return value.get("id")
     if kind == "picklist" and fdef is not None:

@@ -11,7 +11,7 @@ names for the few that differ; references and list values are ids.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -21,10 +21,13 @@ from simulators.netsuite.models import (
     INVOICE_STATUS,
     PAYMENT_STATUS,
     RecordType,
+    plain,
     plain_value,
     record_type,
     records,
+    value_kind,
 )
+from simulators.netsuite.suiteql.values import normalize_value
 
 TRANSACTION_TYPES = {"invoice": "CustInvc", "customerpayment": "CustPymt"}
 RENAMES = {
@@ -34,6 +37,10 @@ RENAMES = {
     "custom": {"dateCreated": "created", "lastModifiedDate": "lastmodified"},
 }
 STATUS_CODES = {k: v[1] for k, v in {**INVOICE_STATUS, **PAYMENT_STATUS}.items()}
+
+
+_COLUMNS: dict[tuple[str, int], tuple[Any, frozenset[str]]] = {}  # (table, schema) -> columns
+_COLUMNS_KEEP = 256
 
 
 class TenantCatalog:
@@ -61,6 +68,16 @@ class TenantCatalog:
         return [rt for n in names if (rt := record_type(self.tenant, n)) is not None]
 
     def columns(self, table: str) -> set[str]:
+        schema = self.tenant.schema  # the columns follow from the schema alone
+        key = (table, id(schema))
+        found = _COLUMNS.get(key)
+        if found is None or found[0] is not schema:
+            found = _COLUMNS[key] = (schema, frozenset(self._columns(table)))
+            while len(_COLUMNS) > _COLUMNS_KEEP:
+                _COLUMNS.pop(next(iter(_COLUMNS)))
+        return set(found[1])
+
+    def _columns(self, table: str) -> set[str]:
         cols = {"id"}
         if table == "transaction":
             cols |= {"type", "recordtype"}
@@ -73,31 +90,66 @@ class TenantCatalog:
         return cols
 
     def rows(self, table: str) -> Iterable[Mapping[str, Any]]:
-        out = []
+        return self._rows(table, _same)
+
+    def normalized_rows(self, table: str,
+                        columns: Collection[str] | None = None) -> list[dict[str, Any]]:
+        """`rows`, each value already as the evaluator normalizes it (`normalize_value`), so
+        that a query converts each stored value once, not twice; with `columns`, only those
+        columns (and `id`): the ones a query reads."""
+        return self._rows(table, normalize_value, columns)
+
+    def _rows(self, table: str, finish: Callable[[Any], Any],
+              columns: Collection[str] | None = None) -> list[dict[str, Any]]:
+        out: list[tuple[int, dict[str, Any]]] = []
         for rtype in self._sources(table):
             renames = self._renames(rtype)
+            # per field name: its column and how a value of it converts (looked up once)
+            fields: dict[str, tuple[str, Any, str | None] | None] = {}
+            # per set of field names (in order; records of a type mostly share one): the
+            # wanted fields, each with its column and conversion
+            plans: dict[tuple[str, ...], list[tuple[str, str, Any, str | None]]] = {}
             for record in records(self.tenant, rtype).values():
-                row: dict[str, Any] = {"id": int(record["id"])}
-                for name, value in record.items():
-                    if name == "id" or isinstance(value, list) and name in ("item", "apply"):
+                record_id = int(record["id"])
+                row: dict[str, Any] = {"id": finish(record_id)}
+                names = tuple(record)
+                plan = plans.get(names)
+                if plan is None:
+                    plan = plans[names] = []
+                    for name in names:
+                        if name == "id":
+                            continue
+                        if name not in fields:
+                            column = renames.get(name, name.lower())
+                            fields[name] = ((column, *value_kind(rtype, name))
+                                            if columns is None or column in columns else None)
+                        spec = fields[name]
+                        if spec is not None:
+                            plan.append((name, *spec))
+                for name, column, fdef, kind in plan:
+                    value = record[name]
+                    if isinstance(value, list) and name in ("item", "apply"):
                         continue
-                    column = renames.get(name, name.lower())
                     if name == "status" and isinstance(value, dict):
-                        row[column] = STATUS_CODES.get(value.get("id"), value.get("id"))
+                        row[column] = finish(STATUS_CODES.get(value.get("id"), value.get("id")))
                     else:
-                        row[column] = plain_value(self.tenant, rtype, name, value)
+                        row[column] = finish(plain(fdef, kind, value))
                 if table == "transaction":
-                    row["type"] = TRANSACTION_TYPES[rtype.name]
-                    row["recordtype"] = rtype.name
-                out.append(row)
-        out.sort(key=lambda r: r["id"])
-        return out
+                    row["type"] = finish(TRANSACTION_TYPES[rtype.name])
+                    row["recordtype"] = finish(rtype.name)
+                out.append((record_id, row))
+        out.sort(key=lambda pair: pair[0])
+        return [row for _, row in out]
 
     @staticmethod
     def _renames(rtype: RecordType) -> dict[str, str]:
         if rtype.is_custom_record:
             return RENAMES["custom"]
         return RENAMES["transaction"] if rtype.name in TRANSACTION_TYPES else {}
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 # -- record collection filter: q=companyName START_WITH "Acme" AND isInactive IS false -------

@@ -188,7 +188,7 @@ def render(base: str, tenant: Tenant, rtype: RecordType, record: dict[str, Any],
 def _wire(base: str, tenant: Tenant, rtype: RecordType, name: str, value: Any, href: str,
           expand: bool) -> Any:
     spec = rtype.fields.get(name)
-    fdef = rtype.custom.field(name) if rtype.custom is not None else None
+    fdef = rtype.custom_field(name)
     if spec is not None and spec.kind == "sublist":
         link = {"rel": "self", "href": f"{href}/{name}"}
         if not expand:

@@ -107,10 +107,10 @@ class NetSuiteVendor(Vendor):
 
     def _tba(self, sim: Simulator, request: Request, header: str) -> tuple[Tenant, dict]:
         try:
-            realm = oauth1.parse_authorization(header).realm
+            parsed = oauth1.parse_authorization(header)
         except oauth1.OAuth1Error:
             raise invalid_login() from None
-        tenant = self.find_tenant(sim, realm)
+        tenant = self.find_tenant(sim, parsed.realm)
         if tenant is None:
             raise invalid_login()
         records = oauth2.integrations(tenant.settings)
@@ -129,16 +129,19 @@ class NetSuiteVendor(Vendor):
             return None
 
         # The client signed the URL it sent to: scheme and Host as received, the raw path.
-        raw_path = request.scope.get("raw_path") or request.url.path.encode()
-        url = f"{request.url.scheme}://{request.headers.get('host', '')}{raw_path.decode()}"
-        query = parse_qsl(request.scope.get("query_string", b"").decode("latin-1"),
-                          keep_blank_values=True)
+        scope = request.scope
+        raw_path = scope.get("raw_path") or request.url.path.encode()
+        scheme = scope.get("scheme", "http")
+        url = f"{scheme}://{request.headers.get('host', '')}{raw_path.decode()}"
+        query_string = scope.get("query_string", b"")
+        query = parse_qsl(query_string.decode("latin-1"),
+                          keep_blank_values=True) if query_string else []
         try:
             params = oauth1.verify(
                 request.method, url, header, query, lookup_consumer_secret=consumer_secret,
                 lookup_token_secret=token_secret, now=sim.clock.wall(),
                 nonce_seen=self._nonces.setdefault(tenant.id, oauth1.NonceCache(MAX_SKEW)),
-                max_skew=MAX_SKEW, expected_realm=tenant.id)
+                max_skew=MAX_SKEW, expected_realm=tenant.id, parsed=parsed)
         except oauth1.OAuth1Error as error:
             raise invalid_login() from error
         return tenant, {"auth": "tba", "consumer_key": params.consumer_key,

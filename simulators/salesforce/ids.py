@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import string
+from functools import lru_cache
 
 from simulators.core.tenancy import Tenant
 
@@ -46,6 +47,11 @@ def normalize(value: str) -> str | None:
     """The canonical 18-char form of a 15- or 18-char id, or None if `value` is no id."""
     if not isinstance(value, str) or not _ID_RE.match(value):
         return None
+    return _normalized(value)
+
+
+@lru_cache(maxsize=8192)  # the same ids come back request after request (the org's, the user's)
+def _normalized(value: str) -> str | None:
     if len(value) == 15:
         return to18(value)
     head, suffix = value[:15], value[15:].upper()
@@ -83,7 +89,12 @@ def org_of(tenant: Tenant) -> str:
 def org_tag(tenant: Tenant) -> str:
     """4 chars that tell orgs apart in their record ids: a hash of the 15-char org id, stable
     across runs (two given orgs share it with a chance of 1 in 62**4, about 15 million)."""
-    digest = hashlib.sha256(org_of(tenant)[:15].encode()).digest()
+    return _tag(org_of(tenant)[:15])
+
+
+@lru_cache(maxsize=256)
+def _tag(org15: str) -> str:
+    digest = hashlib.sha256(org15.encode()).digest()
     return _base62(int.from_bytes(digest[:8], "big"), TAG_CHARS)
 
 
@@ -107,6 +118,7 @@ def reserve(tenant: Tenant, record_id: str) -> None:
     tenant.counters[name] = max(tenant.counters.get(name, 0), number)
 
 
+@lru_cache(maxsize=256)
 def org_id(seed: str) -> str:
     """An 18-char organization id (00D…) derived from a short readable seed like "DEMO1"."""
     body = re.sub(r"[^A-Za-z0-9]", "", seed)[-9:].rjust(9, "0")

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from simulators.core.schemas import FieldValueError
@@ -79,7 +80,12 @@ def org_id(tenant: Tenant) -> str:
 
 
 def user_id(tenant: Tenant) -> str:
-    return ids.to18(ids.USER_PREFIX + org_id(tenant)[3:15])
+    return _user_of(org_id(tenant))
+
+
+@lru_cache(maxsize=256)
+def _user_of(org: str) -> str:
+    return ids.to18(ids.USER_PREFIX + org[3:15])
 
 
 def sf_datetime(epoch: float) -> str:

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Protocol
 
 from simulators.core.patterns import compile_like
@@ -563,6 +564,16 @@ def parse(soql: str) -> Query:
     """Parse SOQL text; raises :class:`SoqlError` (MALFORMED_QUERY) on bad syntax."""
     if not isinstance(soql, str):
         raise SoqlError(MALFORMED_QUERY, "query must be a string")
+    if len(soql) > _CACHED_TEXT:
+        return _Parser(soql).parse()
+    return _parsed(soql)
+
+
+_CACHED_TEXT = 4096  # longer texts are parsed each time, not kept
+
+
+@lru_cache(maxsize=256)  # clients send the same few query texts; a Query is immutable
+def _parsed(soql: str) -> Query:
     return _Parser(soql).parse()
 
 

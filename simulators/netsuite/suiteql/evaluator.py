@@ -9,7 +9,7 @@ that would pass it is refused before it is built."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
@@ -153,7 +153,27 @@ def _like(node: Like, row: _Row, budget: _Budget) -> bool | None:
     return matched != node.negated
 
 
-def _rows(catalog: Catalog, source: Source) -> list[dict[str, Any]]:
+def _referenced(plan: Plan) -> dict[str, set[str]]:
+    """The columns the plan reads, per source alias (`*` is already expanded to them)."""
+    wanted: dict[str, set[str]] = {source.alias: set() for source in plan.sources}
+    stack: list[Any] = [plan.where, *(on for _, on in plan.joins),
+                        *(expr for _, expr in plan.outputs), *(o.expr for o in plan.order_by)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Ref):
+            wanted.setdefault(node.alias, set()).add(node.column)
+        elif isinstance(node, tuple | list):
+            stack.extend(node)
+        elif isinstance(node, Node):  # every Node is a dataclass
+            stack.extend(getattr(node, f.name) for f in fields(node))  # type: ignore[arg-type]
+    return wanted
+
+
+def _rows(catalog: Catalog, source: Source, columns: set[str]) -> list[dict[str, Any]]:
+    normalized = getattr(catalog, "normalized_rows", None)
+    if normalized is not None:  # a catalog that builds rows of just these columns, normalized
+        rows: list[dict[str, Any]] = normalized(source.table, columns)
+        return rows
     return [
         {str(key).lower(): normalize_value(value) for key, value in record.items()}
         for record in catalog.rows(source.table)
@@ -162,7 +182,8 @@ def _rows(catalog: Catalog, source: Source) -> list[dict[str, Any]]:
 
 def _joined(plan: Plan, catalog: Catalog, budget: _Budget) -> list[_Row]:
     first = plan.sources[0]
-    tables = [list(_rows(catalog, source)) for source in plan.sources]
+    wanted = _referenced(plan)
+    tables = [list(_rows(catalog, source, wanted[source.alias])) for source in plan.sources]
     if all(on is None for _, on in plan.joins):
         # a cross product's size is known up front: refuse it before building any of it
         product = 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import NoReturn
 
 from simulators.netsuite.suiteql.errors import short, unsupported
@@ -435,6 +436,14 @@ def parse(q: str) -> Query:
     if not isinstance(q, str):
         raise unsupported("the query must be a string")
     try:
-        return _Parser(q).query()
+        return _Parser(q).query() if len(q) > _CACHED_TEXT else _parsed(q)
     except RecursionError:
         raise unsupported("query nested too deeply") from None
+
+
+_CACHED_TEXT = 4096  # longer texts are parsed each time, not kept
+
+
+@lru_cache(maxsize=256)  # clients send the same few query texts; a Query is immutable
+def _parsed(q: str) -> Query:
+    return _Parser(q).query()
