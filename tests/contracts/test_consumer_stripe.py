@@ -225,13 +225,16 @@ def test_api_key_refused(contract) -> None:
 
 
 # -- the sync service ---------------------------------------------------------------------------
-def test_mark_an_invoice_paid_out_of_band(contract) -> None:
-    pact = contract(SYNC, "stripe")
-    request(pact, "a request to mark an invoice paid out of band", "POST",
-            f"/v1/invoices/{INVOICE}/pay", states=[renewal()], form="paid_out_of_band=true"
-            ).will_respond_with(200).with_body({
+def paid_out_of_band(pact: Any, description: str) -> None:
+    request(pact, description, "POST", f"/v1/invoices/{INVOICE}/pay", states=[renewal()],
+            form="paid_out_of_band=true").will_respond_with(200).with_body({
                 "id": INVOICE, "object": "invoice", "status": "paid", "amount_remaining": 0},
         content_type="application/json")
+
+
+def test_mark_an_invoice_paid_out_of_band(contract) -> None:
+    pact = contract(SYNC, "stripe")
+    paid_out_of_band(pact, "a request to mark an invoice paid out of band")
     with pact.serve() as srv:
         invoice = run(str(srv.url), lambda c: c.pay_invoice_out_of_band(
             INVOICE, idempotency_key="stripe:invoice_paid_out_of_band:in_PactRenewal"))
@@ -242,11 +245,7 @@ def test_name_the_gateway_payment_on_the_invoice_it_paid_out_of_band(contract) -
     """The write-back of a recovery: paid out of band, then the invoice names the payment
     (reconciliation tells the engine's out-of-band payment from a merchant's by it)."""
     pact = contract(SYNC, "stripe")
-    request(pact, "a request to mark an invoice paid out of band for a recovery", "POST",
-            f"/v1/invoices/{INVOICE}/pay", states=[renewal()], form="paid_out_of_band=true"
-            ).will_respond_with(200).with_body({
-                "id": INVOICE, "object": "invoice", "status": "paid", "amount_remaining": 0},
-        content_type="application/json")
+    paid_out_of_band(pact, "a request to mark an invoice paid out of band for a recovery")
     request(pact, "a request to name the gateway payment on an invoice", "POST",
             f"/v1/invoices/{INVOICE}", states=[renewal()],
             form="metadata[recovery_payment_id]=pi_PactRecovery"
