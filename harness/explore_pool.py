@@ -69,11 +69,18 @@ def _exit_with(parent: int) -> None:
 
 def _chunk(plan: Plan, seed: int, scenarios: int) -> tuple[dict[str, Any], float, float]:
     from harness.explore import explore
+    from harness.explore_world import close_worlds
 
     started = time.time()
-    stats = explore(plan.ref, without=plan.without, seed=seed, scenarios=scenarios,
-                    steps=plan.steps, shrink=plan.shrink, merchants=plan.merchants,
-                    kinds=plan.kinds, watch=plan.watch, rules=plan.rules, dunning=plan.dunning)
+    try:
+        stats = explore(plan.ref, without=plan.without, seed=seed, scenarios=scenarios,
+                        steps=plan.steps, shrink=plan.shrink, merchants=plan.merchants,
+                        kinds=plan.kinds, watch=plan.watch, rules=plan.rules,
+                        dunning=plan.dunning)
+    finally:
+        # the next chunk on a fresh world, exactly as its replay command plays it (the first
+        # was built by `_build` before any chunk started)
+        close_worlds()
     return stats.to_dict(), started, time.time()
 
 

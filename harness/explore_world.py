@@ -46,6 +46,11 @@ DAY = 86400.0
 QUIET_DAYS = 16        # past the policy's 14-day grace period and Stripe's 3 days of redelivery
 SETTLE = 60.0          # seconds after seeding for the ERP's notifications to reach the cache
 MIN_STEP = 1.0         # a due instant that cannot be served yet (a killed service) is retried
+# the shortest wait: asyncio runs a timer due within its clock resolution (1 µs on the virtual
+# loop) at once, without moving time, so a due instant a rounding error ahead (the fakes' epoch
+# clock and the loop's time differ in their last bits once the loop has run for years of
+# virtual time) would be waited for forever
+MIN_WAIT = 1e-3
 
 
 @functools.cache
@@ -93,6 +98,19 @@ class World:
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coro)
+
+    def close(self) -> None:
+        """Stop the landscape, close its stores and its loop."""
+        self.run(self._close())
+        self.loop.close()
+
+    async def _close(self) -> None:
+        for sim in self.stage.world.fakes.values():
+            await sim.stop_background()
+        await self._cancel_strays()
+        await self.stage.__aexit__(None, None, None)
+        for store in [*self.stage.stores.values(), *self.seeded_stores.values()]:
+            store.close()
 
     # -- a scenario's start ---------------------------------------------------------------------
     def reset(self, seed: int) -> None:
@@ -250,7 +268,7 @@ class World:
             if not busy and until >= target:
                 await asyncio.sleep(max(0.0, target - now))
                 return
-            wait = until - now if until > now else MIN_STEP
+            wait = max(until - now, MIN_WAIT) if until > now else MIN_STEP
             if busy:
                 await asyncio.wait(busy, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
             else:
@@ -377,8 +395,23 @@ class World:
 SCENARIO = Scenario(name="explore", invariants=[])
 
 
-@functools.cache
+_WORLDS: dict[tuple[Any, ...], World] = {}
+
+
 def world(ref: str, customers: int, without: tuple[str, ...] = (),
           merchants: int | None = None, dunning: bool = False) -> World:
-    """The process's world for a topology (built on first use, kept)."""
-    return World(topology_for(ref, customers, without, merchants, dunning))
+    """The process's world for a topology (built on first use, kept until `close_worlds`)."""
+    key = (ref, customers, without, merchants, dunning)
+    if key not in _WORLDS:
+        _WORLDS[key] = World(topology_for(ref, customers, without, merchants, dunning))
+    return _WORLDS[key]
+
+
+def close_worlds() -> None:
+    """Close every world this process built; the next `world()` builds afresh. A long profile
+    plays each chunk on a fresh world, as its replay command does: virtual time accumulated
+    by earlier chunks would otherwise change the last bits of every timestamp, and with them
+    what the chunk plays."""
+    while _WORLDS:
+        _, w = _WORLDS.popitem()
+        w.close()

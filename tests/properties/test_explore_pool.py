@@ -3,10 +3,14 @@ with derived seeds, played on worker processes, its statistics merged as the chu
 
 from __future__ import annotations
 
+import itertools
+import math
+from collections import Counter
 from typing import Any
 
-from harness.explore import DEFAULT_TOPOLOGY
+from harness.explore import CUSTOMERS, DEFAULT_TOPOLOGY, explore
 from harness.explore_pool import Plan, chunks, explore_chunks
+from harness.explore_world import close_worlds, world
 from simulators.landscape import derive_seed
 
 
@@ -30,3 +34,50 @@ def test_two_workers_play_every_chunk_and_merge_what_they_did() -> None:
     assert 0 < merged["settled"] <= merged["scenarios"]
     assert merged["steps"] == sum(merged["rules"].values())
     assert merged["scenarios_per_second"] and merged["settled_per_second"]
+
+
+def test_a_chunk_plays_in_the_pool_exactly_as_its_replay_command_plays_it() -> None:
+    """Each chunk runs on a fresh world: the two chunks one worker plays in turn are the same
+    scenarios as each chunk played alone (what the chunk's replay command does)."""
+    plan = Plan(DEFAULT_TOPOLOGY, shrink=False)
+    pooled = explore_chunks(plan, seed=5, scenarios=24, workers=1, size=12)
+    alone = []
+    for seed, n in chunks(5, 24, size=12):
+        close_worlds()
+        alone.append(explore(DEFAULT_TOPOLOGY, seed=seed, scenarios=n, shrink=False))
+    close_worlds()
+    assert pooled["scenarios"] == sum(s.scenarios for s in alone)
+    assert pooled["settled"] == sum(s.settled for s in alone)
+    assert pooled["steps"] == sum(s.steps for s in alone)
+    assert pooled["rules"] == dict(sorted(sum((s.rules for s in alone), Counter()).items()))
+
+
+def test_time_moves_past_a_due_instant_closer_than_the_loops_resolution() -> None:
+    """A fake's due instant a rounding error ahead of the clock (the fakes' epoch time and the
+    loop's differ in their last bits after years of virtual time) is waited for, not spun on:
+    asyncio runs a timer due within its resolution at once, without moving time."""
+    close_worlds()
+    w = world(DEFAULT_TOPOLOGY, CUSTOMERS, (), 1, False)
+    w.reset(1)
+    # the loop as after thousands of scenarios: 2**33 s of virtual time, where a float's step
+    # is 2 µs (the fakes' clock reads the loop's time relative to its origin: unchanged)
+    w.loop.virtual_now += 2.0**33
+    w.stage.world.clock._loop_origin += 2.0**33
+    start, seen = w.now(), []
+    real = w.next_due
+
+    def next_due() -> float | None:  # due one float step ahead of now, 50 times over
+        seen.append(w.now())
+        assert len(seen) < 1000, "advance spins without moving time"
+        return math.nextafter(seen[-1], math.inf) if len(seen) <= 50 else real()
+
+    w.next_due = next_due  # type: ignore[method-assign]
+    try:
+        w.run(w.advance(5))
+        ended = w.now()
+    finally:
+        del w.next_due
+        close_worlds()
+    stuck = max(len(list(same)) for _, same in itertools.groupby(seen[:50]))
+    assert stuck < 3, f"advance looked {stuck} times at one instant without moving time"
+    assert ended >= start + 5  # and the 5 seconds asked for passed
