@@ -63,7 +63,7 @@ def problems(method: str, path: str, status: int, body: bytes,
 # -- 1. the document ----------------------------------------------------------------------------
 
 def test_document_is_valid_openapi_and_lists_exactly_the_served_routes(start_fake) -> None:
-    published = httpx.get(f"{start_fake('salesforce').url}/_sim/openapi.json").json()
+    published = httpx.get(f"{start_fake('salesforce').url}/_sim/openapi.json", timeout=60).json()
     assert published == json.loads(json.dumps(document()))
     assert published["openapi"] == "3.1.0"
     schemathesis.openapi.from_dict(copy.deepcopy(published)).validate()

@@ -54,7 +54,7 @@ def test_the_check_catches_a_broken_object(start_fake) -> None:
 
 
 def test_published_openapi_is_the_official_spec_cut_to_what_is_served(start_fake) -> None:
-    document = httpx.get(f"{start_fake('stripe').url}/_sim/openapi.json").json()
+    document = httpx.get(f"{start_fake('stripe').url}/_sim/openapi.json", timeout=60).json()
     paths = document["paths"]
     official = stripe_spec()["paths"]
     served, original = paths["/v1/payment_intents"]["post"], official["/v1/payment_intents"]["post"]

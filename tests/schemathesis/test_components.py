@@ -72,7 +72,7 @@ def services(start_fake: Any, tmp_path: Path) -> Iterator[dict[str, RunningServe
 @pytest.mark.parametrize("name", ["recovery", "sync"])
 def test_component_api(services: dict[str, RunningServer], profile: Profile, name: str) -> None:
     url = services[name].url
-    document = httpx.get(f"{url}/openapi.json").json()
+    document = httpx.get(f"{url}/openapi.json", timeout=60).json()
     run = Run(url, requests.Session(), profile, POSITIVE, NEGATIVE,
               known={"invoice_key": "stripe:in_missing"})
     operations = run.all(schema_of(document, url))

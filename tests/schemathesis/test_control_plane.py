@@ -22,7 +22,7 @@ NEGATIVE = [*POSITIVE, st.negative_data_rejection]
 
 def test_control_plane(start_fake: Any, profile: Profile) -> None:
     fake = start_fake("chargebee")
-    document = httpx.get(f"{fake.url}/_sim/openapi.json").json()
+    document = httpx.get(f"{fake.url}/_sim/openapi.json", timeout=60).json()
     document["paths"] = {p: i for p, i in document["paths"].items() if p.startswith("/_sim/")}
     client = httpx.Client(base_url=fake.url, timeout=10)
 

@@ -124,7 +124,7 @@ def fuzz(fake: Any, vendor: Vendor, document: dict[str, Any], profile: Profile,
 def test_published_document(start_fake: Any, profile: Profile, name: str) -> None:
     fake = start_fake(name)
     vendor = VENDORS[name]
-    published = httpx.get(f"{fake.url}/_sim/openapi.json").json()
+    published = httpx.get(f"{fake.url}/_sim/openapi.json", timeout=60).json()
     run = fuzz(fake, vendor, vendor_document(published, vendor), profile)
     assert not run.failures, run.report()
     assert run.sent >= 10 * profile.examples
@@ -134,7 +134,7 @@ def test_published_document(start_fake: Any, profile: Profile, name: str) -> Non
 def test_stripe_against_its_official_spec(start_fake: Any, profile: Profile) -> None:
     fake = start_fake("stripe")
     vendor = VENDORS["stripe"]
-    published = httpx.get(f"{fake.url}/_sim/openapi.json").json()
+    published = httpx.get(f"{fake.url}/_sim/openapi.json", timeout=60).json()
     spec = official_stripe(published)
     assert len(spec["paths"]) > 30
     run = fuzz(fake, vendor, spec, profile, headers={"Stripe-Version": STRIPE_VERSION},
@@ -147,7 +147,7 @@ def test_a_run_reports_what_it_finds(start_fake: Any, profile: Profile) -> None:
     """The run can fail: an injected 500 and a non-native error body are both reported."""
     fake = start_fake("chargebee")
     vendor = VENDORS["chargebee"]
-    published = httpx.get(f"{fake.url}/_sim/openapi.json").json()
+    published = httpx.get(f"{fake.url}/_sim/openapi.json", timeout=60).json()
     schema = schema_of(vendor_document(published, vendor), fake.url)
     [listing] = [op.ok() for op in schema.get_all_operations()
                  if op.ok().label == "GET /api/v2/customers"]

@@ -113,7 +113,7 @@ def test_control_plane_numbers_are_not_booleans(start_fake: Any) -> None:
                                ("POST", "/_sim/reset", {"seed": False})):
         answer = httpx.request(method, f"{fake.url}{path}", json=body)
         assert answer.status_code == 422, (path, answer.text)
-    document = httpx.get(f"{fake.url}/_sim/openapi.json").json()
+    document = httpx.get(f"{fake.url}/_sim/openapi.json", timeout=60).json()
     faults = document["paths"]["/_sim/faults/{fault_id}"]["delete"]["responses"]
     assert {"400", "404"} <= set(faults)  # the refusals it answers are documented
 
@@ -151,11 +151,11 @@ def test_component_apis_refuse_and_document_what_they_answer(apps: list[str]) ->
     # a `since` Stripe refuses was answered 503 "vendor unavailable"
     since = httpx.post(f"{sync}/v1/reconcile", json={"since": -1.8e109}, timeout=10)
     assert since.status_code == 422, since.text
-    paths = httpx.get(f"{recovery}/openapi.json").json()["paths"]
+    paths = httpx.get(f"{recovery}/openapi.json", timeout=60).json()["paths"]
     assert {"400", "502"} <= set(paths["/webhooks/stripe"]["post"]["responses"])
     assert "requestBody" in paths["/webhooks/stripe"]["post"]
     assert "text/plain" in paths["/metrics"]["get"]["responses"]["200"]["content"]
-    sync_paths = httpx.get(f"{sync}/openapi.json").json()["paths"]
+    sync_paths = httpx.get(f"{sync}/openapi.json", timeout=60).json()["paths"]
     assert "503" in sync_paths["/v1/reconcile"]["post"]["responses"]
 
 

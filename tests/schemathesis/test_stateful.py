@@ -86,7 +86,7 @@ def machine(schema: Any, url: str, vendor: Vendor, headers: dict[str, str]) -> A
 def test_linked_operations(start_fake: Any, profile: Profile, name: str) -> None:
     fake = start_fake(name)
     vendor = VENDORS[name]
-    published = httpx.get(f"{fake.url}/_sim/openapi.json").json()
+    published = httpx.get(f"{fake.url}/_sim/openapi.json", timeout=60).json()
     headers = {"Stripe-Version": STRIPE_VERSION} if name == "stripe" else {}
     document = official_stripe(published) if name == "stripe" else vendor_document(published,
                                                                                   vendor)
