@@ -18,6 +18,7 @@ import json
 import math
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -167,26 +168,36 @@ def logged_decisions(logs: dict[str, Path]) -> list[dict[str, Any]]:
     stopwatch, to the millisecond: what its histogram observes, unbucketed) and when it ended
     (epoch s). `logs`: merchant → log path."""
     out: list[dict[str, Any]] = []
-    for merchant, path in logs.items():
+    for merchant, line in _log_lines(logs):
+        if '"decline handled"' not in line:
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        source = str(entry.get("correlation_id", "")).split(":", 1)[0]
+        if source not in SOURCES or "latency_ms" not in entry:
+            continue
+        out.append({"merchant": merchant, "source": source, "status": entry.get("status"),
+                    "latency_s": float(entry["latency_ms"]) / 1000.0,
+                    "end": float(entry.get("ts") or 0.0)})
+    return sorted(out, key=lambda d: d["end"])
+
+
+def _log_lines(logs: dict[str, Path]) -> Iterator[tuple[str, str]]:
+    """(whose, line) of each log that can be read; a missing log has no lines."""
+    for whose, path in logs.items():
         try:
             lines = Path(path).read_text(errors="replace").splitlines()
         except OSError:
             continue
         for line in lines:
-            if '"decline handled"' not in line:
-                continue
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            source = str(entry.get("correlation_id", "")).split(":", 1)[0]
-            if source not in SOURCES or "latency_ms" not in entry:
-                continue
-            out.append({"merchant": merchant, "source": source,
-                        "status": entry.get("status"),
-                        "latency_s": float(entry["latency_ms"]) / 1000.0,
-                        "end": float(entry.get("ts") or 0.0)})
-    return sorted(out, key=lambda d: d["end"])
+            yield whose, line
+
+
+def _rank(ordered: list[float], q: float) -> float:
+    """The nearest-rank q-quantile of a sorted, non-empty list."""
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
 def exact_summary(latencies: list[float], sla_s: float) -> dict[str, Any]:
@@ -194,9 +205,7 @@ def exact_summary(latencies: list[float], sla_s: float) -> dict[str, Any]:
     ordered = sorted(latencies)
     out: dict[str, Any] = {"count": len(ordered)}
     for name, q in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99), ("max", 1.0)):
-        out[name] = (round(ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered))
-                                                              - 1))] * 1000, 1)
-                     if ordered else None)
+        out[name] = round(_rank(ordered, q) * 1000, 1) if ordered else None
     out["within_sla"] = (round(sum(1 for v in ordered if v <= sla_s) / len(ordered), 5)
                          if ordered else None)
     return out
@@ -214,28 +223,23 @@ def vendor_latency(logs: dict[str, Path], start: float, end: float) -> list[dict
     from its request log (`<ISO time> <key> <METHOD> <path> <status> <ms>ms`): count, errors
     (status ≥ 400), p50/p99/max ms; slowest p99 first."""
     calls: dict[tuple[str, str, str], list[tuple[float, int]]] = defaultdict(list)
-    for vendor, path in logs.items():
-        try:
-            lines = Path(path).read_text(errors="replace").splitlines()
-        except OSError:
+    for vendor, line in _log_lines(logs):
+        parts = line.split()
+        if len(parts) < 6 or not parts[-1].endswith("ms"):
             continue
-        for line in lines:
-            parts = line.split()
-            if len(parts) < 6 or not parts[-1].endswith("ms"):
-                continue
-            try:
-                at = datetime.fromisoformat(parts[0]).timestamp()
-                ms, status = float(parts[-1][:-2]), int(parts[-2])
-            except ValueError:
-                continue
-            if start <= at <= end:
-                calls[vendor, parts[-4], _shape(parts[-3])].append((ms, status))
+        try:
+            at = datetime.fromisoformat(parts[0]).timestamp()
+            ms, status = float(parts[-1][:-2]), int(parts[-2])
+        except ValueError:
+            continue
+        if start <= at <= end:
+            calls[vendor, parts[-4], _shape(parts[-3])].append((ms, status))
     out = []
     for (vendor, method, shape), seen in calls.items():
         ordered = sorted(ms for ms, _ in seen)
         n = len(ordered)
         out.append({"vendor": vendor, "call": f"{method} {shape}", "count": n,
                     "errors": sum(1 for _, s in seen if s >= 400),
-                    "p50": ordered[max(0, math.ceil(0.5 * n) - 1)],
-                    "p99": ordered[max(0, math.ceil(0.99 * n) - 1)], "max": ordered[-1]})
+                    "p50": _rank(ordered, 0.5), "p99": _rank(ordered, 0.99),
+                    "max": ordered[-1]})
     return sorted(out, key=lambda r: -r["p99"])
