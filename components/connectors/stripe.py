@@ -187,9 +187,14 @@ class StripeConnector:
         return found[0] if found else None
 
     async def list_payment_intents(self, *, created_gte: int | None = None,
-                                   customer: str | None = None, limit_total: int = 10_000,
+                                   customer: str | None = None, with_charge: bool = False,
+                                   limit_total: int = 10_000,
                                    page_size: int = PAGE_SIZE) -> list[dict[str, Any]]:
+        """`with_charge`: each intent's `latest_charge` as the Charge (what was refunded of
+        it), not its id."""
         params = _created({"customer": customer} if customer else {}, created_gte)
+        if with_charge:
+            params["expand"] = ["data.latest_charge"]
         return await self._list("/v1/payment_intents", params,
                                 limit_total=limit_total, page_size=page_size)
 

@@ -103,15 +103,20 @@ class _Reads:
 async def _gateway(d: Deployment, since: float) -> list[GatewayPayment]:
     found = []
     for mid, stripe in d.vendors.mids.items():
-        for intent in await stripe.list_payment_intents(created_gte=int(since)):
+        for intent in await stripe.list_payment_intents(created_gte=int(since),
+                                                        with_charge=True):
             error = intent.get("last_payment_error") or {}
+            charge = intent.get("latest_charge")
+            if not isinstance(charge, dict):  # not expanded (or none yet)
+                charge = {"id": charge} if charge else {}
             found.append(GatewayPayment(
                 payment_id=intent["id"],
                 invoice_key=(intent.get("metadata") or {}).get("invoice_key"),
                 amount=int(intent["amount"]), currency=intent["currency"],
                 status="failed" if intent["status"] == "requires_payment_method" and error
                 else intent["status"], created_at=float(intent["created"]), mid=mid,
-                charge_id=intent.get("latest_charge"), decline_code=error.get("decline_code")))
+                charge_id=charge.get("id"), decline_code=error.get("decline_code"),
+                amount_refunded=int(charge.get("amount_refunded") or 0)))
     return found
 
 

@@ -17,6 +17,9 @@ An invoice paid twice — by a recovery payment of the gateway and by other mean
 system recorded (a bank transfer: a Chargebee payment whose reference is no gateway payment of
 ours, or a Stripe invoice the merchant marked paid out of band, which names none) — is
 `PAID_TWICE`: a refund is at stake, so a human decides, and nothing is written back for it.
+Once the human has refunded the gateway's payment in full (its charge shows it), the invoice
+is paid once, and a duplicate charge whose extra payment was refunded is settled too. A refunded
+payment the ERP still books is `ERP_PAYMENT_REFUNDED`, the human's to correct in the books.
 
 Matching, best first: the propagated gateway payment id (billing `payment_refs`, ERP
 `payment_ref`), then the invoice key, then, only for an ERP payment with neither, amount +
@@ -54,6 +57,11 @@ class GatewayPayment:
     mid: str = ""
     charge_id: str | None = None
     decline_code: str | None = None
+    amount_refunded: int = 0  # of its charge: a duplicate refunded in full is settled
+
+    @property
+    def refunded(self) -> bool:
+        return self.amount > 0 and self.amount_refunded >= self.amount
 
 
 @dataclass(frozen=True)
@@ -147,6 +155,9 @@ class DriftClass(StrEnum):
     # billing paid by other means (a bank transfer) and the gateway's recovery payment too: the
     # customer paid twice, a refund is a human's decision
     PAID_TWICE = "paid_twice"
+    # the gateway's payment was refunded in full and the ERP still books it: the books show
+    # money the merchant gave back (the refund, or the payment's removal, is the human's entry)
+    ERP_PAYMENT_REFUNDED = "erp_payment_refunded"
 
     @property
     def needs_human(self) -> bool:
@@ -331,8 +342,9 @@ def _match_erp(s: Snapshot, ix: _Index) -> list[_ErpLink]:
 
 
 def _gw(p: GatewayPayment) -> dict[str, Any]:
-    return {"payment_id": p.payment_id, "amount": p.amount, "currency": p.currency,
-            "status": p.status, "created_at": p.created_at, "mid": p.mid}
+    out = {"payment_id": p.payment_id, "amount": p.amount, "currency": p.currency,
+           "status": p.status, "created_at": p.created_at, "mid": p.mid}
+    return {**out, "amount_refunded": p.amount_refunded} if p.amount_refunded else out
 
 
 def _bill(b: BillingInvoice) -> dict[str, Any]:
@@ -462,6 +474,16 @@ def _invoice_drifts(key: str, ix: _Index, mine: list[_ErpLink], in_erp: set[str]
                     newest_at=_newest(*(p.created_at for p in paid),
                                       *(lk.erp.recorded_at for lk in mine)))
         return
+    # a payment refunded in full kept no money: whatever it was (a duplicate, the second money
+    # of an invoice paid twice, an orphan), a human has settled it; if the ERP still books it,
+    # the books are the human's to correct too
+    for p in (p for p in paid if p.refunded and p.payment_id in in_erp):
+        booked = [lk for lk in mine if lk.payment and lk.payment.payment_id == p.payment_id]
+        yield Drift(DriftClass.ERP_PAYMENT_REFUNDED, key,
+                    {"gateway": [_gw(p)], "erp": [_erp(lk) for lk in booked],
+                     "billing": [_bill(bill)] if bill else []},
+                    newest_at=_newest(p.created_at, *(lk.erp.recorded_at for lk in booked)))
+    paid = [p for p in paid if not p.refunded]
     paying = _paying(paid, bill, in_erp)
     twice = _paid_twice(paid, bill, ix)
     if paid and bill is None:

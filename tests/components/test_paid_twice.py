@@ -12,7 +12,13 @@ import pytest
 
 from components.connectors.errors import VendorError
 from components.connectors.stripe import RECOVERY_PAYMENT_ID
-from harness.reference_merchant import AMOUNT, GLOBEX_INVOICE, INVOICE, AcmeWorld
+from harness.reference_merchant import (
+    ALTERNATE_KEY,
+    AMOUNT,
+    GLOBEX_INVOICE,
+    INVOICE,
+    AcmeWorld,
+)
 from simulators.core.virtual_time import run
 from tests.components.test_connector_stripe import FAILED_RENEWAL, World, in_world
 from tests.components.test_partial_landscapes import (
@@ -71,8 +77,10 @@ def test_a_write_back_cut_off_between_its_two_writes_names_its_payment_when_rese
 
 
 # -- end to end: the bank transfer recorded before the engine's write-back lands -------------
-async def acme_paid_by_hand_meanwhile(by_hand: bool) -> tuple[dict[str, Any], dict[str, Any],
-                                                              str, int]:
+async def acme_paid_by_hand_meanwhile(by_hand: bool, refund: bool = False
+                                      ) -> tuple[dict[str, Any], dict[str, Any], str, int]:
+    """`refund`: once reconciliation has said paid twice, the human refunds the engine's payment
+    (on the MID it was charged on) and reconciliation runs again."""
     async with AcmeWorld(seed=SEED) as acme:
         await acme.card_on_alternate_mid()  # the customer's card works on the alternate MID
         await acme.failed_renewal()  # ... so the engine charges it there at once
@@ -87,6 +95,12 @@ async def acme_paid_by_hand_meanwhile(by_hand: bool) -> tuple[dict[str, Any], di
         await acme.world.advance(600)  # past the settle time
         invoice = await acme.stripe("GET", f"/v1/invoices/{INVOICE}")
         report = await reconciled(acme, repair=True)
+        if refund:
+            assert drift_classes(report) == ["paid_twice"], report["drifts"]
+            back = await acme.stripe("POST", "/v1/refunds", key=ALTERNATE_KEY,
+                                     data={"payment_intent": attempt.charge_id})
+            assert back["status"] == "succeeded", back
+            report = await reconciled(acme, repair=True)
         return report, invoice, attempt.charge_id, acme.sync.store.outbox_depth()
 
 
@@ -106,6 +120,20 @@ def test_stripe_invoice_paid_by_hand_and_charged_by_the_engine_is_paid_twice() -
     assert [p["payment_id"] for p in drift["evidence"]["gateway"]] == [payment_id]
     assert drift["evidence"]["billing"][0]["paid_out_of_band"]
     assert drift["evidence"]["billing"][0]["payment_refs"] == []
+
+
+def test_paid_twice_refunded_leaves_only_the_books_to_correct() -> None:
+    # what the drift asks of a human: refund the second money. The gateway's charge then shows
+    # it refunded in full (the sync lists the intents with their charges): the customer is no
+    # longer paid twice, but the ERP still books the engine's payment, which the books must
+    # take out (tests/components/test_reconcile.py: once out, the invoice is clean)
+    report, _, payment_id, depth = run(acme_paid_by_hand_meanwhile(by_hand=True, refund=True))
+    assert drift_classes(report) == ["erp_payment_refunded"], report["drifts"]
+    [drift] = report["drifts"]
+    assert drift["needs_human"] and drift["repair"] == [] and depth == 0
+    [paid] = drift["evidence"]["gateway"]
+    assert paid["payment_id"] == payment_id and paid["amount_refunded"] == paid["amount"]
+    assert [e["payment_ref"] for e in drift["evidence"]["erp"]] == [payment_id]
 
 
 def test_chargebee_invoice_paid_by_bank_transfer_and_charged_by_the_engine_is_paid_twice(

@@ -144,6 +144,9 @@ def plant(s: Snapshot, key: str, cls: DriftClass) -> Snapshot:
         return replace(s, billing=tuple(b for b in s.billing if b.invoice_key != key))
     if cls is DriftClass.PAID_TWICE:  # the merchant recorded a bank transfer first
         return replace(s, billing=_map(s.billing, key, partial(_paid_by_hand)))
+    if cls is DriftClass.ERP_PAYMENT_REFUNDED:  # refunded, and the ERP still books it
+        return replace(s, gateway=tuple(replace(x, amount_refunded=x.amount) if x is p else x
+                                        for x in s.gateway))
     raise AssertionError(cls)
 
 
@@ -227,6 +230,7 @@ def test_a_missing_erp_payment_gets_apply_payment() -> None:
 @pytest.mark.parametrize("cls", [
     DriftClass.ERP_PAYMENT_DUPLICATE, DriftClass.ERP_AMOUNT_MISMATCH, DriftClass.ERP_PAYMENT_ORPHAN,
     DriftClass.GATEWAY_DUPLICATE_CHARGE, DriftClass.CURRENCY_MISMATCH, DriftClass.PAID_TWICE,
+    DriftClass.ERP_PAYMENT_REFUNDED,
 ])
 def test_money_drifts_need_a_human_and_carry_no_repair(cls: DriftClass) -> None:
     s, key = one()
@@ -492,3 +496,61 @@ def test_a_bank_transfer_alone_is_not_paid_twice() -> None:
     s, key = one("offline", billing="chargebee")
     s = replace(s, billing=_map(s.billing, key, _paid_by_hand))
     assert reconcile(s).clean
+
+
+# -- refunds: a human settles a duplicate or a double payment by refunding the second money --
+
+
+def _refunded(p: GatewayPayment, amount: int | None = None) -> GatewayPayment:
+    return replace(p, amount_refunded=p.amount if amount is None else amount)
+
+
+@pytest.mark.parametrize("billing", ["stripe", "chargebee"])
+def test_paid_twice_then_refunded_in_full_is_settled(billing: str) -> None:
+    # the gateway's payment never reached the ERP (the paid-twice rule books nothing): once the
+    # human refunds it, nothing is left to book and nothing to repair
+    s, key = one(billing=billing)
+    s = plant(plant(s, key, DriftClass.PAID_TWICE), key, DriftClass.ERP_PAYMENT_MISSING)
+    assert classes(reconcile(s)) == {DriftClass.PAID_TWICE}
+    refunded = replace(s, gateway=tuple(_refunded(p) if p.payment_id == "pi_1" else p
+                                        for p in s.gateway))
+    report = reconcile(refunded)
+    assert report.clean and report.repairs() == [], report.drifts
+
+
+def test_paid_twice_refunded_in_part_is_still_paid_twice() -> None:
+    s, key = one(billing="chargebee")
+    s = plant(s, key, DriftClass.PAID_TWICE)
+    part = replace(s, gateway=tuple(_refunded(p, 1000) if p.payment_id == "pi_1" else p
+                                    for p in s.gateway))
+    [drift] = reconcile(part).drifts
+    assert drift.drift_class is DriftClass.PAID_TWICE
+    assert drift.evidence["gateway"][0]["amount_refunded"] == 1000
+
+
+def test_a_duplicate_charge_refunded_in_full_is_settled() -> None:
+    s, key = one()
+    s = plant(s, key, DriftClass.GATEWAY_DUPLICATE_CHARGE)
+    assert classes(reconcile(s)) == {DriftClass.GATEWAY_DUPLICATE_CHARGE}
+    dup = next(p for p in s.gateway if p.payment_id.endswith("_dup"))
+    settled = replace(s, gateway=tuple(_refunded(p) if p is dup else p for p in s.gateway))
+    assert reconcile(settled).clean
+    part = replace(s, gateway=tuple(_refunded(p, 1) if p is dup else p for p in s.gateway))
+    assert classes(reconcile(part)) == {DriftClass.GATEWAY_DUPLICATE_CHARGE}
+
+
+@pytest.mark.parametrize("billing", ["stripe", "chargebee"])
+def test_a_refunded_payment_the_erp_still_books_is_the_books_to_correct(billing: str) -> None:
+    s, key = one(billing=billing)  # the ERP booked the gateway's payment before the transfer
+    s = plant(s, key, DriftClass.PAID_TWICE)
+    refunded = replace(s, gateway=tuple(_refunded(p) if p.payment_id == "pi_1" else p
+                                        for p in s.gateway))
+    [drift] = reconcile(refunded).drifts
+    assert drift.drift_class is DriftClass.ERP_PAYMENT_REFUNDED and drift.repair == ()
+    assert drift.needs_human
+    assert drift.evidence["gateway"][0]["amount_refunded"] == 4900
+    assert [e["payment_ref"] for e in drift.evidence["erp"]] == ["pi_1"]
+    # the human takes the payment out of the books: nothing is left
+    unbooked = replace(refunded, erp_payments=tuple(e for e in refunded.erp_payments
+                                                    if e.payment_ref != "pi_1"))
+    assert reconcile(unbooked).clean

@@ -276,3 +276,29 @@ def test_list_invoices_for_reconciliation(contract) -> None:
     with pact.serve() as srv:
         invoices = run(str(srv.url), lambda c: c.list_invoices(created_gte=0))
     assert [i["id"] for i in invoices] == [INVOICE]
+
+
+def test_list_payment_intents_with_their_charges_for_reconciliation(contract) -> None:
+    """The gateway side of reconciliation: each intent with its charge expanded, whose
+    `amount_refunded` says whether a human has given the money back."""
+    pact = contract(SYNC, "stripe")
+    request(pact, "a request to list payment intents created since a time with their charges",
+            "GET", "/v1/payment_intents", states=[renewal()],
+            query={"created[gte]": "0", "limit": "100", "expand[0]": "data.latest_charge"}
+            ).will_respond_with(200).with_body({
+                "object": "list", "has_more": match.bool(False),
+                "data": match.each_like({
+                    "id": an_id("payment_intent", "pi_PactRenewal"),
+                    "object": "payment_intent", "amount": match.int(2000),
+                    "currency": match.regex("usd", regex=r"^[a-z]{3}$"),
+                    "status": match.str("requires_payment_method"),
+                    "created": match.int(1767225600), "metadata": match.like({}),
+                    "latest_charge": {"id": an_id("charge", "ch_PactRenewal"),
+                                      "object": "charge", "amount": match.int(2000),
+                                      "amount_refunded": match.int(0)}}, min=1)},
+        content_type="application/json")
+    with pact.serve() as srv:
+        intents = run(str(srv.url), lambda c: c.list_payment_intents(created_gte=0,
+                                                                      with_charge=True))
+    [intent] = intents
+    assert intent["latest_charge"]["amount_refunded"] == 0
