@@ -29,7 +29,9 @@ from simulators.chargebee.models import (
     money,
     new_id,
     optional_int,
+    owned,
     parse_json,
+    store,
     text_params,
     touch,
 )
@@ -162,7 +164,7 @@ def create_subscription(sim: Simulator, tenant: Tenant, customer: dict[str, Any]
         invoice = _invoice(sim, tenant, sub, now, end, now, first=True)
         if txn is not None:
             _apply(tenant, invoice, txn, now)
-    subs[sub_id] = touch(sub, now)
+    store(tenant, "subscription", touch(sub, now))
     _plan_renewal(tenant, sub)
     content = {"subscription": sub, "customer": customer, "card": card_view(tenant, customer),
                "invoice": invoice}
@@ -260,7 +262,7 @@ def _invoice(sim: Simulator, tenant: Tenant, sub: dict[str, Any], start: float, 
         "linked_payments": [], "dunning_attempts": [], "deleted": False, "object": "invoice"}
     if total == 0:
         invoice.update({"status": "paid", "paid_at": int(now), "amount_to_collect": 0})
-    tenant.collection("invoice")[invoice["id"]] = touch(invoice, now)
+    store(tenant, "invoice", touch(invoice, now))
     return invoice
 
 
@@ -318,8 +320,8 @@ def refresh_dues(tenant: Tenant, sub_id: str | None) -> None:
     sub = tenant.collection("subscription").get(sub_id or "")
     if sub is None:
         return
-    due = [i for i in tenant.collection("invoice").values()
-           if i.get("subscription_id") == sub_id and i["status"] in OPEN]
+    due = [i for i in owned(tenant, "invoice", "subscription_id", sub_id)
+           if i["status"] in OPEN]
     sub["due_invoices_count"] = len(due)
     if due:
         sub["due_since"] = min(i["date"] for i in due)

@@ -10,12 +10,14 @@ Amounts are integers in the currency's minor unit.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from simulators.chargebee import errors
 from simulators.chargebee.events import emit
+from simulators.core import lookup
 from simulators.core.bodies import decode_json
 from simulators.core.schemas import FieldValueError
 from simulators.core.tenancy import Tenant
@@ -57,6 +59,34 @@ def get(tenant: Tenant, collection: str, object_id: str, *, label: str | None = 
     if obj is None or obj.get("deleted"):
         raise errors.not_found(label, param)
     return obj
+
+
+def owned(tenant: Tenant, kind: str, owner: str, owner_id: Any) -> list[dict[str, Any]]:
+    """The objects of `kind` whose `owner` field (customer_id, subscription_id) is `owner_id`,
+    in the collection's order, by index (core/lookup.py) rather than a read of every one: these
+    objects are never deleted and their owners never change, so the order they were indexed
+    in is the collection's."""
+    objects = tenant.collection(kind)
+    found = lookup.hits(tenant, objects, kind, owner, _owner_key(owner), owner_id)
+    if found is None:
+        found = [o for o in objects.values() if o.get(owner) == owner_id]
+    return found
+
+
+@functools.cache
+def _owner_key(owner: str) -> lookup.KeyOf:
+    return lambda obj: obj.get(owner)
+
+
+def store(tenant: Tenant, kind: str, obj: dict[str, Any]) -> None:
+    """Put `obj` in collection `kind` under its id, its owners' indexes kept current."""
+    objects = tenant.collection(kind)
+    old = objects.get(obj["id"])
+    objects[obj["id"]] = obj
+    if old is None:
+        lookup.added(tenant, objects, kind, obj)
+    elif old is not obj:
+        lookup.replaced(tenant, objects, kind, old, obj)
 
 
 def add_period(ts: float, count: int, unit: str) -> float:

@@ -226,13 +226,20 @@ def _window(params: dict[str, Any], name: str) -> int | None:
     return models.optional_int(params, name)
 
 
-def list_page(params: dict[str, Any], objects: list[dict[str, Any]], sort_field: str,
+Filter = tuple[str, str, Any]  # (field, op, typed value), checked
+
+
+def list_page(params: dict[str, Any],
+              objects: list[dict[str, Any]] | Callable[[list[Filter]], list[dict[str, Any]]],
+              sort_field: str,
               wrap: Callable[[dict[str, Any]], dict[str, Any]],
               sortable: tuple[str, ...] = ("created_at", "updated_at"), *,
               filters: dict[str, tuple], also: tuple[str, ...] = ()) -> JSONResponse:
     """One page of `objects`: every parameter is checked before the data is read (a filter
     against `filters`, the list's LIST_FILTERS entry; `also` are the list's other parameters,
-    read by its route)."""
+    read by its route). `objects` may be a function of the checked filters that returns
+    the objects to read: all of them, or fewer that still include every one the filters pass,
+    in the same order."""
     limit = _window(params, "limit")
     limit = DEFAULT_LIMIT if limit is None else limit
     if not 1 <= limit <= MAX_LIMIT:
@@ -250,6 +257,8 @@ def list_page(params: dict[str, Any], objects: list[dict[str, Any]], sort_field:
     if deleted not in (None, "true", "false"):
         raise errors.wrong_value("include_deleted", f"invalid value {deleted}")
     checked = _filters(params, filters, also)  # all of them, before the data is read
+    if callable(objects):
+        objects = objects(checked)
     if deleted != "true":
         objects = [o for o in objects if not o.get("deleted")]
     for name, op, target in checked:
@@ -269,6 +278,18 @@ def list_page(params: dict[str, Any], objects: list[dict[str, Any]], sort_field:
         last = page[-1]
         body["next_offset"] = json.dumps([last[0], str(last[1])])
     return JSONResponse(body)
+
+
+def _owned(tenant: Any, kind: str,
+           owners: tuple[str, ...]) -> Callable[[list[Filter]], list[dict[str, Any]]]:
+    """What a list of `kind` reads: with an `<owner>[is]` filter, that owner's objects only
+    (by index), else every one."""
+    def read(checked: list[Filter]) -> list[dict[str, Any]]:
+        for name, op, target in checked:
+            if name in owners and op == "is":
+                return models.owned(tenant, kind, name, target)
+        return list(tenant.collection(kind).values())
+    return read
 
 
 def _offset(raw: Any) -> tuple[Any, int]:
@@ -343,8 +364,7 @@ def _customer_routes(r: APIRouter) -> None:
     async def customer_subscriptions(request: Request, object_id: str) -> JSONResponse:
         ctx = context(request)
         models.get(ctx.tenant, "customer", object_id)
-        subs = [s for s in ctx.tenant.collection("subscription").values()
-                if s["customer_id"] == object_id]
+        subs = models.owned(ctx.tenant, "subscription", "customer_id", object_id)
         return list_page(await read_params(request), subs, "created_at",
                          lambda s: {"subscription": s},
                          filters=LIST_FILTERS["customer_subscriptions"])
@@ -416,7 +436,7 @@ def _subscription_routes(r: APIRouter) -> None:
     async def list_subscriptions(request: Request) -> JSONResponse:
         ctx = context(request)
         return list_page(await read_params(request),
-                         list(ctx.tenant.collection("subscription").values()), "created_at",
+                         _owned(ctx.tenant, "subscription", ("customer_id",)), "created_at",
                          lambda s: view(ctx.tenant, s), ("created_at", "updated_at"),
                          filters=LIST_FILTERS["subscriptions"])
 
@@ -439,7 +459,8 @@ def _invoice_routes(r: APIRouter) -> None:
     async def list_invoices(request: Request) -> JSONResponse:
         ctx = context(request)
         return list_page(await read_params(request),
-                         list(ctx.tenant.collection("invoice").values()), "date",
+                         _owned(ctx.tenant, "invoice", ("customer_id", "subscription_id")),
+                         "date",
                          lambda i: {"invoice": i}, ("date", "updated_at"),
                          filters=LIST_FILTERS["invoices"])
 

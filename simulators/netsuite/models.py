@@ -11,11 +11,13 @@ has its own. Custom fields are checked against the tenant's schema (simulators/c
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from simulators.core import lookup
 from simulators.core.schemas import FieldDef, FieldValueError, ObjectDef
 from simulators.core.tenancy import Tenant
 from simulators.core.text import find_unencodable
@@ -279,8 +281,33 @@ def find(tenant: Tenant, rtype: RecordType, ref: str) -> dict[str, Any] | None:
 
 
 def find_external(tenant: Tenant, rtype: RecordType, external_id: str) -> dict[str, Any] | None:
-    return next((r for r in records(tenant, rtype).values()
-                 if r.get("externalId") == external_id), None)
+    """The first record (in stored order) with this external id."""
+    found = _referring(tenant, rtype.name, "externalId", external_id)
+    if found is None or len(found) > 1:  # the index cannot tell which came first
+        found = [r for r in records(tenant, rtype).values() if r.get("externalId") == external_id]
+    return found[0] if found else None
+
+
+def _referring(tenant: Tenant, type_name: str, field_: str,
+               value: str) -> list[dict[str, Any]] | None:
+    """The records of `type_name` whose `field_` is `value` (a reference: its id), by index
+    (core/lookup.py); None if the index cannot tell."""
+    return lookup.hits(tenant, records(tenant, type_name), type_name, field_,
+                       _reference_key(field_), value)
+
+
+@functools.cache
+def _reference_key(field_: str) -> lookup.KeyOf:
+    def key_of(record: dict[str, Any]) -> Any:
+        value = record.get(field_)
+        return value.get("id") if isinstance(value, dict) else value
+    return key_of
+
+
+def balance(tenant: Tenant, customer_id: str) -> float:
+    """What a customer owes: the amounts remaining on its invoices."""
+    invoices = _referring(tenant, "invoice", "entity", customer_id) or []
+    return money(sum(inv.get("amountRemaining", 0.0) for inv in invoices))
 
 
 def ref_name(tenant: Tenant, type_name: str, record: dict[str, Any]) -> str | None:
@@ -461,7 +488,9 @@ def create(tenant: Tenant, rtype: RecordType, body: Any, now: float, *,
         _new_payment(tenant, record, now)
     elif rtype.is_custom_record:
         record.setdefault("isInactive", False)
-    records(tenant, rtype)[record_id] = record
+    objects = records(tenant, rtype)
+    objects[record_id] = record
+    lookup.added(tenant, objects, rtype.name, record)
     return record
 
 
@@ -484,21 +513,27 @@ def update(tenant: Tenant, rtype: RecordType, record: dict[str, Any], body: Any,
                                     "item")
         _set_invoice_status(merged)
     if rtype.name == "customerpayment" and ({"apply", "payment", "customer"} & values.keys()):
+        # _apply changes nothing unless every line is valid, so a failure undoes _unapply's
+        # changes only: those of the invoices the payment was applied to
         invoices = records(tenant, "invoice")
-        saved = copy.deepcopy(invoices)
+        saved = {line["doc"]["id"]: copy.deepcopy(invoices[line["doc"]["id"]])
+                 for line in record.get("apply") or [] if line["doc"]["id"] in invoices}
         try:
             _unapply(tenant, record)
             _apply(tenant, merged)
         except VendorError:
-            invoices.clear()
-            invoices.update(saved)
+            for invoice_id, invoice in saved.items():
+                invoices[invoice_id].clear()
+                invoices[invoice_id].update(invoice)
             raise
     for name, value in values.items():
         if value is None:
             merged.pop(name, None)  # null clears the field
     merged["lastModifiedDate"] = timestamp(now)
+    changed = lookup.changing(tenant, records(tenant, rtype), rtype.name, record)
     record.clear()
     record.update(merged)
+    changed()
     return record
 
 
@@ -512,7 +547,9 @@ def delete(tenant: Tenant, rtype: RecordType, record: dict[str, Any]) -> None:
         raise errors.user_error("This record cannot be deleted because it has dependent records.")
     if rtype.name == "customerpayment":
         _unapply(tenant, record)
-    records(tenant, rtype).pop(record["id"], None)
+    objects = records(tenant, rtype)
+    if objects.pop(record["id"], None) is not None:
+        lookup.removed(tenant, objects, rtype.name, record)
 
 
 def _require(rtype: RecordType, record: dict[str, Any]) -> None:
@@ -535,10 +572,8 @@ def _require(rtype: RecordType, record: dict[str, Any]) -> None:
 
 
 def _has_transactions(tenant: Tenant, customer_id: str) -> bool:
-    invoices = records(tenant, "invoice").values()
-    payments = records(tenant, "customerpayment").values()
-    return (any((r.get("entity") or {}).get("id") == customer_id for r in invoices)
-            or any((r.get("customer") or {}).get("id") == customer_id for r in payments))
+    return bool(_referring(tenant, "invoice", "entity", customer_id)
+                or _referring(tenant, "customerpayment", "customer", customer_id))
 
 
 def _new_currency(tenant: Tenant, record: dict[str, Any]) -> None:
@@ -559,9 +594,8 @@ def _new_currency(tenant: Tenant, record: dict[str, Any]) -> None:
 
 
 def _currency_in_use(tenant: Tenant, currency_id: str) -> bool:
-    return any((r.get("currency") or {}).get("id") == currency_id
-               for name in ("customer", "invoice", "customerpayment")
-               for r in records(tenant, name).values())
+    return any(_referring(tenant, name, "currency", currency_id)
+               for name in ("customer", "invoice", "customerpayment"))
 
 
 def _entity_currency(tenant: Tenant, entity: Any) -> dict[str, str]:

@@ -175,9 +175,7 @@ def render(base: str, tenant: Tenant, rtype: RecordType, record: dict[str, Any],
     out: dict[str, Any] = {"links": [self_link]}
     values = dict(record)
     if rtype.name == "customer":
-        values["balance"] = models.money(sum(
-            inv.get("amountRemaining", 0.0) for inv in models.records(tenant, "invoice").values()
-            if (inv.get("entity") or {}).get("id") == record["id"]))
+        values["balance"] = models.balance(tenant, record["id"])
     for name in sorted(values):
         if fields is not None and name != "id" and name not in fields:
             continue

@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
+from simulators.core import lookup
 from simulators.core.schemas import FieldValueError
 from simulators.core.tenancy import Tenant
 from simulators.core.text import find_unencodable, printable
@@ -161,10 +162,21 @@ class Work:
         return out
 
     def by_external_id(self, obj: SObjectDef, f: SfField, value: str) -> list[dict[str, Any]]:
+        """The live rows whose `f` matches `value`, in the table's order."""
         key = _match_key(f, value)
-        return [r for r in table(self.tenant, obj.name).values()
-                if not r.get("IsDeleted") and r.get(f.name) is not None
-                and _match_key(f, r[f.name]) == key]
+        found = self._indexed(obj, f, key)
+        if found is None or len(found) > 1:  # the index does not keep the table's order
+            found = [r for r in table(self.tenant, obj.name).values()
+                     if not r.get("IsDeleted") and r.get(f.name) is not None
+                     and _match_key(f, r[f.name]) == key]
+        return found
+
+    def _indexed(self, obj: SObjectDef, f: SfField, key: Any) -> list[dict[str, Any]] | None:
+        def key_of(row: dict[str, Any]) -> Any:
+            value = row.get(f.name)
+            return None if value is None or row.get("IsDeleted") else _match_key(f, value)
+        return lookup.hits(self.tenant, table(self.tenant, obj.name), obj.name, f.name, key_of,
+                           key, id_field="Id")
 
     # -- writes ---------------------------------------------------------------------------
     def create(self, obj: SObjectDef, body: Any, *, record_id: str | None = None) -> str:
@@ -194,7 +206,9 @@ class Work:
                       LastModifiedDate=stamp, LastModifiedById=self.user, SystemModstamp=stamp)
         _derive(obj, record)
         record = {name: record.get(name) for name in obj.fields}
-        table(self.tenant, obj.name)[record_id] = record
+        rows = table(self.tenant, obj.name)
+        rows[record_id] = record
+        lookup.added(self.tenant, rows, obj.name, record)
         self._changed(obj, record, "CREATE", [n for n, v in values.items() if v is not None])
         return record_id
 
@@ -210,7 +224,9 @@ class Work:
         stamp = sf_datetime(self.now)
         merged.update(LastModifiedDate=stamp, LastModifiedById=self.user, SystemModstamp=stamp)
         _derive(obj, merged)
+        indexed = lookup.changing(self.tenant, table(self.tenant, obj.name), obj.name, record)
         record.update(merged)
+        indexed()
         self._changed(obj, record, "UPDATE", changed)
 
     def delete(self, obj: SObjectDef, record_id: str) -> None:
@@ -221,8 +237,10 @@ class Work:
         if record.get("IsDeleted"):
             raise SalesforceError(404, "ENTITY_IS_DELETED", "entity is deleted", [])
         stamp = sf_datetime(self.now)
+        indexed = lookup.changing(self.tenant, table(self.tenant, obj.name), obj.name, record)
         record.update(IsDeleted=True, LastModifiedDate=stamp, LastModifiedById=self.user,
                       SystemModstamp=stamp)
+        indexed()
         self._changed(obj, record, "DELETE", [])
 
     def upsert(self, obj: SObjectDef, field_name: str, value: str, body: Any,
@@ -379,12 +397,16 @@ class Work:
             if not f.unique or record.get(f.name) is None:
                 continue
             key = _match_key(f, record[f.name])
-            for other in table(self.tenant, obj.name).values():
-                if (other["Id"] != own and not other.get("IsDeleted")
-                        and other.get(f.name) is not None and _match_key(f, other[f.name]) == key):
-                    raise SalesforceError(400, "DUPLICATE_VALUE",
-                                          f"duplicate value found: {f.name} duplicates value on "
-                                          f"record with id: {other['Id']}", [])
+            found = self._indexed(obj, f, key)
+            others = None if found is None else [r for r in found if r["Id"] != own]
+            if others is None or len(others) > 1:  # the first in the table's order, by a scan
+                others = [r for r in table(self.tenant, obj.name).values()
+                          if r["Id"] != own and not r.get("IsDeleted")
+                          and r.get(f.name) is not None and _match_key(f, r[f.name]) == key]
+            if others:
+                raise SalesforceError(400, "DUPLICATE_VALUE",
+                                      f"duplicate value found: {f.name} duplicates value on "
+                                      f"record with id: {others[0]['Id']}", [])
 
     def _changed(self, obj: SObjectDef, record: dict[str, Any], kind: str,
                  fields: list[str]) -> None:

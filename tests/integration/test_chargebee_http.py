@@ -302,3 +302,82 @@ def test_a_decline_fault_declines_the_renewal_chargebee_makes_on_its_own(fake) -
     [installed] = httpx.get(f"{fake.url}/_sim/faults",
                             verify=ssl.create_default_context(cafile=fake.ca_file)).json()
     assert installed["hits"] == 1
+
+
+# -- lookups by index (simulators/core/lookup.py): the same answers as reading every object
+def test_owner_lookups_and_filtered_lists_answer_as_a_scan() -> None:
+    """A customer's subscriptions, a subscription's invoices and dues, and the invoice and
+    subscription lists filtered by owner, after random subscriptions, renewals, payments,
+    snapshot restores and a reset: the same objects in the same order as a scan, the same
+    list pages byte for byte."""
+    import random
+
+    from simulators.chargebee import billing, models, routes
+    from simulators.core.config import build_simulator
+    from simulators.core.vendor import VendorError
+    from simulators.registry import create_vendor
+
+    rng = random.Random(12)
+    sim = build_simulator(create_vendor("chargebee"), None, seed=1, controlled_clock=True)
+    tenant = sim.tenants.get(SITE)
+    now = sim.clock.now()
+
+    def setup() -> None:
+        models.create_item_family(tenant, {"id": "fam", "name": "Fam"}, now)
+        models.create_item(tenant, {"id": "plan", "name": "Plan", "type": "plan",
+                                    "item_family_id": "fam"}, now)
+        models.create_item_price(tenant, {"id": "plan-usd", "name": "Plan USD",
+                                          "item_id": "plan", "price": "1000",
+                                          "period_unit": "month"}, now)
+    setup()
+    snapshots = []
+    for _ in range(300):
+        now += 3600
+        customers, subs = tenant.collection("customer"), tenant.collection("subscription")
+        roll = rng.random()
+        try:
+            if roll < 0.2 or not customers:
+                models.create_customer(sim, tenant, {"first_name": "A"}, now, webhooks=False)
+            elif roll < 0.5:
+                billing.create_subscription(sim, tenant, customers[rng.choice(list(customers))],
+                                            {"subscription_items": [
+                                                {"item_price_id": "plan-usd"}]}, now,
+                                            webhooks=False)
+            elif roll < 0.65 and subs:
+                billing._renew(sim, tenant, subs[rng.choice(list(subs))], now)
+            elif roll < 0.8 and tenant.collection("invoice"):
+                invoice = tenant.collection("invoice")[rng.choice(list(
+                    tenant.collection("invoice")))]
+                billing.record_payment(sim, tenant, invoice, {"transaction": {
+                    "payment_method": "cash", "amount": str(rng.choice([100, 1000]))}}, now,
+                    webhooks=False)
+            elif roll < 0.9:
+                snapshots.append(tenant.snapshot())
+            elif roll < 0.94 and snapshots:
+                tenant.restore(rng.choice(snapshots))
+            elif roll > 0.997:
+                tenant.reset()
+                setup()
+        except VendorError:
+            pass
+        invoices = list(tenant.collection("invoice").values())
+        for sub in tenant.collection("subscription").values():
+            mine = [i for i in invoices if i.get("subscription_id") == sub["id"]]
+            assert models.owned(tenant, "invoice", "subscription_id", sub["id"]) == mine
+            billing.refresh_dues(tenant, sub["id"])
+            due = [i for i in mine if i["status"] in billing.OPEN]
+            assert (sub["due_invoices_count"], sub.get("total_dues")) == (
+                len(due), sum(i["amount_due"] for i in due) if due else None)
+            page = {"subscription_id": {"is": sub["id"]}, "limit": "2"}
+            narrowed = routes.list_page(page, routes._owned(tenant, "invoice", (
+                "customer_id", "subscription_id")), "date", lambda i: {"invoice": i},
+                filters=routes.LIST_FILTERS["invoices"])
+            scanned = routes.list_page(page, invoices, "date", lambda i: {"invoice": i},
+                                       filters=routes.LIST_FILTERS["invoices"])
+            assert narrowed.body == scanned.body
+        for customer_id in tenant.collection("customer"):
+            mine = [s for s in tenant.collection("subscription").values()
+                    if s["customer_id"] == customer_id]
+            assert models.owned(tenant, "subscription", "customer_id", customer_id) == mine
+            mine = [i for i in invoices if i["customer_id"] == customer_id]
+            assert models.owned(tenant, "invoice", "customer_id", customer_id) == mine

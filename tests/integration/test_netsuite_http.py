@@ -454,3 +454,144 @@ def test_demo_account_needs_no_declaration(start_fake: Any) -> None:
     assert [t.id for t in fake.sim.tenants.all()] == [DEMO_ACCOUNT]
     assert requests.get(url, auth=tba(realm="9999999")).status_code == 401
     assert [t.id for t in fake.sim.tenants.all()] == [DEMO_ACCOUNT]  # no auto-created tenant
+
+
+# -- lookups by index (simulators/core/lookup.py): the same answers as reading every record
+def _scanned(tenant: Any) -> dict[tuple[str, str], Any]:
+    """What the indexed lookups answer, computed by reading every record (as before indexes)."""
+    from simulators.netsuite import models
+    invoices = list(models.records(tenant, "invoice").values())
+    payments = list(models.records(tenant, "customerpayment").values())
+    answers: dict[tuple[str, str], Any] = {}
+    for name in ("customer", "invoice"):
+        for record in models.records(tenant, name).values():
+            eid = record.get("externalId")
+            if eid is not None and (name, eid) not in answers:
+                answers[(name, eid)] = record["id"]
+    for customer_id in models.records(tenant, "customer"):
+        owed = [i["amountRemaining"] for i in invoices if i["entity"]["id"] == customer_id]
+        answers[("balance", customer_id)] = models.money(sum(owed))
+        answers[("transactions", customer_id)] = bool(owed) or any(
+            p["customer"]["id"] == customer_id for p in payments)
+    for currency_id in ("1", "2", "3", "4"):
+        answers[("currency", currency_id)] = any(
+            (r.get("currency") or {}).get("id") == currency_id
+            for name in ("customer", "invoice", "customerpayment")
+            for r in models.records(tenant, name).values())
+    return answers
+
+
+def _indexed(tenant: Any, asked: dict[tuple[str, str], Any]) -> dict[tuple[str, str], Any]:
+    from simulators.netsuite import models
+    answers: dict[tuple[str, str], Any] = {}
+    for key in asked:
+        kind, value = key
+        if kind in ("customer", "invoice"):
+            found = models.find(tenant, models.record_type(tenant, kind), f"eid:{value}")
+            answers[key] = found["id"] if found else None
+        elif kind == "balance":
+            answers[key] = models.balance(tenant, value)
+        elif kind == "transactions":
+            answers[key] = models._has_transactions(tenant, value)
+        else:
+            answers[key] = models._currency_in_use(tenant, value)
+    return answers
+
+
+def test_indexed_lookups_answer_as_a_scan_through_every_change() -> None:
+    """External ids, balances, a customer's transactions and currencies in use, after random
+    creates, updates (external id, customer, null), deletes, payments applied and
+    re-applied (some failing), snapshot restores, a reset and writes behind the models' back."""
+    import random
+
+    from simulators.core.tenancy import Tenant
+    from simulators.core.vendor import VendorError
+    from simulators.netsuite import models
+
+    rng = random.Random(12)
+    tenant = Tenant(DEMO_ACCOUNT, "netsuite")
+    types = {n: models.record_type(tenant, n) for n in ("customer", "invoice", "customerpayment")}
+    snapshots: list[Any] = []
+    eids = [f"e{n}" for n in range(12)]
+    done = {True: 0, False: 0}  # steps that may change records in place (False), others
+
+    def ids(name: str) -> list[str]:
+        return list(models.records(tenant, name))
+
+    for step in range(400):
+        now = 1_767_225_600.0 + step
+        roll = rng.random()
+        try:
+            if roll < 0.2 or not ids("customer"):
+                models.create(tenant, types["customer"], {
+                    "companyName": f"C{step}", "externalId": rng.choice(eids + [None]),
+                    "currency": {"id": rng.choice("1234")}}, now)
+            elif roll < 0.4:
+                models.create(tenant, types["invoice"], {
+                    "entity": {"id": rng.choice(ids("customer"))}, "externalId":
+                    rng.choice(eids), "item": {"items": [{"item": "1", "amount": 10.05}]}}, now)
+            elif roll < 0.55:
+                name = rng.choice(["customer", "invoice"])
+                if ids(name):
+                    record = models.records(tenant, name)[rng.choice(ids(name))]
+                    body: dict[str, Any] = {"externalId": rng.choice(eids + [None])}
+                    if name == "invoice":
+                        body["entity"] = {"id": rng.choice(ids("customer"))}
+                    models.update(tenant, types[name], record, body, now)
+            elif roll < 0.65 and ids("invoice"):
+                invoice = models.records(tenant, "invoice")[rng.choice(ids("invoice"))]
+                models.create(tenant, types["customerpayment"], {
+                    "customer": invoice["entity"], "payment": rng.choice([1.0, 5.0, 50.0]),
+                    "apply": {"items": [{"doc": {"id": invoice["id"]},
+                                         "amount": rng.choice([1.0, 2.5, 500.0])}]}}, now)
+            elif roll < 0.72 and ids("customerpayment"):
+                payment = models.records(tenant, "customerpayment")[
+                    rng.choice(ids("customerpayment"))]
+                target = rng.choice(ids("invoice") or ["0"])
+                models.update(tenant, types["customerpayment"], payment, {
+                    "payment": rng.choice([2.0, 40.0]), "apply": {"items": [
+                        {"doc": {"id": target}, "amount": rng.choice([1.0, 30.0])}]}}, now)
+            elif roll < 0.85:
+                name = rng.choice(["customer", "invoice", "customerpayment"])
+                if ids(name):
+                    models.delete(tenant, types[name],
+                                  models.records(tenant, name)[rng.choice(ids(name))])
+            elif roll < 0.92:
+                snapshots.append(tenant.snapshot())
+            elif roll < 0.99 and snapshots:
+                tenant.restore(rng.choice(snapshots))
+            elif roll < 0.995:
+                tenant.reset()
+            else:  # behind the models' back: a new record, stored straight into the collection
+                models.records(tenant, "customer")[f"9{step}"] = {
+                    "id": f"9{step}", "companyName": "X", "externalId": rng.choice(eids)}
+        except VendorError:
+            pass  # refused (a duplicate external id, too much applied): still checked
+        expected = _scanned(tenant)
+        for key in [(name, eid) for name in ("customer", "invoice") for eid in eids]:
+            expected.setdefault(key, None)
+        assert _indexed(tenant, expected) == expected, step
+        done[roll < 0.4 or roll >= 0.85] += 1
+    assert done[False] > 100 and "lookup:invoice" in tenant.derived  # indexes were used
+
+
+def test_external_id_index_is_kept_current_not_rebuilt() -> None:
+    from simulators.core.tenancy import Tenant
+    from simulators.netsuite import models
+
+    tenant = Tenant(DEMO_ACCOUNT, "netsuite")
+    customer = models.record_type(tenant, "customer")
+    a = models.create(tenant, customer, {"companyName": "A", "externalId": "a"}, 0.0)
+    assert models.find(tenant, customer, "eid:a") is a
+    index = tenant.derived["lookup:customer"]["externalId"]
+    b = models.create(tenant, customer, {"companyName": "B", "externalId": "b"}, 0.0)
+    models.update(tenant, customer, a, {"externalId": "c"}, 0.0)
+    snapshot = tenant.snapshot()
+    models.delete(tenant, customer, b)
+    assert [models.find(tenant, customer, f"eid:{e}") for e in "abc"] == [None, None, a]
+    assert tenant.derived["lookup:customer"]["externalId"] is index  # kept, not rebuilt
+    tenant.restore(snapshot)  # new record objects: the index is built again for them
+    assert models.find(tenant, customer, "eid:b") == b
+    assert models.find(tenant, customer, "eid:b") is models.records(tenant, "customer")[b["id"]]
+    models.records(tenant, "customer")[a["id"]]["externalId"] = "d"  # behind its back
+    assert models.find(tenant, customer, "eid:c") is None  # the stale hit is not trusted

@@ -348,3 +348,88 @@ def test_demo_org_works_without_any_configuration(start_fake) -> None:
     account = sf.create("Account", {"Name": "Demo"})
     assert fake.sim.tenants.find(DEMO_ORG) is not None
     assert sf.get(f"{V}/sobjects/Account/{account}").json()["OwnerId"].startswith("005")
+
+
+# -- lookups by index (simulators/core/lookup.py): the same answers as reading every row
+LOOKUP_SCHEMA = {"vendor": "salesforce", "name": "lookups", "objects": {"Account": {"fields": {
+    "Key__c": {"type": "string", "length": 40, "external_id": True, "unique": True},
+    "Ref__c": {"type": "string", "length": 40, "external_id": True}}}}}
+
+
+def test_external_id_lookups_answer_as_a_scan_through_every_change() -> None:
+    """GET/upsert by external id and the unique check, after random creates, upserts, updates
+    (value, case, null), deletes, rolled back units of work and snapshot restores."""
+    import random
+
+    from simulators.core.tenancy import Tenant
+    from simulators.registry import schema_from_dict
+    from simulators.salesforce import models
+    from simulators.salesforce.errors import SalesforceError
+
+    rng = random.Random(12)
+    tenant = Tenant(DEMO_ORG, "salesforce", dict(DEMO_SETTINGS), schema_from_dict(LOOKUP_SCHEMA))
+    values = ["k1", "K1", "k2", "k3", "k4", "k5", None]
+    snapshots: list[Any] = []
+    unique_refusals = 0
+    for step in range(400):
+        work = models.Work(tenant, 1_767_225_600.0 + step)
+        obj = work.sobject("Account")
+        rows = models.table(tenant, "Account")
+        live = [i for i, r in rows.items() if not r["IsDeleted"] and i != work.user]
+        roll = rng.random()
+        try:
+            if roll < 0.25 or not live:
+                work.create(obj, {"Name": f"A{step}", "Key__c": rng.choice(values),
+                                  "Ref__c": rng.choice(values)})
+            elif roll < 0.45:
+                work.upsert(obj, rng.choice(["Key__c", "Ref__c"]), rng.choice(values[:-1]),
+                            {"Name": f"U{step}", "Ref__c": rng.choice(values)})
+            elif roll < 0.65:
+                work.update(obj, rows[rng.choice(live)], {"Key__c": rng.choice(values),
+                                                          "Ref__c": rng.choice(values)})
+            elif roll < 0.75:
+                work.delete(obj, rng.choice(live))
+            elif roll < 0.85:  # a unit of work that fails half way and rolls back
+                point = work.savepoint()
+                work.update(obj, rows[rng.choice(live)], {"Key__c": rng.choice(values)})
+                work.create(obj, {"Name": "R", "Key__c": rng.choice(values)})
+                work.rollback(point)
+            elif roll < 0.93:
+                snapshots.append(tenant.snapshot())
+            elif snapshots:
+                tenant.restore(rng.choice(snapshots))
+        except SalesforceError as error:
+            unique_refusals += error.status == 400 and "DUPLICATE_VALUE" in str(error.body)
+        except models.MultipleMatches:
+            pass
+        work = models.Work(tenant, 0.0)
+        obj = work.sobject("Account")
+        for name in ("Key__c", "Ref__c"):
+            f = obj.field(name)
+            for value in values[:-1]:
+                key = models._match_key(f, value)
+                scan = [r for r in models.table(tenant, "Account").values()
+                        if not r.get("IsDeleted") and r.get(name) is not None
+                        and models._match_key(f, r[name]) == key]
+                assert work.by_external_id(obj, f, value) == scan, (step, name, value)
+    assert unique_refusals > 10 and "lookup:Account" in tenant.derived
+
+
+def test_external_id_index_is_kept_current_not_rebuilt() -> None:
+    from simulators.core.tenancy import Tenant
+    from simulators.registry import schema_from_dict
+    from simulators.salesforce import models
+
+    tenant = Tenant(DEMO_ORG, "salesforce", dict(DEMO_SETTINGS), schema_from_dict(LOOKUP_SCHEMA))
+    work = models.Work(tenant, 0.0)
+    obj = work.sobject("Account")
+    key = obj.field("Key__c")
+    a = work.create(obj, {"Name": "A", "Key__c": "a"})
+    assert [r["Id"] for r in work.by_external_id(obj, key, "A")] == [a]
+    index = tenant.derived["lookup:Account"]["Key__c"]
+    b, created = work.upsert(obj, "Key__c", "b", {"Name": "B"})
+    assert created
+    work.update(obj, models.table(tenant, "Account")[a], {"Key__c": "c"})
+    work.delete(obj, b)
+    assert [len(work.by_external_id(obj, key, v)) for v in "abc"] == [0, 0, 1]
+    assert tenant.derived["lookup:Account"]["Key__c"] is index  # kept, not rebuilt
