@@ -10,6 +10,13 @@ The currency is the ISO 4217 code in lower case ("usd"), or None when the ERP do
 invoice names its currency by reference, `{"id": "1", "refName": "US Dollar"}`: the refName is
 the currency record's name, so the code is read from the currency record (`symbol`), once per
 currency (`NetSuiteConnector.currency_code`).
+
+Reconciliation reads every invoice at once with SuiteQL (`ERP_INVOICES_QUERY`) instead of one
+record read per invoice; `invoice_record_of_row` puts a row in the record API's names, so the
+same `erp_entry` serves both. SuiteQL names the amounts `foreigntotal` and `foreignamountunpaid`
+(in the transaction's currency), references by id, and the status by its letter alone
+(`INVOICE_STATUS_NAMES`); it gives no lastModifiedDate in the record API's form, so an entry made
+from a row has version 0.
 """
 
 from __future__ import annotations
@@ -30,6 +37,16 @@ class ErpReader(Protocol):
     async def get(self, record_type: str, record_id: str) -> dict[str, Any]: ...
     async def currency_code(self, reference: Any) -> str | None: ...
 
+
+# SuiteQL's transaction.status is the status's letter without its type ("B", where a saved
+# search says "CustInvc:B"); the record API gives {"id": "paidInFull", "refName": "Paid In
+# Full"}. An invoice's letters in NetSuite's words; a letter not listed is kept as it is.
+INVOICE_STATUS_NAMES = {"A": "Open", "B": "Paid In Full"}
+# an invoice's columns for `erp_entry`, and the total (SuiteQL's names for the record API's
+# id, entity, total, amountRemaining, status and currency)
+INVOICE_COLUMNS = "id, foreigntotal, foreignamountunpaid, status, entity, currency"
+ERP_INVOICES_QUERY = ("SELECT {columns}, {key_field} FROM transaction WHERE type = 'CustInvc' "
+                      "AND {key_field} IS NOT NULL ORDER BY id")
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_\-:.]{1,128}$")
 
@@ -68,6 +85,32 @@ def erp_entry(billing: str, billing_invoice_id: str, record: dict[str, Any],
         "currency": currency,
         "status": _reference(record.get("status"), "refName"),
         "version": _version(record),
+    }
+
+
+def erp_invoices_query(key_field: str) -> str:
+    """The SuiteQL query for every invoice that carries a billing invoice id in `key_field` (a
+    field name, checked: never spliced unless it is a plain word), with the columns
+    `invoice_record_of_row` reads; ordered by id, so that its pages do not shift."""
+    if not re.match(r"^\w+$", key_field):
+        raise ValueError(f"not a field name: {key_field!r}")
+    return ERP_INVOICES_QUERY.format(columns=INVOICE_COLUMNS, key_field=key_field)
+
+
+def invoice_record_of_row(row: dict[str, Any], key_field: str) -> dict[str, Any]:
+    """A SuiteQL row of `erp_invoices_query` in the record API's names (what `erp_entry` reads,
+    and `total`). SuiteQL answers with lower-case column names, values as text, references as
+    ids; a column whose value is null is left out of the row."""
+    code = row.get("status")
+    return {
+        "id": row.get("id"),
+        key_field: row.get(key_field.lower()),
+        "entity": row.get("entity"),
+        "total": row.get("foreigntotal"),
+        "amountRemaining": row.get("foreignamountunpaid"),
+        "status": None if code is None else
+        {"id": code, "refName": INVOICE_STATUS_NAMES.get(str(code), code)},
+        "currency": row.get("currency"),
     }
 
 

@@ -14,7 +14,12 @@ from pact.match.matcher import GenericMatcher
 from components.connectors.errors import ErrorKind, VendorError
 from components.connectors.netsuite import NetSuiteConnector
 from components.connectors.retry import RetryPolicy
-from components.context import read_erp_invoice
+from components.context import (
+    erp_entry_of,
+    erp_invoices_query,
+    invoice_record_of_row,
+    read_erp_invoice,
+)
 from tests.contracts.accounts import NETSUITE_ACCOUNT, NETSUITE_TBA
 from tests.contracts.driving import drive
 from tests.contracts.pactfile import RECOVERY, SYNC
@@ -156,6 +161,43 @@ def test_the_sync_refreshes_an_invoice(contract) -> None:
     with pact.serve() as srv:
         record = run(str(srv.url), lambda c: c.get("invoice", "2001"))
     assert record["amountRemaining"] == 20.0
+
+
+def suiteql_for_invoices(pact: Pact) -> None:
+    """Reconciliation reads every invoice that carries a billing invoice id with one SuiteQL
+    query (not one record read per invoice): SuiteQL's column names, values as text,
+    references as ids, the status by its letter (A: Open)."""
+    number = r"^-?\d+(\.\d+)?$"
+    request(pact, "a SuiteQL query for the invoices that carry a billing invoice id", "POST",
+            "/services/rest/query/v1/suiteql", states=[OPEN_INVOICE],
+            query={"limit": "1000", "offset": "0"},
+            body={"q": erp_invoices_query(KEY_FIELD)}).with_header("Prefer", "transient"
+            ).will_respond_with(200).with_body({
+                "items": match.each_like({
+                    "id": "2001", KEY_FIELD: "in_PactRenewal", "entity": "1001",
+                    "foreigntotal": match.regex("20", regex=number),
+                    "foreignamountunpaid": match.regex("20", regex=number),
+                    "status": match.regex("A", regex=r"^[A-Z]$"), "currency": CURRENCY_ID},
+                    min=1), "hasMore": False},
+        content_type=None).with_header("Content-Type", JSON)
+
+
+def test_the_sync_reconciles_the_erp_invoices_with_suiteql(contract) -> None:
+    pact = contract(SYNC, "netsuite")
+    suiteql_for_invoices(pact)
+    read_currency(pact)
+
+    async def read(c: NetSuiteConnector) -> list[dict[str, Any]]:
+        records = [invoice_record_of_row(row, KEY_FIELD)
+                   for row in await c.suiteql(erp_invoices_query(KEY_FIELD))]
+        return [{**await erp_entry_of(c, "stripe", str(r[KEY_FIELD]), r), "total": r["total"]}
+                for r in records]
+
+    with pact.serve() as srv:
+        [entry] = run(str(srv.url), read)
+    assert (entry["invoice_key"], entry["erp_invoice_id"], entry["erp_customer_id"],
+            entry["amount_remaining"], entry["currency"], entry["status"], entry["total"]) == (
+        "stripe:in_PactRenewal", "2001", "1001", 2000, "usd", "Open", "20")
 
 
 def test_the_sync_applies_the_recovered_payment(contract) -> None:
