@@ -12,7 +12,19 @@ to the fake in the same run: absolute figures on a shared machine are noise.
 
 Two more measurements of the fake alone:
 * overhead: 50 ms injected on the customer paths and wrk with 50 connections, so about 1,000
-  req/s; the overhead is the latency minus the injection, at p50 and p99;
+  req/s, next to the canned app sleeping 50 ms itself; the overhead is the latency minus the
+  injection, at p50, p90, p99 and p99.9 (wrk's own histogram). wrk is closed loop: each
+  connection sends its next request when the answer arrives, and latency runs from the send.
+  wrk opens all 50 connections at once; left so, they would stay in step over a fixed latency
+  (a volley of 50 requests every 50 ms, each waiting behind the others) instead of the even
+  1,000 req/s the goal is about, so their first requests are spread over the 50 ms
+  (loadtests/peers/request.lua). With `--pin` (2 or more CPUs) each round is measured twice,
+  unpinned and with the server pinned to CPU 0 and wrk to CPU 1 (taskset), alternating: on
+  two shared cores, unpinned, the latency includes the server and wrk taking turns on a core;
+  pinned, what is left is the server's own wait (its event loop, its collector) and the
+  kernel's loopback. Unpinned is the default: pinning lowers p50, but on a shared box not p99
+  reliably (a pinned server cannot leave its core when another job runs there; BENCHMARKS.md).
+  `landscape bench --overhead [--pin]` measures this alone;
 * state: a fake filled in-process with N customers (through its models, each with its event)
   before it serves, next to an empty one.
 """
@@ -47,6 +59,7 @@ PEERS_DIR = Path(os.environ.get("LANDSCAPE_PEERS_DIR",
                                 Path.home() / ".cache" / "landscape" / "peers"))
 CONNECTIONS = 16
 INJECTED_MS = 50.0
+SERVER_CPU, WRK_CPU = 0, 1  # `--pin`: the overhead measurement's server and wrk
 GROWTH_SECONDS = 30  # `--state`: each filled fake then takes creates for this long
 KEY = "sk_test_bench"
 POST_BODY = "email=c%40example.com&metadata[n]=1"
@@ -79,11 +92,25 @@ def wrk(url: str, method: str, seconds: int, connections: int, body: str | None 
         headers: dict[str, str] | None = None
         ) -> tuple[int, float, float, float, int, float]:
     """requests, req/s, p50 ms, p99 ms, non-2xx + socket errors, max ms."""
+    return _figures(url, wrk_text(url, method, seconds, connections, body, headers))
+
+
+def wrk_text(url: str, method: str, seconds: int, connections: int, body: str | None = None,
+             headers: dict[str, str] | None = None, *, cpu: int | None = None,
+             stagger_ms: float = 0.0) -> str:
+    """wrk's report. `cpu`: run wrk on that CPU only (taskset); `stagger_ms`: spread the
+    connections' first requests over that long (request.lua)."""
     lines = [f"{k}: {v}" for k, v in (headers or {}).items()]
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
-               "-s", str(PEERS_SOURCE / "request.lua"), url, "--", method, body or "-", *lines]
-    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30)
-    text = out.stdout + out.stderr
+    command = ([] if cpu is None else ["taskset", "-c", str(cpu)]) + [
+        "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
+        "-s", str(PEERS_SOURCE / "request.lua"), url, "--", method, body or "-", *lines]
+    env = ({**os.environ, "WRK_STAGGER_MS": str(round(stagger_ms)),
+            "WRK_STAGGER_CONNECTIONS": str(connections)} if stagger_ms else None)
+    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30, env=env)
+    return out.stdout + out.stderr
+
+
+def _figures(url: str, text: str) -> tuple[int, float, float, float, int, float]:
     total = re.search(r"(\d+) requests in", text)
     if total is None:
         raise RuntimeError(f"wrk failed against {url}: {text[-500:]}")
@@ -98,6 +125,13 @@ def wrk(url: str, method: str, seconds: int, connections: int, body: str | None 
                if most else float("nan"))
     return (int(total.group(1)), rps, _latency(text, "50"), _latency(text, "99"), errors,
             longest)
+
+
+def _tail(text: str) -> tuple[float, float]:
+    """p90 and p99.9 ms (request.lua's `done`)."""
+    found = re.search(r"tail us: p90 (\d+) p99\.9 (\d+)", text)
+    return (int(found.group(1)) / 1000, int(found.group(2)) / 1000) if found else (
+        float("nan"), float("nan"))
 
 
 def _latency(text: str, percent: str) -> float:
@@ -287,33 +321,60 @@ def _median(runs: list[Run]) -> Run:
 
 
 def run_peers(*, peers: bool, state: int, seconds: int, rounds: int, console: Console,
-              json_path: Path | None = None) -> int:
-    """Exit code 0, or 1 if a server or wrk failed (said on the console)."""
+              json_path: Path | None = None, pin: bool = False,
+              overhead_only: bool = False) -> int:
+    """Exit code 0, or 1 if a server or wrk failed (said on the console). `overhead_only`:
+    the overhead measurement alone (the fake and the canned app, `landscape bench
+    --overhead`); `pin`: it measured pinned as well as unpinned (see the module's doc)."""
     if shutil.which("wrk") is None:
         console.print("[red]wrk is needed[/red] (`apt-get install wrk`)")
+        return 1
+    if pin and (shutil.which("taskset") is None or len(_all_cpus()) < 2):
+        console.print("[red]--pin needs taskset and 2 CPUs or more[/red]")
         return 1
     began = time.monotonic()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            result = _measure_all(Path(tmp), peers, state, seconds, rounds, console)
+            result = (_measure_overhead_only(Path(tmp), seconds, rounds, pin) if overhead_only
+                      else _measure_all(Path(tmp), peers, state, seconds, rounds, console, pin))
     except (RuntimeError, httpx.HTTPError, subprocess.SubprocessError, OSError) as exc:
         console.print(f"[red]benchmark failed:[/red] {exc}")
         return 1
-    _print(result, seconds, rounds, console)
+    if not overhead_only:
+        _print(result, seconds, rounds, console)
+    _print_overhead(result["overhead"], seconds, rounds, console)
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps({
             **result, "figures": {s: {op: asdict(r) for op, r in ops.items()}
-                                  for s, ops in result["figures"].items()},
+                                  for s, ops in result.get("figures", {}).items()},
             "run": {"seconds": seconds, "rounds": rounds, "connections": CONNECTIONS,
+                    "overhead_connections": round(INJECTED_MS), "pin": pin,
                     "cpus": os.cpu_count(), "load_average": list(os.getloadavg()),
                     "seconds_taken": round(time.monotonic() - began, 1)}}, indent=1) + "\n")
         console.print(f"figures written to {json_path}")
     return 0
 
 
+def _measure_overhead_only(work: Path, seconds: int, rounds: int, pin: bool
+                           ) -> dict[str, Any]:
+    servers: list[Server] = []
+    try:
+        fake = serve_fake()
+        servers.append(fake)
+        customer, bodies = _customer(fake)
+        (work / "bodies.json").write_text(json.dumps(bodies))
+        delayed = serve_canned(work / "bodies.json", INJECTED_MS)
+        servers.append(delayed)
+        overhead = measure_overhead(fake, delayed, customer, seconds, rounds, pin=pin)
+    finally:
+        for server in servers:
+            server.stop()
+    return {"fake": fake.name, "overhead": overhead}
+
+
 def _measure_all(work: Path, peers: bool, state: int, seconds: int, rounds: int,
-                 console: Console) -> dict[str, Any]:
+                 console: Console, pin: bool = False) -> dict[str, Any]:
     servers: list[Server] = []
     gc_logs: dict[str, Path] = {}
     try:
@@ -348,8 +409,7 @@ def _measure_all(work: Path, peers: bool, state: int, seconds: int, rounds: int,
                   for s in servers if s.name in gc_logs}
         delayed = serve_canned(work / "bodies.json", INJECTED_MS)
         servers.append(delayed)
-        overhead = {fake.name: _overhead(fake, customer, seconds, inject=True),
-                    delayed.name: _overhead(delayed, customer, seconds, inject=False)}
+        overhead = measure_overhead(fake, delayed, customer, seconds, rounds, pin=pin)
         memory = {s.name: _rss_mb(s.pid) for s in servers}
     finally:
         for server in servers:
@@ -361,30 +421,76 @@ def _measure_all(work: Path, peers: bool, state: int, seconds: int, rounds: int,
             "collector": collector}
 
 
-def _overhead(fake: Server, customer: str, seconds: int, *, inject: bool) -> dict[str, Any]:
-    """`INJECTED_MS` on the customer paths (or a server that waits as long by itself), 50
-    connections: about 1,000 req/s."""
+def _all_cpus() -> list[int]:
+    return sorted(os.sched_getaffinity(0))
+
+
+def pin_process(pid: int, cpus: list[int]) -> None:
+    """`pid` and its descendants on `cpus` only."""
+    import psutil
+
+    process = psutil.Process(pid)
+    for each in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            each.cpu_affinity(cpus)
+
+
+def measure_overhead(fake: Server, delayed: Server, customer: str, seconds: int, rounds: int,
+                     *, pin: bool) -> dict[str, Any]:
+    """`INJECTED_MS` injected on the fake's customer paths, next to `delayed` (the canned app
+    waiting as long by itself); 50 connections, their first requests spread over the wait:
+    about 1,000 req/s. `rounds` alternating rounds (servers, and with `pin` unpinned/pinned, in
+    turn), medians: {server: {operation: {"unpinned"|"pinned": figures}}}."""
     connections = round(INJECTED_MS)
-    if inject:
-        response = httpx.post(f"{fake.url}/_sim/faults", json={
-            "kind": "latency", "latency": {"kind": "fixed", "ms": INJECTED_MS},
-            "match": {"path": "/v1/customers*"}})
-        response.raise_for_status()
+    modes = ["unpinned", "pinned"] if pin else ["unpinned"]
+    servers = [fake, delayed]
+    response = httpx.post(f"{fake.url}/_sim/faults", json={
+        "kind": "latency", "latency": {"kind": "fixed", "ms": INJECTED_MS},
+        "match": {"path": "/v1/customers*"}})
+    response.raise_for_status()
+    runs: dict[tuple[str, str, str], list[dict[str, float]]] = {}
     try:
-        out = {}
-        for label, (method, path, body) in OPERATIONS.items():
-            headers = {"Authorization": f"Bearer {KEY}"}
-            run = measure(fake, path or f"/v1/customers/{customer}", method, seconds,
-                          connections, body, {**headers, "Content-Type": FORM} if body
-                          else headers)
-            out[label] = {"rps": run.rps, "p50_ms": run.p50_ms, "p99_ms": run.p99_ms,
-                          "overhead_p50_ms": round(run.p50_ms - INJECTED_MS, 2),
-                          "overhead_p99_ms": round(run.p99_ms - INJECTED_MS, 2),
-                          "errors": run.errors, "connections": connections}
-        return out
+        for i in range(max(1, rounds)):
+            for mode in modes if i % 2 == 0 else modes[::-1]:
+                for server in servers if i % 2 == 0 else servers[::-1]:
+                    pinned = mode == "pinned"
+                    pin_process(server.pid, [SERVER_CPU] if pinned else _all_cpus())
+                    try:
+                        for label, (method, path, body) in OPERATIONS.items():
+                            runs.setdefault((server.name, label, mode), []).append(
+                                _overhead_run(server, path or f"/v1/customers/{customer}",
+                                              method, body, seconds, connections,
+                                              WRK_CPU if pinned else None))
+                    finally:
+                        pin_process(server.pid, _all_cpus())
     finally:
-        if inject:
-            httpx.delete(f"{fake.url}/_sim/faults")
+        httpx.delete(f"{fake.url}/_sim/faults")
+    out: dict[str, Any] = {}
+    for (name, label, mode), figures in runs.items():
+        median = {k: round(float(statistics.median(f[k] for f in figures)), 2)
+                  for k in figures[0]}
+        median.update(errors=max(f["errors"] for f in figures), connections=connections,
+                      rounds=len(figures))
+        out.setdefault(name, {}).setdefault(label, {})[mode] = median
+    return out
+
+
+def _overhead_run(server: Server, path: str, method: str, body: str | None, seconds: int,
+                  connections: int, cpu: int | None) -> dict[str, float]:
+    headers = {"Authorization": f"Bearer {KEY}"}
+    if body:
+        headers["Content-Type"] = FORM
+    before = cpu_seconds(server.pid)
+    text = wrk_text(server.url + path, method, seconds, connections, body, headers, cpu=cpu,
+                    stagger_ms=INJECTED_MS)
+    spent = cpu_seconds(server.pid) - before
+    requests, rps, p50, p99, errors, longest = _figures(server.url + path, text)
+    p90, p999 = _tail(text)
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99,
+            "overhead_p50_ms": p50 - INJECTED_MS, "overhead_p90_ms": p90 - INJECTED_MS,
+            "overhead_p99_ms": p99 - INJECTED_MS, "overhead_p999_ms": p999 - INJECTED_MS,
+            "overhead_max_ms": longest - INJECTED_MS,
+            "cpu_us": spent / max(requests, 1) * 1e6, "errors": errors}
 
 
 def _rss_mb(pid: int) -> float:
@@ -420,14 +526,6 @@ def _print(result: dict[str, Any], seconds: int, rounds: int, console: Console) 
                           f"{base.cpu_us / run.cpu_us:.2f}",
                           f"{memory.get(name, float('nan')):.0f}")
     console.print(table, width=max(console.width, 170))
-    console.print(f"overhead over {INJECTED_MS:.0f} ms of latency (injected in the fake; "
-                  "slept by the canned app): latency minus the wait, same percentile")
-    for name, operations in result["overhead"].items():
-        for label, o in operations.items():
-            console.print(f"  {name} {label}, {o['connections']} connections: "
-                          f"{o['rps']:,.0f} req/s, p50 {o['p50_ms']:.2f} ms (overhead "
-                          f"{o['overhead_p50_ms']:.2f} ms), p99 {o['p99_ms']:.2f} ms "
-                          f"(overhead {o['overhead_p99_ms']:.2f} ms)")
     for name, run in result["growth"].items():
         pauses = result["collector"].get(name, {})
         full = pauses.get("gen2", {})
@@ -438,6 +536,30 @@ def _print(result: dict[str, Any], seconds: int, rounds: int, console: Console) 
                       f"collection took {pauses.get('full_collection_ms', '?')} ms once filled, "
                       f"{pauses.get('full_collection_ms_when_serving', '?')} ms as served; "
                       f"{pauses.get('tracked_objects', 0):,} objects tracked once filled")
+
+
+def _print_overhead(overhead: dict[str, Any], seconds: int, rounds: int,
+                    console: Console) -> None:
+    table = Table(title=f"overhead over {INJECTED_MS:.0f} ms of latency (injected in the fake; "
+                  "slept by the canned app): latency minus the wait, same percentile; wrk 1 "
+                  f"thread, closed loop, {round(INJECTED_MS)} connections started "
+                  f"{INJECTED_MS / round(INJECTED_MS):.0f} ms apart, {seconds} s x {rounds} "
+                  "alternating rounds (medians); pinned: server on CPU "
+                  f"{SERVER_CPU}, wrk on CPU {WRK_CPU} (taskset), unpinned: both on every CPU")
+    for column in ("server", "operation", "CPUs", "req/s", "p50", "p90", "p99", "p99.9",
+                   "max", "server CPU µs/req", "errors"):
+        table.add_column(column + (" ms" if column[0] in "pm" else ""),
+                         justify="left" if column in ("server", "operation", "CPUs")
+                         else "right")
+    for name, operations in overhead.items():
+        table.add_section()
+        for label, modes in operations.items():
+            for mode, o in modes.items():
+                table.add_row(name, label, mode, f"{o['rps']:,.0f}",
+                              *(f"{o[f'overhead_{q}_ms']:.2f}"
+                                for q in ("p50", "p90", "p99", "p999", "max")),
+                              f"{o['cpu_us']:.0f}", str(o["errors"]))
+    console.print(table, width=max(console.width, 170))
 
 
 # -- a fake filled before it serves ---------------------------------------------------------------

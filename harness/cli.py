@@ -10,6 +10,7 @@
     landscape run netsuite-brownout --seed 3     # any scenario; exit 1 if an invariant fails
     landscape bench [VENDOR...] [--json FILE]    # throughput and latency overhead
     landscape bench --peers [--state N]          # vs mountebank/WireMock; as state grows
+    landscape bench --overhead [--pin]           # over 50 ms injected, at ~1,000 req/s
 
 The control commands (faults, clock, journal, tenants, state, latency) live in
 harness/control_commands.py.
@@ -394,14 +395,22 @@ def bench(vendors: list[str] = typer.Argument(None, metavar="[VENDOR]...",
                                     "filled with N customers before it serves (with --peers "
                                     "or alone)"),
           rounds: int = typer.Option(3, "--rounds", metavar="N", help="Alternating rounds "
-                                     "(--peers/--state; medians are reported)"),
+                                     "(--peers/--state/--overhead; medians are reported)"),
+          overhead: bool = typer.Option(False, "--overhead", metavar=FLAG, help="Only the "
+                                        "overhead of the fake Stripe over 50 ms of injected "
+                                        "latency at ~1,000 req/s, next to the canned app "
+                                        "(part of --peers; needs wrk)"),
+          pin: bool = typer.Option(False, "--pin", metavar=FLAG, help="--peers/--overhead: "
+                                   "measure the overhead pinned too (server on CPU 0, wrk on "
+                                   "CPU 1, taskset), in rounds alternating with unpinned"),
           ) -> None:
     """Throughput and latency overhead of each fake next to a trivial endpoint, same server."""
-    if peers or state:
+    if peers or state or overhead:
         from harness.bench_peers import run_peers
 
         raise typer.Exit(run_peers(peers=peers, state=state, seconds=max(1, round(seconds)),
-                                   rounds=rounds, console=console, json_path=json_path))
+                                   rounds=rounds, console=console, json_path=json_path,
+                                   pin=pin, overhead_only=overhead and not (peers or state)))
     from harness.bench import run_benchmark
 
     raise typer.Exit(run_benchmark(vendors or None, seconds, users, console, json_path))

@@ -14,6 +14,13 @@ everything is unfrozen, collected and frozen again: one full walk each time the 
 O(1) amortised per object. The floor keeps a young fake (the startup heap is ~140,000 objects)
 from stopping for a full walk every few seconds under load, which set the p99 of creates; past
 it, a full walk costs ~0.7 s per million objects on the benchmark machine (BENCHMARKS.md).
+
+The middle generation is collected once more than `MIDDLE_THRESHOLD` young collections ran since
+its last one: with 1, every third collection (CPython's 10: every eleventh). It then holds two
+young collections' survivors rather than ten, so each of its collections (and the freeze after
+it) stops the fake for not much longer than a young one instead of several times as long: at
+1,000 req/s, those were the longest pauses a request could sit behind (BENCHMARKS.md, "The
+fakes: throughput, tails and overhead").
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import os
 from typing import Any
 
 MIN_GROWTH = 1_000_000  # objects frozen since the last complete collection before another
+MIDDLE_THRESHOLD = 1  # young collections before one of the middle generation (CPython: 10)
 
 
 class Freezer:
@@ -79,14 +87,17 @@ _installed: Freezer | None = None
 
 def install() -> Freezer | None:
     """Tune this process's collector for a long-running fake (idempotent): collect and freeze
-    what startup built, then freeze what survives each collection of the middle generation.
-    CPython's thresholds are kept, so its young collections stay short. `LANDSCAPE_GC=default`
+    what startup built, then freeze what survives each collection of the middle generation,
+    which runs after every two young ones (`MIDDLE_THRESHOLD`); CPython's young threshold is
+    kept, so its young collections stay short. `LANDSCAPE_GC=default`
     leaves CPython's collector as it is (what `landscape bench --state` compares against)."""
     global _installed
     if os.environ.get("LANDSCAPE_GC") == "default":
         return None
     if _installed is None:
         _installed = Freezer()
+        young, _, oldest = gc.get_threshold()
+        gc.set_threshold(young, MIDDLE_THRESHOLD, oldest)
         gc.callbacks.append(_installed)
         _installed.complete()
     return _installed

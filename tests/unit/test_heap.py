@@ -150,3 +150,32 @@ def test_copy_tree_is_a_deep_copy() -> None:
     assert copied == tree
     assert copied["a"] is not tree["a"] and copied["a"][1] is not tree["a"][1]
     assert copied["a"][1]["c"] is not tree["a"][1]["c"] and copied["d"] is not tree["d"]
+
+
+def test_install_collects_the_middle_generation_every_third_collection(
+        collector: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A served fake's middle generation holds two young collections' survivors, not ten: its
+    collections (and the freeze after each) stay about as short as young ones."""
+    monkeypatch.delenv("LANDSCAPE_GC", raising=False)
+    monkeypatch.setattr(heap, "_installed", None)
+    young, _, oldest = gc.get_threshold()
+    assert heap.install() is not None
+    assert gc.get_threshold() == (young, heap.MIDDLE_THRESHOLD, oldest)
+    seen: list[int] = []
+
+    def generation(phase: str, info: dict[str, Any]) -> None:
+        if phase == "stop":
+            seen.append(info["generation"])
+
+    gc.callbacks.append(generation)
+    kept = [[i] for i in range(young * 10)]  # allocations enough for several collections
+    assert len(kept) and seen.count(0) >= 2 and 1 in seen
+    assert seen.count(1) >= len(seen) // (heap.MIDDLE_THRESHOLD + 2) - 1
+
+
+def test_the_default_collector_is_left_alone(
+        collector: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANDSCAPE_GC", "default")
+    monkeypatch.setattr(heap, "_installed", None)
+    thresholds = gc.get_threshold()
+    assert heap.install() is None and gc.get_threshold() == thresholds
