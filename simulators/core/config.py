@@ -21,6 +21,7 @@ settings:                    # fake-wide; bounds documented in simulators/README
   journal_max_entries: 10000                 # request and webhook journals, newest kept
   max_auto_tenants: 1000                     # tenants created for unknown keys, then 401
   max_objects_per_collection: 100000         # per tenant, then the vendor's error
+  webhook_concurrency_per_endpoint: 16       # webhook deliveries in flight to one URL
 ```
 
 A tenant's `schema` (and `--schema`, for tenants that name none) must be a schema file whose
@@ -45,7 +46,7 @@ from simulators.core.vendor import Vendor
 
 # fake-wide settings that bound time or memory (simulators/README.md, "Retention and caps")
 BOUNDS = ("idempotency_retention_seconds", "journal_max_entries", "max_auto_tenants",
-          "max_objects_per_collection")
+          "max_objects_per_collection", "webhook_concurrency_per_endpoint")
 
 
 class ConfigError(Exception):

@@ -28,6 +28,7 @@ from simulators.core.tenancy import (
     TenantRegistry,
 )
 from simulators.core.vendor import Engine, Vendor
+from simulators.core.webhooks import DEFAULT_CONCURRENCY as DEFAULT_WEBHOOK_CONCURRENCY
 from simulators.core.webhooks import WebhookDispatcher
 
 MAX_IDLE = 1.0  # seconds a served fake's background runner sleeps at most between checks
@@ -81,6 +82,8 @@ class Simulator:
         journal = int(settings.get("journal_max_entries", DEFAULT_CAPACITY))
         self.journal.resize(journal)
         self.webhooks.journal.resize(journal)
+        self.webhooks.concurrency = int(settings.get("webhook_concurrency_per_endpoint",
+                                                     DEFAULT_WEBHOOK_CONCURRENCY))
         self.tenants.max_auto_created = int(settings.get("max_auto_tenants",
                                                          DEFAULT_MAX_AUTO_TENANTS))
         self.tenants.caps.max_objects = int(settings.get("max_objects_per_collection",

@@ -61,14 +61,17 @@ def play(scenario: Coroutine[Any, Any, T]) -> T:
 
 # -- what the engine answered ----------------------------------------------------------------
 def answers(world: MerchantWorld) -> list[dict[str, Any]]:
-    """Every webhook answer of the engine from now on (status and body), in arrival order."""
+    """Every webhook answer of the engine from now on (status and body), in arrival order
+    (the fakes deliver concurrently: an answer is listed when its request arrives)."""
     got: list[dict[str, Any]] = []
     service = world.recovery
     for name in ("stripe_webhook", "chargebee_webhook"):
         async def spy(payload: bytes, credential: str | None,
                       handler: Any = getattr(service, name)) -> tuple[int, Any]:
+            answer: dict[str, Any] = {}
+            got.append(answer)
             status, body = await handler(payload, credential)
-            got.append({"http_status": status, **body})
+            answer.update({"http_status": status, **body})
             return status, body
         setattr(service, name, spy)
     return got
