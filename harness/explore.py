@@ -47,8 +47,10 @@ from hypothesis.stateful import (
 from harness.explore_pool import CHUNK, Plan, explore_chunks
 from harness.explore_world import DAY, World, world
 from harness.scenario_run import Planned
+from harness.seed_alone import seed_alone
 
 Rule = TypeVar("Rule", bound=Callable[..., None])
+seed_alone()  # the same scenarios for a seed in this command, its pool's workers and the tests
 DEFAULT_TOPOLOGY = "netsuite-stripe-salesforce"
 CUSTOMERS = 2  # per merchant: small examples shrink fast and run many per second
 # the decline codes the fake Stripe's test cards give: soft, technical, fix-the-card, hard

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from harness.seed_alone import seed_alone
 from simulators.core.app import build_app
 from simulators.core.clock import Clock
 from simulators.core.server import RunningServer, start_in_thread
@@ -23,6 +24,7 @@ from simulators.registry import create_vendor
 settings.register_profile("default", derandomize=True, database=None, print_blob=True)
 settings.register_profile("explore", print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+seed_alone()  # a test generates the same alone as in the suite: its replay command replays
 
 
 @dataclass
