@@ -51,6 +51,7 @@ class Delivery:
     attempts: int = 0
     copy: int = 0  # 0 for the original, n for the n-th injected duplicate
     burst: bool = False  # sent at the same instant as its copies, not one after another
+    released: bool = False  # held for a reorder, now due: goes after the rest of its round
 
 
 class Owner(Protocol):
@@ -126,8 +127,10 @@ class WebhookDispatcher:
         self.sim.wake_background()
 
     def _release_held(self, url: str, after: float) -> None:
-        """A later delivery to the same URL was queued: the held ones now go out after it."""
+        """A later delivery to the same URL was queued: the held ones now go out after it (due
+        with it, sent once the rest of its round has been, whatever the concurrency)."""
         for _, held in self._held.pop(url, []):
+            held.released = True
             self._push(after, held)
 
     # -- the clock drives attempts ----------------------------------------------------------
@@ -160,7 +163,15 @@ class WebhookDispatcher:
 
     async def _deliver_in_order(self, batch: list[Delivery]) -> None:
         """One URL's due deliveries, started in queue order, `concurrency` at a time; a burst's
-        copies of one event take one place and go out at once."""
+        copies of one event take one place and go out at once; deliveries held for a reorder go
+        once the others have (so after the later one that released them)."""
+        released = [d for d in batch if d.released]
+        if released and len(released) < len(batch):
+            await self._deliver_in_order([d for d in batch if not d.released])
+            for d in released:
+                d.released = False
+            await self._deliver_in_order(released)
+            return
         groups: list[list[Delivery]] = []
         for delivery in batch:
             if (groups and delivery.burst and groups[-1][0].burst
