@@ -104,8 +104,9 @@ class OutboxSettings(_Strict):
     max_delay: float = Field(300.0, gt=0, le=3600,
                              description="the longest wait between tries, seconds (5 min)")
     batch: int = Field(50, ge=1)
-    concurrency: int = Field(8, ge=1, description="write-backs in flight at once (each "
-                             "invoice's in order); a vendor's own limit still applies")
+    concurrency: int = Field(8, ge=1, description="write-backs in flight at once to each "
+                             "destination (each invoice's in order); a vendor's own limit "
+                             "still applies")
     poll_seconds: float = Field(1.0, gt=0)
 
     @model_validator(mode="after")

@@ -8,6 +8,7 @@ which keeps runs on a virtual clock deterministic (no threads).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -83,7 +84,12 @@ class Store(Protocol):
         """Add messages (a known dedupe_key is skipped); returns how many were new."""
         ...
 
-    def due_messages(self, now: float, limit: int) -> list[OutboxMessage]: ...
+    def due_messages(self, now: float, limit: int,
+                     skip: Collection[str] = ()) -> list[OutboxMessage]:
+        """Claim up to `limit` due messages, oldest due first, none for a destination in
+        `skip` (one the relay already has enough of under way)."""
+        ...
+
     def mark_done(self, message_id: int, *, at: float) -> None: ...
     def mark_retry(self, message_id: int, *, next_attempt_at: float, error: str,
                    failing_since: float | None = None) -> None:

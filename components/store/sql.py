@@ -13,7 +13,7 @@ and the message is sent again (at least once; receivers dedupe). On PostgreSQL t
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from typing import Any, Protocol
@@ -233,13 +233,16 @@ class SQLStore:
                 *message_row(message)).fetchone() is not None
         return added
 
-    def due_messages(self, now: float, limit: int) -> list[OutboxMessage]:
+    def due_messages(self, now: float, limit: int,
+                     skip: Collection[str] = ()) -> list[OutboxMessage]:
         """Claim up to `limit` due messages for LEASE_SECONDS (see the module docstring)."""
         lease_until = now + LEASE_SECONDS
+        skipped = sorted(skip)
+        others = f"AND destination NOT IN ({_marks(len(skipped))}) " if skipped else ""
         with self._tx() as tx:
             rows = tx.run(f"SELECT {_MESSAGES} FROM outbox WHERE status = 'pending' AND "
-                          "next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"
-                          + self.dialect.claim, now, limit).fetchall()
+                          f"next_attempt_at <= ? {others}ORDER BY next_attempt_at, id LIMIT ?"
+                          + self.dialect.claim, now, *skipped, limit).fetchall()
             if rows:
                 tx.run(f"UPDATE outbox SET next_attempt_at = ? WHERE id IN ({_marks(len(rows))})",
                        lease_until, *(row[0] for row in rows))

@@ -8,13 +8,19 @@ dead-letter what would have gone through an hour later.
 
 Order: the messages for one invoice to one destination go out in the order they were queued. A
 message whose predecessor is still waiting out a backoff waits with it (`Store.defer`), so a
-"retrying" status sent late never overwrites the "recovered" queued after it."""
+"retrying" status sent late never overwrites the "recovered" queued after it.
+
+Each destination has its own `concurrency` sends at once, and a served relay (`run`) claims more
+as soon as they go, never waiting for a round's slowest send: a Stripe or Salesforce write-back
+does not queue behind a backlog at a 600 ms ERP, and the ERP's own slots never sit idle while a
+round finishes."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -51,25 +57,55 @@ class OutboxRelay:
         return cap / 2 + self.rng.uniform(0, cap / 2)  # "equal jitter": never hammer at once
 
     async def drain_once(self) -> DrainReport:
-        """Send what is due: invoices side by side (at most `concurrency` messages in flight:
-        one at a time cannot keep up with a decline storm against a 600 ms ERP), each
-        invoice's messages in order."""
+        """Send what is due now and wait until it has gone (a test, the World's ticks, `POST
+        /v1/outbox/drain`)."""
         report = DrainReport()
-        lanes: dict[str, list[OutboxMessage]] = {}
-        for message in self.store.due_messages(self.now(), self.settings.batch):
-            lane = str(message.payload.get("invoice_key") or f"message:{message.id}")
-            lanes.setdefault(lane, []).append(message)
-        slots = asyncio.Semaphore(self.settings.concurrency)
-
-        async def send_lane(messages: list[OutboxMessage]) -> None:
-            for message in sorted(messages, key=lambda m: m.id or 0):  # as queued
-                if self._wait_for_earlier(message, report):
-                    continue
-                async with slots:
-                    await self._deliver(message, report)
-
-        await asyncio.gather(*(send_lane(messages) for messages in lanes.values()))
+        sends = _Sends(self.settings.concurrency)
+        await asyncio.gather(*self._start(sends, report))
         return report
+
+    async def run(self) -> None:
+        """A served relay: every `poll_seconds`, claim what is due (for each destination, up to
+        `batch` under way) and start it at once. Cancelled, it cancels its sends in flight
+        (their claims run out, and they are sent again: receivers dedupe)."""
+        sends = _Sends(self.settings.concurrency)
+        try:
+            while True:
+                try:
+                    self._start(sends, DrainReport())
+                except Exception:  # the loop outlives one bad poll (a store error); logged
+                    LOG.exception("outbox poll failed")
+                await asyncio.sleep(self.settings.poll_seconds)
+        finally:
+            for task in list(sends.tasks):
+                task.cancel()
+
+    def _start(self, sends: _Sends, report: DrainReport) -> list[asyncio.Task[None]]:
+        """Claim the due messages and start each in its lane (destination, invoice), after the
+        lane's previous one."""
+        full = [d for d, n in sends.claimed.items() if n >= self.settings.batch]
+        claimed = self.store.due_messages(self.now(), self.settings.batch, skip=full)
+        started = []
+        for message in sorted(claimed, key=lambda m: m.id or 0):  # as queued
+            if message.id in sends.ids:  # still under way from an earlier claim
+                continue
+            lane = (message.destination,
+                    str(message.payload.get("invoice_key") or f"message:{message.id}"))
+            task = asyncio.create_task(self._send_after(sends.lanes.get(lane), message,
+                                                        sends.slot(message.destination),
+                                                        report))
+            sends.add(task, lane, message)
+            started.append(task)
+        return started
+
+    async def _send_after(self, before: asyncio.Task[None] | None, message: OutboxMessage,
+                          slot: asyncio.Semaphore, report: DrainReport) -> None:
+        if before is not None:
+            await asyncio.wait([before])  # its outcome is its own: only the order matters here
+        if self._wait_for_earlier(message, report):
+            return
+        async with slot:
+            await self._deliver(message, report)
 
     async def drain(self, max_rounds: int = 100) -> DrainReport:
         """Send until nothing is due now (what a test or the replay command waits for)."""
@@ -145,3 +181,41 @@ class OutboxRelay:
         report.errors.append(f"{message.destination}/{message.kind}: {error}")
         log(LOG, "write-back dead-lettered", logging.WARNING, destination=message.destination,
             kind=message.kind, dedupe_key=message.dedupe_key, error=error)
+
+
+class _Sends:
+    """The relay's messages under way: each destination's slots, each lane's last message (the
+    next one of the lane waits for it), and what is claimed, per destination."""
+
+    def __init__(self, concurrency: int) -> None:
+        self.concurrency = concurrency
+        self.slots: dict[str, asyncio.Semaphore] = {}
+        self.lanes: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self.claimed: Counter[str] = Counter()
+        self.ids: set[int] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def slot(self, destination: str) -> asyncio.Semaphore:
+        if destination not in self.slots:
+            self.slots[destination] = asyncio.Semaphore(self.concurrency)
+        return self.slots[destination]
+
+    def add(self, task: asyncio.Task[None], lane: tuple[str, str],
+            message: OutboxMessage) -> None:
+        assert message.id is not None
+        message_id = message.id
+        self.lanes[lane] = task
+        self.claimed[message.destination] += 1
+        self.ids.add(message_id)
+        self.tasks.add(task)
+
+        def done(task: asyncio.Task[None]) -> None:
+            self.tasks.discard(task)
+            self.ids.discard(message_id)
+            self.claimed[message.destination] -= 1
+            if self.lanes.get(lane) is task:
+                del self.lanes[lane]
+            if not task.cancelled() and task.exception() is not None:
+                LOG.error("write-back failed", exc_info=task.exception())
+
+        task.add_done_callback(done)

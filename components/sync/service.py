@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hmac
 import logging
@@ -113,19 +114,25 @@ class SyncService:
         return {**report.to_dict(), "repairs_queued": queued}
 
     async def run_background(self) -> None:
-        """A served sync service: relay every outbox poll, poll the ERP when configured."""
+        """A served sync service: the relay (its own task, sending as its slots free), and
+        every outbox poll the ERP's poll when configured and the store's pruning."""
+        relay = asyncio.create_task(self.relay.run(), name="outbox relay")
         next_poll = 0.0
-        while True:
-            try:
-                await self.relay.drain_once()
-                poll = self.settings.sync.poll_seconds
-                if poll and self.now() >= next_poll:
-                    await self.poll_erp()
-                    next_poll = self.now() + poll
-                self.store.prune(before=self.now() - self.settings.sync.retention_seconds)
-            except Exception:  # the loop outlives one bad round; it is logged
-                LOG.exception("sync round failed")
-            await asyncio.sleep(self.settings.outbox.poll_seconds)
+        try:
+            while True:
+                try:
+                    poll = self.settings.sync.poll_seconds
+                    if poll and self.now() >= next_poll:
+                        await self.poll_erp()
+                        next_poll = self.now() + poll
+                    self.store.prune(before=self.now() - self.settings.sync.retention_seconds)
+                except Exception:  # the loop outlives one bad round; it is logged
+                    LOG.exception("sync round failed")
+                await asyncio.sleep(self.settings.outbox.poll_seconds)
+        finally:
+            relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
 
     def _build_app(self) -> FastAPI:
         @asynccontextmanager

@@ -68,7 +68,7 @@ class Result:
     in_flight_samples: list[int] = field(default_factory=list)
     cpu_busy: float = 0.0
     cpu_capacity: int = 1
-    relay_busy: float = 0.0       # relay-worker seconds spent sending
+    relay_busy: float = 0.0       # relay-slot seconds spent sending, busiest destination
     events: int = 0
     wall_seconds: float = 0.0
 
@@ -90,14 +90,17 @@ class Model:
         self.cpu_in = cpu * engine.intake_share
         self.cpu_out = cpu - self.cpu_in
         self.overhead = engine.overhead_ms / 1000.0
-        self.relay = Servers(spec.outbox.workers)
+        # the relay's slots, per destination (components/sync/relay.py)
+        self.relays = {v: Servers(spec.outbox.workers) for v in
+                       ("stripe", "chargebee", "netsuite", "salesforce")}
         self.fakes = {v: Servers(1) for v in spec.fake_service_ms}
         self.buckets: dict[tuple[str, int], Bucket] = {}
         self.in_flight: dict[tuple[str, int], InFlight] = {}
         self.slots: dict[tuple[str, int], Servers] = {}
         self.windows: dict[tuple[str, int], list[int]] = {}   # [second, count]
         self.in_system = 0
-        self.waiting: deque[tuple[int, Template, tuple[str, ...], float]] = deque()
+        self.waiting: dict[str, deque[tuple[int, Template, tuple[str, ...], float]]] = {
+            v: deque() for v in self.relays}
 
     # -- vendor calls (computed, no events) -----------------------------------------------------
     def call(self, op_key: str, merchant: int, template: Template, now: float) -> float:
@@ -237,8 +240,9 @@ class Model:
 
     # -- the outbox -----------------------------------------------------------------------------
     def _relay(self, merchant: int, template: Template, messages: tuple[str, ...]) -> None:
-        """The batch is seen at the relay's next poll, waits for a free worker, and is sent in
-        order (relay.py drain_once); the lag of each message runs from the commit."""
+        """The batch is seen at the relay's next poll; its messages to each destination wait
+        for a free slot of that destination and go in order (relay.py run), the destinations
+        side by side; the lag of each message runs from the commit."""
         committed = self.env.now
         seen = self.rng.uniform(0, self.spec.outbox.poll_seconds)
         self._later(seen, lambda: self._pickup(merchant, template, messages, committed))
@@ -249,12 +253,16 @@ class Model:
 
     def _pickup(self, merchant: int, template: Template, messages: tuple[str, ...],
                 committed: float) -> None:
-        if self.relay.free[0] > self.env.now:  # every worker busy: wait in line
-            self.waiting.append((merchant, template, messages, committed))
-            return
-        self._send(merchant, template, messages, committed)
+        by_vendor: dict[str, list[str]] = {}
+        for message in messages:
+            by_vendor.setdefault(OPS[WRITEBACK_CALLS[message][0]].vendor, []).append(message)
+        for vendor, mine in by_vendor.items():
+            if self.relays[vendor].free[0] > self.env.now:  # every slot busy: wait in line
+                self.waiting[vendor].append((merchant, template, tuple(mine), committed))
+            else:
+                self._send(vendor, merchant, template, tuple(mine), committed)
 
-    def _send(self, merchant: int, template: Template, messages: tuple[str, ...],
+    def _send(self, vendor: str, merchant: int, template: Template, messages: tuple[str, ...],
               committed: float) -> None:
         now = self.env.now
         t = now
@@ -267,12 +275,13 @@ class Model:
             lag = t - committed
             self.result.lags.append(lag)
             self.result.lag_bins.setdefault(int(committed // BIN), []).append(lag)
-        self.relay.take(now, t - now)
-        self._later(t - now, self._next_batch)
+        self.relays[vendor].take(now, t - now)
+        self._later(t - now, lambda: self._next_batch(vendor))
 
-    def _next_batch(self) -> None:
-        if self.waiting and self.relay.free[0] <= self.env.now:
-            self._send(*self.waiting.popleft())
+    def _next_batch(self, vendor: str) -> None:
+        waiting = self.waiting[vendor]
+        if waiting and self.relays[vendor].free[0] <= self.env.now:
+            self._send(vendor, *waiting.popleft())
 
     # -- the run --------------------------------------------------------------------------------
     def run(self, start: float, seconds: float,
@@ -286,7 +295,7 @@ class Model:
         result.merchant_declines = [0] * self.profile.merchants
         result.merchant_over_sla = [0] * self.profile.merchants
         self.env = simpy.Environment(initial_time=start)
-        for heap in (self.cpu.free, self.relay.free):
+        for heap in (self.cpu.free, *(r.free for r in self.relays.values())):
             heap[:] = [start] * len(heap)
         self.env.process(self._arrivals(start, seconds))
         self.env.process(self._sampler(start, seconds, progress))
@@ -301,7 +310,7 @@ class Model:
         result.events = events
         result.cpu_busy = self.cpu.busy
         result.cpu_capacity = len(self.cpu.free)
-        result.relay_busy = self.relay.busy
+        result.relay_busy = max(r.busy for r in self.relays.values())
         result.wall_seconds = time.perf_counter() - began
         return result
 

@@ -114,8 +114,8 @@ class Engine:
 
 @dataclass
 class Outbox:
-    workers: int = 8             # relay workers over all merchants (one sync service's
-    #                              OutboxSettings.concurrency)
+    workers: int = 8             # relay slots per destination over all merchants (one sync
+    #                              service's OutboxSettings.concurrency)
     poll_seconds: float = 1.0    # components/settings.py OutboxSettings.poll_seconds
 
 

@@ -157,3 +157,85 @@ def test_outbox_settings_are_checked_with_the_fix(outbox: dict[str, Any], says: 
     with pytest.raises(SettingsError) as raised:
         settings_from_dict(data, "acme.yaml")
     assert says in str(raised.value), str(raised.value)
+
+
+# -- a served relay: each destination its own slots, no rounds --------------------------------
+class SlowSender:
+    """Stands in for `send`: each destination takes its own time (virtual), and every send's
+    start and end are recorded."""
+
+    def __init__(self, seconds: dict[str, float]) -> None:
+        self.seconds = seconds
+        self.sends: dict[str, tuple[float, float]] = {}
+
+    async def __call__(self, message: OutboxMessage, deployment: Any) -> None:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        await asyncio.sleep(self.seconds[message.destination])
+        self.sends[message.dedupe_key] = (began, loop.time())
+
+
+def served(sender: SlowSender, messages: list[OutboxMessage], seconds: float,
+           monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[float, float]]:
+    """Run a relay's `run()` for `seconds` of virtual time over `messages`; times from 0."""
+    monkeypatch.setattr(relay_module, "send", sender)
+    store = open_store("sqlite://")
+    store.enqueue(messages)
+
+    async def scenario() -> dict[str, tuple[float, float]]:
+        loop = asyncio.get_running_loop()
+        origin = loop.time()
+        relay = OutboxRelay(store, deployment=None,  # type: ignore[arg-type]  # send replaced
+                            settings=OutboxSettings(), metrics=Metrics("sync"),
+                            now=lambda: loop.time() - origin, seed=3)
+        task = asyncio.create_task(relay.run())
+        await asyncio.sleep(seconds)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return {k: (a - origin, b - origin) for k, (a, b) in sender.sends.items()}
+
+    return run(scenario())
+
+
+def test_a_stripe_write_back_does_not_wait_behind_an_erp_backlog(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # 40 ERP write-backs of 5 s each (8 at once: 25 s of backlog), then one to Stripe
+    messages = [OutboxMessage(destination="netsuite", kind="apply_payment", dedupe_key=f"ns{i}",
+                              payload={"invoice_key": f"stripe:in_{i}"}) for i in range(40)]
+    messages.append(OutboxMessage(destination="stripe", kind="invoice_paid_out_of_band",
+                                  dedupe_key="stripe", payload={"invoice_key": "stripe:in_0"}))
+    sends = served(SlowSender({"netsuite": 5.0, "stripe": 0.1}), messages, 60, monkeypatch)
+    assert len(sends) == 41
+    assert sends["stripe"][1] < 1.0  # sent at once, beside the ERP's first eight
+    # the ERP's slots never wait for a round: 40 sends of 5 s, 8 at a time, end at 25 s
+    assert max(end for key, (_, end) in sends.items() if key != "stripe") == pytest.approx(25.0)
+
+
+def test_a_served_relay_sends_one_invoices_messages_in_order(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the second is queued while the first is under way and claimed at the next poll: it
+    # waits for the first, then goes at once (not when the first one's claim runs out, 30 s on)
+    sender = SlowSender({"netsuite": 5.0})
+    monkeypatch.setattr(relay_module, "send", sender)
+    store = open_store("sqlite://")
+    store.enqueue([netsuite_message("first")])
+
+    async def scenario() -> dict[str, tuple[float, float]]:
+        loop = asyncio.get_running_loop()
+        origin = loop.time()
+        relay = OutboxRelay(store, deployment=None,  # type: ignore[arg-type]  # send replaced
+                            settings=OutboxSettings(), metrics=Metrics("sync"),
+                            now=lambda: loop.time() - origin, seed=3)
+        task = asyncio.create_task(relay.run())
+        await asyncio.sleep(2.5)
+        store.enqueue([netsuite_message("second")])
+        await asyncio.sleep(30)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return {k: (a - origin, b - origin) for k, (a, b) in sender.sends.items()}
+
+    sends = run(scenario())
+    assert sends["first"] == pytest.approx((0.0, 5.0))
+    assert sends["second"] == pytest.approx((5.0, 10.0))
