@@ -15,13 +15,25 @@ Reconciliation reads every invoice at once with SuiteQL (`ERP_INVOICES_QUERY`) i
 record read per invoice; `invoice_record_of_row` puts a row in the record API's names, so the
 same `erp_entry` serves both. SuiteQL names the amounts `foreigntotal` and `foreignamountunpaid`
 (in the transaction's currency), references by id, and the status by its letter alone
-(`INVOICE_STATUS_NAMES`); it gives no lastModifiedDate in the record API's form, so an entry made
-from a row has version 0.
+(`INVOICE_STATUS_NAMES`). The sync's cache feed reads the invoices a change notification names
+with the same query (`ids`), so a cached entry is what reconciliation reads.
+
+Its customer payments come the same way, with two paged queries instead of one record read each
+(`ERP_PAYMENTS_QUERY`, the payments' columns, and `ERP_PAYMENT_LINKS_QUERY`, the invoices each is
+applied to: the `NextTransactionLineLink` rows of link type `Payment`, one per applied line);
+`payment_records_of_rows` puts them in the record API's names, `apply` sublist included. Not one
+join: the link rows are read on their own, so each query stays a single table scan (the fake
+evaluates a join by trying every pair, and a load run's ~880 transactions by ~440 link rows
+would pass its row budget). SuiteQL
+renders a datetime to the minute in the account's date format, so the modification time is
+asked for with `TO_CHAR` to the second; it is read as UTC, the fake account's time zone (a real
+account renders it in its own zone).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -44,9 +56,24 @@ class ErpReader(Protocol):
 INVOICE_STATUS_NAMES = {"A": "Open", "B": "Paid In Full"}
 # an invoice's columns for `erp_entry`, and the total (SuiteQL's names for the record API's
 # id, entity, total, amountRemaining, status and currency)
-INVOICE_COLUMNS = "id, foreigntotal, foreignamountunpaid, status, entity, currency"
+INVOICE_COLUMNS = ("id, foreigntotal, foreignamountunpaid, status, entity, currency, "
+                   "TO_CHAR(lastmodifieddate, 'YYYY-MM-DD\"T\"HH24:MI:SS') AS modified")
 ERP_INVOICES_QUERY = ("SELECT {columns}, {key_field} FROM transaction WHERE type = 'CustInvc' "
-                      "AND {key_field} IS NOT NULL ORDER BY id")
+                      "AND {key_field} IS NOT NULL{ids} ORDER BY id")
+# at most this many ids in one `id IN (...)`: NetSuite's SuiteQL is Oracle's dialect, whose IN
+# list takes 1,000 at most
+IDS_PER_QUERY = 500
+
+# a customer payment's columns (SuiteQL's names for the record API's id, externalId, the
+# amount (`payment`, the payment's total), memo, currency and lastModifiedDate, to the second),
+# and what each payment is applied to, in the order of its apply lines; both ordered by unique
+# keys, so that their pages do not shift
+ERP_PAYMENTS_QUERY = ("SELECT id, externalid, foreigntotal, memo, currency, "
+                      "TO_CHAR(lastmodifieddate, 'YYYY-MM-DD\"T\"HH24:MI:SS') AS modified "
+                      "FROM transaction WHERE type = 'CustPymt' ORDER BY id")
+ERP_PAYMENT_LINKS_QUERY = ("SELECT nextdoc, nextline, previousdoc FROM NextTransactionLineLink "
+                           "WHERE nexttype = 'CustPymt' AND linktype = 'Payment'{ids} "
+                           "ORDER BY nextdoc, nextline")
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_\-:.]{1,128}$")
 
@@ -88,13 +115,29 @@ def erp_entry(billing: str, billing_invoice_id: str, record: dict[str, Any],
     }
 
 
-def erp_invoices_query(key_field: str) -> str:
+def erp_invoices_query(key_field: str, ids: Sequence[str] | None = None) -> str:
     """The SuiteQL query for every invoice that carries a billing invoice id in `key_field` (a
-    field name, checked: never spliced unless it is a plain word), with the columns
-    `invoice_record_of_row` reads; ordered by id, so that its pages do not shift."""
+    field name, checked: never spliced unless it is a plain word), or only those of `ids`
+    (internal ids, digits: checked), with the columns `invoice_record_of_row` reads; ordered by
+    id, so that its pages do not shift."""
     if not re.match(r"^\w+$", key_field):
         raise ValueError(f"not a field name: {key_field!r}")
-    return ERP_INVOICES_QUERY.format(columns=INVOICE_COLUMNS, key_field=key_field)
+    return ERP_INVOICES_QUERY.format(columns=INVOICE_COLUMNS, key_field=key_field,
+                                     ids=_ids_in("id", ids))
+
+
+def erp_payment_links_query(payment_ids: Sequence[str] | None = None) -> str:
+    """`ERP_PAYMENT_LINKS_QUERY`: what every customer payment is applied to, or only those of
+    `payment_ids` (digits: checked)."""
+    return ERP_PAYMENT_LINKS_QUERY.format(ids=_ids_in("nextdoc", payment_ids))
+
+
+def _ids_in(column: str, ids: Sequence[str] | None) -> str:
+    if ids is None:
+        return ""
+    if not ids or len(ids) > IDS_PER_QUERY or not all(str(i).isdigit() for i in ids):
+        raise ValueError(f"1 to {IDS_PER_QUERY} internal ids (digits), got {list(ids)[:5]}")
+    return f" AND {column} IN ({', '.join(str(int(i)) for i in ids)})"
 
 
 def invoice_record_of_row(row: dict[str, Any], key_field: str) -> dict[str, Any]:
@@ -111,7 +154,32 @@ def invoice_record_of_row(row: dict[str, Any], key_field: str) -> dict[str, Any]
         "status": None if code is None else
         {"id": code, "refName": INVOICE_STATUS_NAMES.get(str(code), code)},
         "currency": row.get("currency"),
+        "lastModifiedDate": None if row.get("modified") is None else f"{row['modified']}Z",
     }
+
+
+def payment_records_of_rows(payments: list[dict[str, Any]],
+                            links: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of `ERP_PAYMENTS_QUERY` in the record API's names (what a read of the payment
+    with `expandSubResources=true` gives of `id`, `externalId`, `payment`, `memo`, `currency`,
+    `lastModifiedDate` and the applied lines of `apply`), each with the invoices the rows of
+    `ERP_PAYMENT_LINKS_QUERY` apply it to, in their order. A link to a payment not among
+    `payments` (made between the two queries) is left out."""
+    applied: dict[str, list[str]] = {}
+    for link in links:
+        if link.get("nextdoc") is not None and link.get("previousdoc") is not None:
+            applied.setdefault(str(link["nextdoc"]), []).append(str(link["previousdoc"]))
+    records = []
+    for row in payments:
+        modified = row.get("modified")
+        records.append({
+            "id": row.get("id"), "externalId": row.get("externalid"),
+            "payment": row.get("foreigntotal"), "memo": row.get("memo"),
+            "currency": row.get("currency"),
+            "lastModifiedDate": None if modified is None else f"{modified}Z",
+            "apply": {"items": [{"doc": {"id": doc}, "apply": True}
+                                for doc in applied.get(str(row.get("id")), [])]}})
+    return records
 
 
 async def resolve_currency(netsuite: ErpReader, record: dict[str, Any]) -> str | None:

@@ -5,7 +5,8 @@ Billing: Stripe invoices (their own PaymentIntent is the payment they know; one 
 band, the gateway payment the engine's write-back named in its metadata), or Chargebee
 invoices with the references of their transactions. ERP: NetSuite invoices that carry a billing
 invoice id (their columns read with one paged SuiteQL query), and customer payments with what
-they are applied to (memo = gateway payment id, as the engine writes them). CRM: the recovery
+they are applied to (memo = gateway payment id, as the engine writes them; their columns and
+their applications read with two more). CRM: the recovery
 status the mapping names, per billing customer.
 """
 
@@ -25,9 +26,12 @@ from components.connectors.stripe import (
     invoice_payment_refs,
 )
 from components.context import (
+    ERP_PAYMENTS_QUERY,
     erp_entry_of,
     erp_invoices_query,
+    erp_payment_links_query,
     invoice_record_of_row,
+    payment_records_of_rows,
     resolve_currency,
 )
 from components.domain import invoice_key
@@ -213,10 +217,15 @@ async def _erp(d: Deployment) -> tuple[list[ErpInvoice], list[ErpPayment]]:
     key_field = d.vendors.erp_invoice_key_field
     if not re.match(r"^\w+$", key_field):
         return [], []
+    # one query (paged by the connector) for every invoice's columns, one for every customer
+    # payment's and one for the invoices each payment is applied to (NetSuite's transaction
+    # link rows), side by side, instead of one record read per invoice and per payment: at
+    # NetSuite's latency and 5 requests in flight those took minutes
+    invoice_rows, payment_rows, links = await asyncio.gather(
+        netsuite.suiteql(erp_invoices_query(key_field)), netsuite.suiteql(ERP_PAYMENTS_QUERY),
+        netsuite.suiteql(erp_payment_links_query()))
     invoices, by_erp_id = [], {}
-    # one query (paged by the connector) for every invoice's columns, instead of one record
-    # read per invoice: at NetSuite's latency and 5 requests in flight those took minutes
-    for row in await netsuite.suiteql(erp_invoices_query(key_field)):
+    for row in invoice_rows:
         record = invoice_record_of_row(row, key_field)
         entry = await erp_entry_of(netsuite, d.settings.billing, str(record.get(key_field)),
                                    record)
@@ -228,9 +237,7 @@ async def _erp(d: Deployment) -> tuple[list[ErpInvoice], list[ErpPayment]]:
             currency=str(entry["currency"] or "usd").lower(), status=str(entry["status"]),
             customer_id=entry["erp_customer_id"]))
     payments = []
-    rows = await netsuite.suiteql("SELECT id FROM transaction WHERE type = 'CustPymt'")
-    for record in await asyncio.gather(*(netsuite.get("customerPayment", str(row["id"]),
-                                                      expand=True) for row in rows)):
+    for record in payment_records_of_rows(payment_rows, links):
         applied = tuple(str(item["doc"]["id"]) for item in
                         (record.get("apply") or {}).get("items") or []
                         if item.get("apply", True) and item.get("doc"))

@@ -705,6 +705,7 @@ def _apply(tenant: Tenant, payment: dict[str, Any]) -> None:
                                     f"{where}.amount")
         left = money(left - amount)
         applied.append((invoice, amount))
+    payment["payment"] = total  # kept to the cent, as its lines and every amount are
     payment["apply"] = []
     for invoice, amount in applied:
         invoice["amountPaid"] = money(invoice.get("amountPaid", 0.0) + amount)

@@ -6,6 +6,23 @@ SuiteQL tables (names as in NetSuite's Records Catalog): `customer`, `transactio
 each custom record type of the tenant's schema (`customrecord_*`, with `created`/`lastmodified`
 as NetSuite names them there). Columns are the lower-cased REST field names plus NetSuite's own
 names for the few that differ; references and list values are ids.
+
+The transaction link tables `NextTransactionLineLink` and `PreviousTransactionLineLink` (the same
+rows in NetSuite, one meant to be read from the parent's side, one from the child's) join a
+transaction line to the line of a later transaction made from it. Columns, as listed by
+https://timdietrich.me/blog/netsuite-suiteql-related-transactions and CData's SuiteQL table
+reference (https://cdn.cdata.com/help/DNM/ado/pg_SuiteQLtable-nexttransactionlinelink.htm,
+https://cdn.cdata.com/help/DNK/ado/pg_SuiteQLtable-previoustransactionlinelink.htm):
+`previousdoc`, `previoustype`, `previousline`, `nextdoc`, `nexttype`, `nextline`, `linktype`,
+`foreignamount` (the amount in the transaction's currency) and `lastmodifieddate` (in Tim
+Dietrich's list, not in CData's). The fake has one kind of link, a customer payment applied to
+an invoice: one row per applied line of a payment's `apply` sublist (`apply: false` lines are not
+applied, so they have none), `previousdoc` the invoice, `previoustype` `CustInvc`, `nextdoc` the
+payment, `nexttype` `CustPymt`, `linktype` `Payment`, `foreignamount` the amount applied,
+`lastmodifieddate` the payment's. Line numbers are the fake's choice [U]: `previousline` 0 (the
+invoice's main line, the one that carries the receivable), `nextline` the applied line's
+position among the payment's applied lines, from 1. The rows are made from the payments at query
+time (no stored state of their own), ordered by payment and line.
 """
 
 from __future__ import annotations
@@ -37,6 +54,10 @@ RENAMES = {
     "custom": {"dateCreated": "created", "lastModifiedDate": "lastmodified"},
 }
 STATUS_CODES = {k: v[1] for k, v in {**INVOICE_STATUS, **PAYMENT_STATUS}.items()}
+# the transaction link tables (the same rows under both names) and their columns
+LINK_TABLES = ("nexttransactionlinelink", "previoustransactionlinelink")
+LINK_COLUMNS = frozenset({"previousdoc", "previoustype", "previousline", "nextdoc", "nexttype",
+                          "nextline", "linktype", "foreignamount", "lastmodifieddate"})
 
 
 _COLUMNS: dict[tuple[str, int], tuple[Any, frozenset[str]]] = {}  # (table, schema) -> columns
@@ -58,7 +79,7 @@ class TenantCatalog:
 
     def table(self, name: str) -> str | None:
         key = name.lower()
-        if key in ("customer", "transaction", "currency"):
+        if key in ("customer", "transaction", "currency") or key in LINK_TABLES:
             return key
         rtype = record_type(self.tenant, key)
         return key if rtype is not None and rtype.is_custom_record else None
@@ -68,6 +89,8 @@ class TenantCatalog:
         return [rt for n in names if (rt := record_type(self.tenant, n)) is not None]
 
     def columns(self, table: str) -> set[str]:
+        if table in LINK_TABLES:
+            return set(LINK_COLUMNS)
         schema = self.tenant.schema  # the columns follow from the schema alone
         key = (table, id(schema))
         found = _COLUMNS.get(key)
@@ -101,6 +124,8 @@ class TenantCatalog:
 
     def _rows(self, table: str, finish: Callable[[Any], Any],
               columns: Collection[str] | None = None) -> list[dict[str, Any]]:
+        if table in LINK_TABLES:
+            return self._link_rows(finish, columns)
         out: list[tuple[int, dict[str, Any]]] = []
         for rtype in self._sources(table):
             renames = self._renames(rtype)
@@ -139,6 +164,32 @@ class TenantCatalog:
                     row["recordtype"] = finish(rtype.name)
                 out.append((record_id, row))
         out.sort(key=lambda pair: pair[0])
+        return [row for _, row in out]
+
+    def _link_rows(self, finish: Callable[[Any], Any],
+                   columns: Collection[str] | None) -> list[dict[str, Any]]:
+        """The link tables' rows: one per applied line of each customer payment (module
+        docstring), made from the payments as they are now."""
+        wanted = LINK_COLUMNS if columns is None else LINK_COLUMNS & set(columns)
+        invoices = records(self.tenant, "invoice")
+        out: list[tuple[int, dict[str, Any]]] = []
+        for payment in records(self.tenant, "customerpayment").values():
+            lines = [line for line in payment.get("apply") or []
+                     if isinstance(line, dict) and line.get("apply", True) is not False]
+            if not lines:
+                continue
+            payment_id = int(payment["id"])
+            changed = plain(None, "datetime", payment.get("lastModifiedDate"))
+            for number, line in enumerate(lines, start=1):
+                doc = str((line.get("doc") or {}).get("id"))
+                row = {"previousdoc": int(doc) if doc.isdigit() else doc,
+                       "previoustype": TRANSACTION_TYPES["invoice"] if doc in invoices else None,
+                       "previousline": 0, "nextdoc": payment_id,
+                       "nexttype": TRANSACTION_TYPES["customerpayment"], "nextline": number,
+                       "linktype": "Payment", "foreignamount": line.get("amount"),
+                       "lastmodifieddate": changed}
+                out.append((payment_id, {k: finish(v) for k, v in row.items() if k in wanted}))
+        out.sort(key=lambda pair: pair[0])  # stable: each payment's lines stay in their order
         return [row for _, row in out]
 
     @staticmethod

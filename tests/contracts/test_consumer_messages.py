@@ -25,8 +25,8 @@ from tests.contracts.test_consumer_netsuite import (
     OPEN_INVOICE,
     PAYMENT_APPLIED,
     read_currency,
-    read_invoice,
-    read_payment,
+    suiteql_for_notified_invoice,
+    suiteql_for_notified_payment,
 )
 
 STRIPE_RENEWAL = ("a subscription with an open invoice whose payment failed", {
@@ -134,13 +134,13 @@ def notification(record_type: str, example_id: str) -> dict[str, Any]:
 
 
 def test_netsuite_invoice_notification(contract, tmp_path: Path) -> None:
-    """The notification is a cue: the feed re-reads the invoice (the HTTP pact's read) and
+    """The notification is a cue: the feed re-reads the invoice (the HTTP pact's query) and
     caches what it found."""
     notice, erp = contract(SYNC, "netsuite-notifications"), contract(SYNC, "netsuite")
     name, params = NETSUITE_INVOICE
     (notice.upon_receiving("an invoice change notification", "Async").given(name, **params)
      .with_body(notification("invoice", "2001"), content_type="application/json"))
-    read_invoice(erp)
+    suiteql_for_notified_invoice(erp)
     read_currency(erp)
     store = open_store(f"sqlite:///{tmp_path / 'sync.db'}")
     assert notified(notice, erp, store) == [1]
@@ -156,8 +156,8 @@ def test_netsuite_payment_notification(contract, tmp_path: Path) -> None:
     (notice.upon_receiving("a customer payment change notification", "Async")
      .given(OPEN_INVOICE[0], **OPEN_INVOICE[1]).given(PAYMENT_APPLIED[0])
      .with_body(notification("customerpayment", "3001"), content_type="application/json"))
-    read_payment(erp)
-    read_invoice(erp)
+    suiteql_for_notified_payment(erp)
+    suiteql_for_notified_invoice(erp)
     read_currency(erp)
     store = open_store(f"sqlite:///{tmp_path / 'sync.db'}")
     assert notified(notice, erp, store) == [1]

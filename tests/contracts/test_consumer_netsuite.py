@@ -3,6 +3,7 @@ the real `NetSuiteConnector` (OAuth 1.0a token-based auth, SuiteQL, the record A
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -15,9 +16,12 @@ from components.connectors.errors import ErrorKind, VendorError
 from components.connectors.netsuite import NetSuiteConnector
 from components.connectors.retry import RetryPolicy
 from components.context import (
+    ERP_PAYMENTS_QUERY,
     erp_entry_of,
     erp_invoices_query,
+    erp_payment_links_query,
     invoice_record_of_row,
+    payment_records_of_rows,
     read_erp_invoice,
 )
 from tests.contracts.accounts import NETSUITE_ACCOUNT, NETSUITE_TBA
@@ -73,6 +77,17 @@ INVOICE_RECORD = {
 }
 
 
+# an invoice as `erp_invoices_query` answers: SuiteQL's column names, values as text,
+# references as ids, the status by its letter (A: Open), the modification time to the second
+NUMBER = r"^-?\d+(\.\d+)?$"
+INVOICE_ROW = {
+    "id": "2001", KEY_FIELD: "in_PactRenewal", "entity": "1001",
+    "foreigntotal": match.regex("20", regex=NUMBER),
+    "foreignamountunpaid": match.regex("20", regex=NUMBER),
+    "status": match.regex("A", regex=r"^[A-Z]$"), "currency": CURRENCY_ID,
+    "modified": match.regex("2026-01-01T00:00:00", regex=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")}
+
+
 def run(url: str, call: Callable[[NetSuiteConnector], Awaitable[T]]) -> T:
     return drive(lambda: NetSuiteConnector(NETSUITE_ACCOUNT, base_url=url, **NETSUITE_TBA,
                                            policy=RetryPolicy(attempts=1)), call)
@@ -107,18 +122,37 @@ def read_currency(pact: Pact) -> None:
 PAYMENT_APPLIED = ("a customer payment applied to the invoice", {})
 
 
-def read_payment(pact: Pact) -> None:
-    """The feed reads a payment with its sublists, for the invoices it is applied to."""
-    path = GenericMatcher("regex", value=f"{RECORD}/customerPayment/3001",
-                          regex=r"^/services/rest/record/v1/customerPayment/\d+$",
-                          generator=generate.provider_state(
-                              f"{RECORD}/customerPayment/${{payment_id}}"))
-    request(pact, "a request to read a customer payment with its applications", "GET", path,
-            states=[OPEN_INVOICE, PAYMENT_APPLIED], query={"expandSubResources": "true"}
-            ).will_respond_with(200).with_header("Content-Type", JSON).with_body({
-                "id": match.regex("3001", regex=r"^\d+$"), "payment": match.number(20.0),
-                "apply": {"items": match.each_like({"doc": {"id": "2001"}, "apply": True},
-                                                   min=1)}})
+def suiteql_for_notified_payment(pact: Pact) -> None:
+    """The feed asks what the notified payments are applied to: the transaction link rows of
+    link type Payment, by payment id (generated: the payment is made by the provider state)."""
+    digits = r"^\d+$"
+    query = erp_payment_links_query(["3001"])
+    head, tail = query.split("3001")
+    request(pact, "a SuiteQL query for the invoices a notified customer payment is applied to",
+            "POST", "/services/rest/query/v1/suiteql", states=[OPEN_INVOICE, PAYMENT_APPLIED],
+            query={"limit": "1000", "offset": "0"},
+            body={"q": GenericMatcher("regex", value=query,
+                                      regex=f"^{re.escape(head)}\\d+{re.escape(tail)}$",
+                                      generator=generate.provider_state(
+                                          f"{head}${{payment_id}}{tail}"))}
+            ).with_header("Prefer", "transient").will_respond_with(200).with_body({
+                "items": match.each_like({"nextdoc": match.regex("3001", regex=digits),
+                                          "nextline": match.regex("1", regex=digits),
+                                          "previousdoc": "2001"}, min=1), "hasMore": False},
+        content_type=None).with_header("Content-Type", JSON)
+
+
+def suiteql_for_notified_invoice(pact: Pact) -> None:
+    """The feed re-reads the invoices that notifications name with the reconciliation's query
+    narrowed to their ids (grouped: one query for what arrived together), modification time
+    included (the cache's version)."""
+    request(pact, "a SuiteQL query for a notified invoice", "POST",
+            "/services/rest/query/v1/suiteql", states=[OPEN_INVOICE],
+            query={"limit": "1000", "offset": "0"},
+            body={"q": erp_invoices_query(KEY_FIELD, ["2001"])}).with_header(
+        "Prefer", "transient").will_respond_with(200).with_body({
+            "items": match.each_like(INVOICE_ROW, min=1), "hasMore": False},
+        content_type=None).with_header("Content-Type", JSON)
 
 
 def test_the_engine_reads_the_erp_invoice_live(contract) -> None:
@@ -157,28 +191,28 @@ def test_errors(contract, description: str, state: str | None, status: int, code
 
 def test_the_sync_refreshes_an_invoice(contract) -> None:
     pact = contract(SYNC, "netsuite")
-    read_invoice(pact)
+    suiteql_for_notified_invoice(pact)
+
+    async def read(c: NetSuiteConnector) -> list[dict[str, Any]]:
+        return [invoice_record_of_row(row, KEY_FIELD)
+                for row in await c.suiteql(erp_invoices_query(KEY_FIELD, ["2001"]))]
+
     with pact.serve() as srv:
-        record = run(str(srv.url), lambda c: c.get("invoice", "2001"))
-    assert record["amountRemaining"] == 20.0
+        [record] = run(str(srv.url), read)
+    assert (record["amountRemaining"], record["lastModifiedDate"]) == (
+        "20", "2026-01-01T00:00:00Z")
 
 
 def suiteql_for_invoices(pact: Pact) -> None:
     """Reconciliation reads every invoice that carries a billing invoice id with one SuiteQL
     query (not one record read per invoice): SuiteQL's column names, values as text,
     references as ids, the status by its letter (A: Open)."""
-    number = r"^-?\d+(\.\d+)?$"
     request(pact, "a SuiteQL query for the invoices that carry a billing invoice id", "POST",
             "/services/rest/query/v1/suiteql", states=[OPEN_INVOICE],
             query={"limit": "1000", "offset": "0"},
             body={"q": erp_invoices_query(KEY_FIELD)}).with_header("Prefer", "transient"
             ).will_respond_with(200).with_body({
-                "items": match.each_like({
-                    "id": "2001", KEY_FIELD: "in_PactRenewal", "entity": "1001",
-                    "foreigntotal": match.regex("20", regex=number),
-                    "foreignamountunpaid": match.regex("20", regex=number),
-                    "status": match.regex("A", regex=r"^[A-Z]$"), "currency": CURRENCY_ID},
-                    min=1), "hasMore": False},
+                "items": match.each_like(INVOICE_ROW, min=1), "hasMore": False},
         content_type=None).with_header("Content-Type", JSON)
 
 
@@ -198,6 +232,53 @@ def test_the_sync_reconciles_the_erp_invoices_with_suiteql(contract) -> None:
     assert (entry["invoice_key"], entry["erp_invoice_id"], entry["erp_customer_id"],
             entry["amount_remaining"], entry["currency"], entry["status"], entry["total"]) == (
         "stripe:in_PactRenewal", "2001", "1001", 2000, "usd", "Open", "20")
+
+
+def suiteql_for_payments(pact: Pact) -> None:
+    """Reconciliation reads every customer payment with one SuiteQL query (its modification
+    time to the second, with TO_CHAR) and the invoices each is applied to with another (the
+    transaction link rows of link type Payment), not one record read per payment."""
+    number, digits = r"^-?\d+(\.\d+)?$", r"^\d+$"
+    request(pact, "a SuiteQL query for the customer payments", "POST",
+            "/services/rest/query/v1/suiteql", states=[OPEN_INVOICE, PAYMENT_APPLIED],
+            query={"limit": "1000", "offset": "0"},
+            body={"q": ERP_PAYMENTS_QUERY}).with_header("Prefer", "transient"
+            ).will_respond_with(200).with_body({
+                "items": match.each_like({
+                    "id": match.regex("3001", regex=digits),
+                    "externalid": match.str("pact-payment-1"),
+                    "foreigntotal": match.regex("20", regex=number),
+                    "memo": match.str("paid by wire"), "currency": CURRENCY_ID,
+                    "modified": match.regex("2026-01-01T00:00:00",
+                                            regex=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")},
+                    min=1), "hasMore": False},
+        content_type=None).with_header("Content-Type", JSON)
+    request(pact, "a SuiteQL query for the invoices the customer payments are applied to",
+            "POST", "/services/rest/query/v1/suiteql", states=[OPEN_INVOICE, PAYMENT_APPLIED],
+            query={"limit": "1000", "offset": "0"},
+            body={"q": erp_payment_links_query()}).with_header("Prefer", "transient"
+            ).will_respond_with(200).with_body({
+                "items": match.each_like({
+                    "nextdoc": match.regex("3001", regex=digits),
+                    "nextline": match.regex("1", regex=digits), "previousdoc": "2001"},
+                    min=1), "hasMore": False},
+        content_type=None).with_header("Content-Type", JSON)
+
+
+def test_the_sync_reconciles_the_erp_payments_with_suiteql(contract) -> None:
+    pact = contract(SYNC, "netsuite")
+    suiteql_for_payments(pact)
+
+    async def read(c: NetSuiteConnector) -> list[dict[str, Any]]:
+        return payment_records_of_rows(await c.suiteql(ERP_PAYMENTS_QUERY),
+                                       await c.suiteql(erp_payment_links_query()))
+
+    with pact.serve() as srv:
+        [record] = run(str(srv.url), read)
+    assert record == {"id": "3001", "externalId": "pact-payment-1", "payment": "20",
+                      "memo": "paid by wire", "currency": CURRENCY_ID,
+                      "lastModifiedDate": "2026-01-01T00:00:00Z",
+                      "apply": {"items": [{"doc": {"id": "2001"}, "apply": True}]}}
 
 
 def test_the_sync_applies_the_recovered_payment(contract) -> None:

@@ -276,6 +276,88 @@ def test_suiteql_filters_and_pages(netsuite: Any) -> None:
     assert bad_offset.status_code == 400 and detail(bad_offset)["o:errorQueryParam"] == "offset"
 
 
+LINK_COLUMNS = {"previousdoc", "previoustype", "previousline", "nextdoc", "nexttype",
+                "nextline", "linktype", "foreignamount", "lastmodifieddate"}
+
+
+def test_suiteql_transaction_link_tables(netsuite: Any) -> None:
+    """NextTransactionLineLink and PreviousTransactionLineLink: one row per applied line of a
+    customer payment, made from the payments as they are (created, updated, deleted)."""
+    ns = netsuite()
+    cid = ns.create("customer", {"companyName": "Payer"})
+    iids = [ns.create("invoice", {"entity": {"id": cid}, "tranDate": "2024-05-01",
+                                  "item": {"items": [{"item": {"id": "1"}, "amount": 100}]}})
+            for _ in range(3)]
+    links = "SELECT * FROM NextTransactionLineLink ORDER BY nextdoc, nextline"
+    assert ns.suiteql(links).json()["items"] == []  # no payment yet: no rows, still a table
+    ns.control("POST", "/clock/advance", {"seconds": 95})  # 00:01:35: not a whole minute
+    pid = ns.create("customerPayment", {"customer": {"id": cid}, "payment": 70,
+                                        "apply": {"items": [
+                                            {"doc": {"id": iids[1]}, "apply": True, "amount": 30},
+                                            {"doc": {"id": iids[2]}, "apply": False},
+                                            {"doc": {"id": iids[0]}, "apply": True,
+                                             "amount": 40}]}})
+    unapplied = ns.create("customerPayment", {"customer": {"id": cid}, "payment": 5})
+    rows = ns.suiteql(links).json()["items"]
+    common = {"links": [], "previoustype": "CustInvc", "previousline": "0", "nextdoc": pid,
+              "nexttype": "CustPymt", "linktype": "Payment",
+              "lastmodifieddate": "1/1/2026 12:01 am"}
+    assert rows == [  # the applied lines in the payment's order; `apply: false` has none
+        {**common, "previousdoc": iids[1], "nextline": "1", "foreignamount": "30"},
+        {**common, "previousdoc": iids[0], "nextline": "2", "foreignamount": "40"}]
+    assert set(rows[0]) == LINK_COLUMNS | {"links"}
+    assert unapplied not in {row["nextdoc"] for row in rows}
+    # the same rows from the child's side, and joined with the transactions on both sides
+    previous = ns.suiteql("SELECT * FROM PreviousTransactionLineLink "
+                          "ORDER BY nextdoc, nextline").json()["items"]
+    assert previous == rows
+    joined = ns.suiteql(
+        "SELECT p.id, p.foreigntotal, l.foreignamount, i.foreignamountunpaid, "
+        "TO_CHAR(l.lastmodifieddate, 'YYYY-MM-DD\"T\"HH24:MI:SS') AS linked "
+        "FROM transaction p JOIN NextTransactionLineLink l ON l.nextdoc = p.id "
+        "JOIN transaction i ON i.id = l.previousdoc "
+        "WHERE p.type = 'CustPymt' AND l.linktype = 'Payment' AND i.type = 'CustInvc' "
+        "ORDER BY l.previousdoc").json()["items"]
+    assert joined == [
+        {"links": [], "id": pid, "foreigntotal": "70", "foreignamount": "40",
+         "foreignamountunpaid": "60", "linked": "2026-01-01T00:01:35"},
+        {"links": [], "id": pid, "foreigntotal": "70", "foreignamount": "30",
+         "foreignamountunpaid": "70", "linked": "2026-01-01T00:01:35"}]
+    outer = ns.suiteql("SELECT t.id, l.previousdoc FROM transaction t "
+                       "LEFT JOIN PreviousTransactionLineLink l ON l.nextdoc = t.id "
+                       "WHERE t.type = 'CustPymt' ORDER BY t.id, l.nextline").json()["items"]
+    assert outer == [{"links": [], "id": pid, "previousdoc": iids[1]},
+                     {"links": [], "id": pid, "previousdoc": iids[0]},
+                     {"links": [], "id": unapplied}]
+    # an invoice's payments, from the parent's side
+    paid_by = ns.suiteql(f"SELECT nextdoc, foreignamount FROM NextTransactionLineLink "
+                         f"WHERE previousdoc = {iids[0]} AND nexttype = 'CustPymt'")
+    assert paid_by.json()["items"] == [{"links": [], "nextdoc": pid, "foreignamount": "40"}]
+
+    # re-applied: the rows follow the payment, with its new modification time
+    ns.control("POST", "/clock/advance", {"seconds": 3600})
+    assert ns.session.patch(f"{ns.records}/customerPayment/{pid}", json={"apply": {"items": [
+        {"doc": {"id": iids[2]}, "apply": True, "amount": 70}]}}).status_code == 204
+    assert ns.suiteql("SELECT previousdoc, nextline, foreignamount, lastmodifieddate "
+                      "FROM NextTransactionLineLink").json()["items"] == [
+        {"links": [], "previousdoc": iids[2], "nextline": "1", "foreignamount": "70",
+         "lastmodifieddate": "1/1/2026 1:01 am"}]
+    # applied to nothing, or deleted: no rows
+    assert ns.session.patch(f"{ns.records}/customerPayment/{pid}",
+                            json={"apply": {"items": []}}).status_code == 204
+    assert ns.suiteql(links).json()["items"] == []
+    last = ns.create("customerPayment", {"customer": {"id": cid}, "payment": 1, "apply": {
+        "items": [{"doc": {"id": iids[0]}, "apply": True}]}})
+    count = "SELECT COUNT(*) AS n FROM NextTransactionLineLink"
+    assert ns.suiteql(count).json()["items"] == [{"links": [], "n": "1"}]
+    assert ns.session.delete(f"{ns.records}/customerPayment/{last}").status_code == 204
+    assert ns.suiteql(count).json()["items"] == [{"links": [], "n": "0"}]
+    unknown = ns.suiteql("SELECT l.amount FROM NextTransactionLineLink l")
+    assert unknown.status_code == 400
+    assert detail(unknown)["detail"].endswith(
+        "Field 'amount' for record 'nexttransactionlinelink' was not found.")
+
+
 def test_collection_paging(netsuite: Any) -> None:
     ns = netsuite(None)
     ids = [ns.create("customer", {"companyName": f"C{n}"}) for n in range(3)]

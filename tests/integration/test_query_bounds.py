@@ -137,3 +137,26 @@ def test_the_suiteql_budget_is_an_account_setting(netsuite: Any) -> None:
     refused = ns.suiteql("SELECT a.id FROM customer a CROSS JOIN customer b")  # 10 + 10 + 100
     assert refused.status_code == 400
     assert refused.json()["o:errorDetails"][0]["o:errorCode"] == "SSS_SEARCH_TIMEOUT"
+
+
+def test_the_link_tables_rows_count_against_the_budget(netsuite: Any) -> None:
+    ns = netsuite(suiteql_row_budget=60)
+    customer = ns.customer(companyName="Payer")
+    tenant, now = ns.tenant, ns.fake.sim.clock.now()
+    invoice = ns_models.record_type(tenant, "invoice")
+    payment = ns_models.record_type(tenant, "customerpayment")
+    assert invoice is not None and payment is not None
+    for _ in range(20):  # 20 invoices, each paid by its own payment: 20 link rows
+        record = ns_models.create(tenant, invoice, {
+            "entity": {"id": customer}, "item": {"items": [{"item": {"id": "1"},
+                                                            "amount": 10}]}}, now)
+        ns_models.create(tenant, payment, {"customer": {"id": customer}, "payment": 10,
+                                           "apply": {"items": [{"doc": {"id": record["id"]},
+                                                                "apply": True}]}}, now)
+    listed = ns.suiteql("SELECT previousdoc FROM NextTransactionLineLink")  # 20 + 20 visits
+    assert listed.status_code == 200, listed.text
+    assert len(listed.json()["items"]) == 20
+    refused = ns.suiteql("SELECT t.id FROM transaction t "  # 40 + 20 + 40 x 20 pairs
+                         "JOIN NextTransactionLineLink l ON l.nextdoc = t.id")
+    assert refused.status_code == 400
+    assert refused.json()["o:errorDetails"][0]["o:errorCode"] == "SSS_SEARCH_TIMEOUT"
