@@ -166,10 +166,11 @@ class WebhookDispatcher:
         copies of one event take one place and go out at once; deliveries held for a reorder go
         once the others have (so after the later one that released them)."""
         released = [d for d in batch if d.released]
-        if released and len(released) < len(batch):
-            await self._deliver_in_order([d for d in batch if not d.released])
-            for d in released:
-                d.released = False
+        others = [d for d in batch if not d.released]
+        for d in released:
+            d.released = False  # once: a retry of it waits for no round
+        if released and others:
+            await self._deliver_in_order(others)
             await self._deliver_in_order(released)
             return
         groups: list[list[Delivery]] = []
