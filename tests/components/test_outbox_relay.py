@@ -175,12 +175,12 @@ class SlowSender:
         self.sends[message.dedupe_key] = (began, loop.time())
 
 
-def served(sender: SlowSender, messages: list[OutboxMessage], seconds: float,
+def served(sender: SlowSender, queued: list[tuple[float, list[OutboxMessage]]], seconds: float,
            monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[float, float]]:
-    """Run a relay's `run()` for `seconds` of virtual time over `messages`; times from 0."""
+    """Run a relay's `run()` for `seconds` of virtual time, queueing each batch of `queued` at
+    its time; each send's start and end, from 0."""
     monkeypatch.setattr(relay_module, "send", sender)
     store = open_store("sqlite://")
-    store.enqueue(messages)
 
     async def scenario() -> dict[str, tuple[float, float]]:
         loop = asyncio.get_running_loop()
@@ -188,8 +188,13 @@ def served(sender: SlowSender, messages: list[OutboxMessage], seconds: float,
         relay = OutboxRelay(store, deployment=None,  # type: ignore[arg-type]  # send replaced
                             settings=OutboxSettings(), metrics=Metrics("sync"),
                             now=lambda: loop.time() - origin, seed=3)
-        task = asyncio.create_task(relay.run())
-        await asyncio.sleep(seconds)
+        task = None
+        for at, messages in queued:
+            await asyncio.sleep(at - (loop.time() - origin))
+            store.enqueue(messages)
+            task = task or asyncio.create_task(relay.run())
+        await asyncio.sleep(seconds - (loop.time() - origin))
+        assert task is not None
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -205,7 +210,8 @@ def test_a_stripe_write_back_does_not_wait_behind_an_erp_backlog(
                               payload={"invoice_key": f"stripe:in_{i}"}) for i in range(40)]
     messages.append(OutboxMessage(destination="stripe", kind="invoice_paid_out_of_band",
                                   dedupe_key="stripe", payload={"invoice_key": "stripe:in_0"}))
-    sends = served(SlowSender({"netsuite": 5.0, "stripe": 0.1}), messages, 60, monkeypatch)
+    sends = served(SlowSender({"netsuite": 5.0, "stripe": 0.1}), [(0, messages)], 60,
+                   monkeypatch)
     assert len(sends) == 41
     assert sends["stripe"][1] < 1.0  # sent at once, beside the ERP's first eight
     # the ERP's slots never wait for a round: 40 sends of 5 s, 8 at a time, end at 25 s
@@ -216,26 +222,8 @@ def test_a_served_relay_sends_one_invoices_messages_in_order(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # the second is queued while the first is under way and claimed at the next poll: it
     # waits for the first, then goes at once (not when the first one's claim runs out, 30 s on)
-    sender = SlowSender({"netsuite": 5.0})
-    monkeypatch.setattr(relay_module, "send", sender)
-    store = open_store("sqlite://")
-    store.enqueue([netsuite_message("first")])
-
-    async def scenario() -> dict[str, tuple[float, float]]:
-        loop = asyncio.get_running_loop()
-        origin = loop.time()
-        relay = OutboxRelay(store, deployment=None,  # type: ignore[arg-type]  # send replaced
-                            settings=OutboxSettings(), metrics=Metrics("sync"),
-                            now=lambda: loop.time() - origin, seed=3)
-        task = asyncio.create_task(relay.run())
-        await asyncio.sleep(2.5)
-        store.enqueue([netsuite_message("second")])
-        await asyncio.sleep(30)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        return {k: (a - origin, b - origin) for k, (a, b) in sender.sends.items()}
-
-    sends = run(scenario())
+    sends = served(SlowSender({"netsuite": 5.0}), [(0, [netsuite_message("first")]),
+                                                   (2.5, [netsuite_message("second")])],
+                   32.5, monkeypatch)
     assert sends["first"] == pytest.approx((0.0, 5.0))
     assert sends["second"] == pytest.approx((5.0, 10.0))
