@@ -158,6 +158,16 @@ def invoice_record_of_row(row: dict[str, Any], key_field: str) -> dict[str, Any]
     }
 
 
+def payment_applications(links: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """The rows of `erp_payment_links_query` as payment id -> the invoice ids it is applied
+    to, in the order of its lines."""
+    applied: dict[str, list[str]] = {}
+    for link in links:
+        if link.get("nextdoc") is not None and link.get("previousdoc") is not None:
+            applied.setdefault(str(link["nextdoc"]), []).append(str(link["previousdoc"]))
+    return applied
+
+
 def payment_records_of_rows(payments: list[dict[str, Any]],
                             links: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows of `ERP_PAYMENTS_QUERY` in the record API's names (what a read of the payment
@@ -165,10 +175,7 @@ def payment_records_of_rows(payments: list[dict[str, Any]],
     `lastModifiedDate` and the applied lines of `apply`), each with the invoices the rows of
     `ERP_PAYMENT_LINKS_QUERY` apply it to, in their order. A link to a payment not among
     `payments` (made between the two queries) is left out."""
-    applied: dict[str, list[str]] = {}
-    for link in links:
-        if link.get("nextdoc") is not None and link.get("previousdoc") is not None:
-            applied.setdefault(str(link["nextdoc"]), []).append(str(link["previousdoc"]))
+    applied = payment_applications(links)
     records = []
     for row in payments:
         modified = row.get("modified")

@@ -32,6 +32,7 @@ from components.context import (
     erp_invoices_query,
     erp_payment_links_query,
     invoice_record_of_row,
+    payment_applications,
 )
 from components.observability import log
 from components.store import Store
@@ -95,11 +96,8 @@ class ErpFeed:
         return kept
 
     async def _read_payments(self, payment_ids: list[str]) -> dict[str, int]:
-        links = await self.netsuite.suiteql(erp_payment_links_query(payment_ids))
-        applied: dict[str, list[str]] = {}
-        for link in links:
-            if link.get("previousdoc") is not None:
-                applied.setdefault(str(link.get("nextdoc")), []).append(str(link["previousdoc"]))
+        applied = payment_applications(
+            await self.netsuite.suiteql(erp_payment_links_query(payment_ids)))
         invoices = sorted({i for ids in applied.values() for i in ids}, key=int)
         kept = await self._invoices.read_each(invoices) if invoices else {}
         return {p: sum(kept.get(i, 0) for i in ids) for p, ids in applied.items()}
