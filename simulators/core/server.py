@@ -16,6 +16,7 @@ import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from simulators.core import heap
+from simulators.core.one_write import OneWriteHttpTools
 from simulators.core.tls import ServerCertificate
 
 log = logging.getLogger("landscape.server")
@@ -88,7 +89,8 @@ async def _end(send: Send) -> None:
 
 def _config(app: ASGIApp, tls: ServerCertificate | None, log_level: str) -> uvicorn.Config:
     return uvicorn.Config(
-        QuietShutdown(app), lifespan="on", log_level=log_level, access_log=False,
+        QuietShutdown(app), http=OneWriteHttpTools, lifespan="on", log_level=log_level,
+        access_log=False,
         timeout_keep_alive=30,
         timeout_graceful_shutdown=2,  # then close connections still open (hangs, keep-alives)
         ssl_certfile=str(tls.cert_file) if tls else None,
