@@ -11,20 +11,19 @@ for a fixed time, in alternating rounds; the server CPU each request cost is rea
 to the fake in the same run: absolute figures on a shared machine are noise.
 
 Two more measurements of the fake alone:
-* overhead: 50 ms injected on the customer paths and wrk with 50 connections, so about 1,000
-  req/s, next to the canned app sleeping 50 ms itself; the overhead is the latency minus the
-  injection, at p50, p90, p99 and p99.9 (wrk's own histogram). wrk is closed loop: each
-  connection sends its next request when the answer arrives, and latency runs from the send.
-  wrk opens all 50 connections at once; left so, they would stay in step over a fixed latency
-  (a volley of 50 requests every 50 ms, each waiting behind the others) instead of the even
-  1,000 req/s the goal is about, so their first requests are spread over the 50 ms
-  (loadtests/peers/request.lua). With `--pin` (2 or more CPUs) each round is measured twice,
-  unpinned and with the server pinned to CPU 0 and wrk to CPU 1 (taskset), alternating: on
-  two shared cores, unpinned, the latency includes the server and wrk taking turns on a core;
-  pinned, what is left is the server's own wait (its event loop, its collector) and the
-  kernel's loopback. Unpinned is the default: pinning lowers p50, but on a shared box not p99
-  reliably (a pinned server cannot leave its core when another job runs there; BENCHMARKS.md).
-  `landscape bench --overhead [--pin]` measures this alone;
+* overhead: 50 ms injected on the customer paths, requests at a constant 1,000 a second
+  (`OVERHEAD_RATE`), next to the canned app sleeping 50 ms itself; the overhead is the latency
+  minus the injection, at p50, p90, p99 and p99.9 (wrk's own histogram). wrk alone is closed
+  loop (a connection sends its next request when the answer is in), which over a fixed latency
+  bunches the connections into volleys and lets a slow answer delay the requests behind it; so
+  request.lua paces the sends on a fixed schedule over twice as many connections as are in
+  flight, and reports any send that left late (loadtests/peers/request.lua). With `--pin` (2 or
+  more CPUs) each round is measured twice, unpinned and with the server pinned to CPU 0 and wrk
+  to CPU 1 (taskset), alternating: on two shared cores, unpinned, the latency includes the
+  server and wrk taking turns on a core; pinned, what is left is the server's own wait (its
+  event loop, its collector) and the kernel's loopback. Unpinned is the default: pinning lowers
+  p50, but on a shared box not p99 reliably (a pinned server cannot leave its core when another
+  job runs there; BENCHMARKS.md). `landscape bench --overhead [--pin]` measures this alone;
 * state: a fake filled in-process with N customers (through its models, each with its event)
   before it serves, next to an empty one.
 """
@@ -59,6 +58,7 @@ PEERS_DIR = Path(os.environ.get("LANDSCAPE_PEERS_DIR",
                                 Path.home() / ".cache" / "landscape" / "peers"))
 CONNECTIONS = 16
 INJECTED_MS = 50.0
+OVERHEAD_RATE = 1000  # req/s, the overhead measurement's constant arrival rate
 SERVER_CPU, WRK_CPU = 0, 1  # `--pin`: the overhead measurement's server and wrk
 GROWTH_SECONDS = 30  # `--state`: each filled fake then takes creates for this long
 KEY = "sk_test_bench"
@@ -97,15 +97,14 @@ def wrk(url: str, method: str, seconds: int, connections: int, body: str | None 
 
 def wrk_text(url: str, method: str, seconds: int, connections: int, body: str | None = None,
              headers: dict[str, str] | None = None, *, cpu: int | None = None,
-             stagger_ms: float = 0.0) -> str:
-    """wrk's report. `cpu`: run wrk on that CPU only (taskset); `stagger_ms`: spread the
-    connections' first requests over that long (request.lua)."""
+             rate: int = 0) -> str:
+    """wrk's report. `cpu`: run wrk on that CPU only (taskset); `rate`: send at that constant
+    rate (req/s, request.lua) instead of wrk's closed loop."""
     lines = [f"{k}: {v}" for k, v in (headers or {}).items()]
     command = ([] if cpu is None else ["taskset", "-c", str(cpu)]) + [
         "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
         "-s", str(PEERS_SOURCE / "request.lua"), url, "--", method, body or "-", *lines]
-    env = ({**os.environ, "WRK_STAGGER_MS": str(round(stagger_ms)),
-            "WRK_STAGGER_CONNECTIONS": str(connections)} if stagger_ms else None)
+    env = {**os.environ, "WRK_RATE": str(rate)} if rate else None
     out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30, env=env)
     return out.stdout + out.stderr
 
@@ -125,6 +124,14 @@ def _figures(url: str, text: str) -> tuple[int, float, float, float, int, float]
                if most else float("nan"))
     return (int(total.group(1)), rps, _latency(text, "50"), _latency(text, "99"), errors,
             longest)
+
+
+def _late(text: str) -> tuple[int, int]:
+    """(requests sent, of which late) of a paced run (request.lua's `done`)."""
+    found = re.search(r"paced: rate \d+ sent (\d+) late (\d+)", text)
+    if found is None:
+        raise RuntimeError(f"wrk did not pace its requests: {text[-500:]}")
+    return int(found.group(1)), int(found.group(2))
 
 
 def _tail(text: str) -> tuple[float, float]:
@@ -438,10 +445,10 @@ def pin_process(pid: int, cpus: list[int]) -> None:
 def measure_overhead(fake: Server, delayed: Server, customer: str, seconds: int, rounds: int,
                      *, pin: bool) -> dict[str, Any]:
     """`INJECTED_MS` injected on the fake's customer paths, next to `delayed` (the canned app
-    waiting as long by itself); 50 connections, their first requests spread over the wait:
-    about 1,000 req/s. `rounds` alternating rounds (servers, and with `pin` unpinned/pinned, in
-    turn), medians: {server: {operation: {"unpinned"|"pinned": figures}}}."""
-    connections = round(INJECTED_MS)
+    waiting as long by itself); requests at `OVERHEAD_RATE` a second over twice as many
+    connections as that keeps in flight. `rounds` alternating rounds (servers, and with `pin`
+    unpinned/pinned, in turn), medians: {server: {operation: {"unpinned"|"pinned": figures}}}."""
+    connections = 2 * round(OVERHEAD_RATE * INJECTED_MS / 1000)
     modes = ["unpinned", "pinned"] if pin else ["unpinned"]
     servers = [fake, delayed]
     response = httpx.post(f"{fake.url}/_sim/faults", json={
@@ -470,7 +477,7 @@ def measure_overhead(fake: Server, delayed: Server, customer: str, seconds: int,
         median = {k: round(float(statistics.median(f[k] for f in figures)), 2)
                   for k in figures[0]}
         median.update(errors=max(f["errors"] for f in figures), connections=connections,
-                      rounds=len(figures))
+                      late=max(f["late"] for f in figures), rounds=len(figures))
         out.setdefault(name, {}).setdefault(label, {})[mode] = median
     return out
 
@@ -482,15 +489,17 @@ def _overhead_run(server: Server, path: str, method: str, body: str | None, seco
         headers["Content-Type"] = FORM
     before = cpu_seconds(server.pid)
     text = wrk_text(server.url + path, method, seconds, connections, body, headers, cpu=cpu,
-                    stagger_ms=INJECTED_MS)
+                    rate=OVERHEAD_RATE)
     spent = cpu_seconds(server.pid) - before
     requests, rps, p50, p99, errors, longest = _figures(server.url + path, text)
     p90, p999 = _tail(text)
+    sent, late = _late(text)
     return {"rps": rps, "p50_ms": p50, "p99_ms": p99,
             "overhead_p50_ms": p50 - INJECTED_MS, "overhead_p90_ms": p90 - INJECTED_MS,
             "overhead_p99_ms": p99 - INJECTED_MS, "overhead_p999_ms": p999 - INJECTED_MS,
             "overhead_max_ms": longest - INJECTED_MS,
-            "cpu_us": spent / max(requests, 1) * 1e6, "errors": errors}
+            "cpu_us": spent / max(requests, 1) * 1e6, "errors": errors,
+            "late": late / max(sent, 1) * 100}
 
 
 def _rss_mb(pid: int) -> float:
@@ -542,12 +551,13 @@ def _print_overhead(overhead: dict[str, Any], seconds: int, rounds: int,
                     console: Console) -> None:
     table = Table(title=f"overhead over {INJECTED_MS:.0f} ms of latency (injected in the fake; "
                   "slept by the canned app): latency minus the wait, same percentile; wrk 1 "
-                  f"thread, closed loop, {round(INJECTED_MS)} connections started "
-                  f"{INJECTED_MS / round(INJECTED_MS):.0f} ms apart, {seconds} s x {rounds} "
-                  "alternating rounds (medians); pinned: server on CPU "
-                  f"{SERVER_CPU}, wrk on CPU {WRK_CPU} (taskset), unpinned: both on every CPU")
+                  f"thread, {OVERHEAD_RATE:,} requests a second on a fixed schedule "
+                  "(request.lua), latency from each send; late: % of sends more than 1 ms "
+                  f"behind their slot; {seconds} s x {rounds} alternating rounds (medians); "
+                  f"pinned: server on CPU {SERVER_CPU}, wrk on CPU {WRK_CPU} (taskset), "
+                  "unpinned: both on every CPU")
     for column in ("server", "operation", "CPUs", "req/s", "p50", "p90", "p99", "p99.9",
-                   "max", "server CPU µs/req", "errors"):
+                   "max", "server CPU µs/req", "errors", "late %"):
         table.add_column(column + (" ms" if column[0] in "pm" else ""),
                          justify="left" if column in ("server", "operation", "CPUs")
                          else "right")
@@ -558,7 +568,7 @@ def _print_overhead(overhead: dict[str, Any], seconds: int, rounds: int,
                 table.add_row(name, label, mode, f"{o['rps']:,.0f}",
                               *(f"{o[f'overhead_{q}_ms']:.2f}"
                                 for q in ("p50", "p90", "p99", "p999", "max")),
-                              f"{o['cpu_us']:.0f}", str(o["errors"]))
+                              f"{o['cpu_us']:.0f}", str(o["errors"]), f"{o['late']:.1f}")
     console.print(table, width=max(console.width, 170))
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 from typing import Any
 
+import pytest
+
 from harness import bench_peers
 
 WRK_OUTPUT = """Running 1s test @ http://127.0.0.1:1/v1/customers
@@ -18,6 +20,7 @@ WRK_OUTPUT = """Running 1s test @ http://127.0.0.1:1/v1/customers
      90%   52.19ms
      99%   54.96ms
 tail us: p90 52190 p99.9 58012 max 63200
+paced: rate 1000 sent 1000 late 5
   960 requests in 1.00s, 1.16MB read
 Requests/sec:    960.00
 """
@@ -34,21 +37,25 @@ def _capture(monkeypatch) -> list[dict[str, Any]]:
     return calls
 
 
-def test_wrk_is_pinned_and_staggered_only_when_asked(monkeypatch) -> None:
+def test_wrk_is_pinned_and_paced_only_when_asked(monkeypatch) -> None:
     calls = _capture(monkeypatch)
     bench_peers.wrk_text("http://127.0.0.1:1/v1/customers", "GET", 1, 50)
-    bench_peers.wrk_text("http://127.0.0.1:1/v1/customers", "GET", 1, 50, cpu=1,
-                         stagger_ms=50.0)
+    bench_peers.wrk_text("http://127.0.0.1:1/v1/customers", "GET", 1, 100, cpu=1, rate=1000)
     plain, pinned = calls
     assert plain["command"][0] == "wrk" and plain["env"] is None
     assert pinned["command"][:4] == ["taskset", "-c", "1", "wrk"]
-    assert pinned["env"]["WRK_STAGGER_MS"] == "50"
-    assert pinned["env"]["WRK_STAGGER_CONNECTIONS"] == "50"
+    assert pinned["env"]["WRK_RATE"] == "1000"
 
 
 def test_the_tail_is_read_from_request_lua_line() -> None:
     assert bench_peers._tail(WRK_OUTPUT) == (52.19, 58.012)
     assert all(x != x for x in bench_peers._tail("no tail line"))  # NaN when missing
+
+
+def test_late_sends_are_read_and_an_unpaced_run_is_an_error() -> None:
+    assert bench_peers._late(WRK_OUTPUT) == (1000, 5)
+    with pytest.raises(RuntimeError, match="did not pace"):
+        bench_peers._late("Requests/sec: 960.00")
 
 
 def test_an_overhead_run_is_latency_minus_the_injection(monkeypatch) -> None:
@@ -58,13 +65,15 @@ def test_an_overhead_run_is_latency_minus_the_injection(monkeypatch) -> None:
     run = bench_peers._overhead_run(server, "/v1/customers", "POST", "a=1", 1, 50, cpu=1)
     injected = bench_peers.INJECTED_MS
     assert run["rps"] == 960.0 and run["errors"] == 0
+    assert run["late"] == 0.5  # % of sends
     assert run["overhead_p50_ms"] == 51.2 - injected
     assert abs(run["overhead_p99_ms"] - (54.96 - injected)) < 1e-9
     assert abs(run["overhead_p999_ms"] - (58.012 - injected)) < 1e-9
     assert abs(run["overhead_max_ms"] - (63.2 - injected)) < 1e-9
 
 
-def test_request_lua_staggers_first_requests_and_reports_the_tail() -> None:
+def test_request_lua_paces_and_reports_the_tail_and_late_sends() -> None:
     text = (bench_peers.PEERS_SOURCE / "request.lua").read_text()
-    assert "WRK_STAGGER_MS" in text and "function delay()" in text
+    assert "WRK_RATE" in text and "function delay()" in text
     assert "tail us: p90 %d p99.9 %d max %d" in text
+    assert "paced: rate %d sent %d late %d" in text
