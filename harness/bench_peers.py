@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import json
 import os
 import re
@@ -61,7 +62,7 @@ INJECTED_MS = 50.0
 OVERHEAD_RATE = 1000  # req/s, the overhead measurement's constant arrival rate
 SERVER_CPU, WRK_CPU = 0, 1  # `--pin`: the overhead measurement's server and wrk
 GROWTH_SECONDS = 30  # `--state`: each filled fake then takes creates for this long
-KEY = "sk_test_bench"
+KEY = "sk_test_bench"  # the account GETs read from; each run of creates has its own (`_account`)
 POST_BODY = "email=c%40example.com&metadata[n]=1"
 FORM = "application/x-www-form-urlencoded"
 
@@ -85,6 +86,7 @@ class Server:
     url: str
     pid: int
     stop: Any = field(repr=False)  # () -> None
+    filled: bool = False  # holds `KEY`'s customers made before serving (`--state`)
 
 
 # -- measuring ------------------------------------------------------------------------------------
@@ -193,7 +195,9 @@ def serve_fake(customers: int = 0, collector: str = "", gc_log: Path | None = No
                    str(customers), str(gc_log)]
         name = f"stripe {customers:,} customers" + (", default gc" if collector else "")
         with _environ(LANDSCAPE_GC=collector):
-            return _started(name, start_process(command, 1800))
+            filled = _started(name, start_process(command, 1800))
+        filled.filled = True
+        return filled
     return _started("stripe fake", start_process(
         [sys.executable, "-m", "harness.cli", "serve", "stripe", "--port", "0", "--seed", "1",
          "--quiet"]))
@@ -307,13 +311,24 @@ def _customer(fake: Server) -> tuple[str, dict[str, Any]]:
     return customer, {"post": post.json(), "get": get.json()}
 
 
+_ACCOUNTS = itertools.count(1)
+
+
+def _account(method: str, server: Server) -> str:
+    """The API key a run sends: creates each get a new account (a tenant of the fake), so no
+    run fills the fake's cap of objects per account (100,000 customers: past it, creates are
+    refused) for the runs after it; reads use `KEY`'s, where their customer is, and so do
+    creates on a filled fake (into the account it holds; its cap is raised to fit)."""
+    return f"{KEY}_{next(_ACCOUNTS)}" if method == "POST" and not server.filled else KEY
+
+
 def _round(servers: list[Server], customers: dict[str, str], seconds: int
            ) -> dict[str, dict[str, Run]]:
     out: dict[str, dict[str, Run]] = {}
-    headers = {"Authorization": f"Bearer {KEY}"}
     for server in servers:
         for label, (method, path, body) in OPERATIONS.items():
             where = path or f"/v1/customers/{customers.get(server.name, 'cus_canned')}"
+            headers = {"Authorization": f"Bearer {_account(method, server)}"}
             out.setdefault(server.name, {})[label] = measure(
                 server, where, method, seconds, body=body,
                 headers={**headers, "Content-Type": FORM} if body else headers)
@@ -356,11 +371,29 @@ def run_peers(*, peers: bool, state: int, seconds: int, rounds: int, console: Co
             **result, "figures": {s: {op: asdict(r) for op, r in ops.items()}
                                   for s, ops in result.get("figures", {}).items()},
             "run": {"seconds": seconds, "rounds": rounds, "connections": CONNECTIONS,
-                    "overhead_connections": round(INJECTED_MS), "pin": pin,
+                    "overhead_rate": OVERHEAD_RATE, "pin": pin,
                     "cpus": os.cpu_count(), "load_average": list(os.getloadavg()),
                     "seconds_taken": round(time.monotonic() - began, 1)}}, indent=1) + "\n")
         console.print(f"figures written to {json_path}")
+    failed = _failed_runs(result)
+    if failed:
+        console.print("[red]some runs were answered with errors, so their figures are not of "
+                      "the operation:[/red] " + "; ".join(failed) + " (the fake's request log, "
+                      "`landscape serve stripe` without --quiet, shows what it answered)")
+        return 1
     return 0
+
+
+def _failed_runs(result: dict[str, Any]) -> list[str]:
+    """'server operation: N errors' for each measured row whose runs had non-2xx answers or
+    socket errors."""
+    failed = [f"{name} {op}: {run.errors} errors"
+              for name, ops in result.get("figures", {}).items()
+              for op, run in ops.items() if run.errors]
+    failed += [f"{name} {op} ({mode}, at {OVERHEAD_RATE:,} req/s): {o['errors']} errors"
+               for name, ops in result["overhead"].items() for op, modes in ops.items()
+               for mode, o in modes.items() if o["errors"]]
+    return failed
 
 
 def _measure_overhead_only(work: Path, seconds: int, rounds: int, pin: bool
@@ -484,7 +517,7 @@ def measure_overhead(fake: Server, delayed: Server, customer: str, seconds: int,
 
 def _overhead_run(server: Server, path: str, method: str, body: str | None, seconds: int,
                   connections: int, cpu: int | None) -> dict[str, float]:
-    headers = {"Authorization": f"Bearer {KEY}"}
+    headers = {"Authorization": f"Bearer {_account(method, server)}"}
     if body:
         headers["Content-Type"] = FORM
     before = cpu_seconds(server.pid)

@@ -10,7 +10,7 @@
     landscape run netsuite-brownout --seed 3     # any scenario; exit 1 if an invariant fails
     landscape bench [VENDOR...] [--json FILE]    # throughput and latency overhead
     landscape bench --peers [--state N]          # vs mountebank/WireMock; as state grows
-    landscape bench --overhead [--pin]           # over 50 ms injected, at ~1,000 req/s
+    landscape bench --overhead [--pin]           # over 50 ms injected, at 1,000 req/s
 
 The control commands (faults, clock, journal, tenants, state, latency) live in
 harness/control_commands.py.
@@ -398,8 +398,8 @@ def bench(vendors: list[str] = typer.Argument(None, metavar="[VENDOR]...",
                                      "(--peers/--state/--overhead; medians are reported)"),
           overhead: bool = typer.Option(False, "--overhead", metavar=FLAG, help="Only the "
                                         "overhead of the fake Stripe over 50 ms of injected "
-                                        "latency at ~1,000 req/s, next to the canned app "
-                                        "(part of --peers; needs wrk)"),
+                                        "latency at a constant 1,000 req/s, next to the "
+                                        "canned app (part of --peers; needs wrk)"),
           pin: bool = typer.Option(False, "--pin", metavar=FLAG, help="--peers/--overhead: "
                                    "measure the overhead pinned too (server on CPU 0, wrk on "
                                    "CPU 1, taskset), in rounds alternating with unpinned"),

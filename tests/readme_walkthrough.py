@@ -30,7 +30,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PORTS = {"stripe": 12111, "chargebee": 12112, "netsuite": 12113, "salesforce": 12114}
 SLOW = ("make bench", "--processes", "make demo", "landscape load", "harness.model.validate",
-        "--calibration")
+        "--calibration", "landscape bench --")
 INTERACTIVE = ("--web",)  # a UI a person drives: not walked
 # what must fail: it shows a protection missing or a gate failing
 EXPECTED_FAILURES = (re.compile(r"^landscape run .*--without"),
@@ -171,8 +171,8 @@ def run_one(walk: Walk, command: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--skip-slow", action="store_true",
-                        help="skip make demo, make bench, --processes runs, load runs and the "
-                        "model's validation")
+                        help="skip make demo, make bench, --processes runs, load runs, the "
+                        "model's validation and the wrk benchmarks (landscape bench --…)")
     args = parser.parse_args(argv)
     env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}"}
     walk = Walk(env)

@@ -77,3 +77,21 @@ def test_request_lua_paces_and_reports_the_tail_and_late_sends() -> None:
     assert "WRK_RATE" in text and "function delay()" in text
     assert "tail us: p90 %d p99.9 %d max %d" in text
     assert "paced: rate %d sent %d late %d" in text
+
+
+def test_creates_each_get_a_new_account_and_reads_keep_theirs() -> None:
+    fresh = bench_peers.Server("fake", "http://127.0.0.1:1", 1, lambda: None)
+    filled = bench_peers.Server("filled", "http://127.0.0.1:2", 2, lambda: None, filled=True)
+    first, second = (bench_peers._account("POST", fresh) for _ in range(2))
+    assert first != second and first.startswith("sk_test_")
+    assert bench_peers._account("GET", fresh) == bench_peers.KEY
+    assert bench_peers._account("POST", filled) == bench_peers.KEY  # the account it holds
+
+
+def test_runs_answered_with_errors_are_named() -> None:
+    ok = bench_peers.Run(10, 10.0, 1.0, 2.0, 100.0, 0, 3.0)
+    bad = bench_peers.Run(10, 10.0, 1.0, 2.0, 100.0, 7, 3.0)
+    result = {"figures": {"fake": {"POST": bad, "GET": ok}},
+              "overhead": {"fake": {"POST": {"unpinned": {"errors": 0}, "pinned": {"errors": 3}}}}}
+    assert bench_peers._failed_runs(result) == [
+        "fake POST: 7 errors", "fake POST (pinned, at 1,000 req/s): 3 errors"]
