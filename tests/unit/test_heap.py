@@ -106,42 +106,110 @@ def test_requests_leave_no_reference_cycles(collector: None) -> None:
     assert garbage_cycles(traffic) == 0
 
 
-def test_freezer_freezes_what_survives_a_collection(collector: None) -> None:
+def test_freezer_freezes_what_survives_a_collection(
+        collector: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(heap, "MIN_GROWTH", 10**12)  # no look at the heap's size here
     freezer = Freezer()
     kept = [[i] for i in range(1000)]  # survivors to be frozen
     gc.collect()
     before = gc.get_freeze_count()
     freezer("stop", {"generation": 2, "collected": 0, "uncollectable": 0})
     assert gc.get_freeze_count() >= before + len(kept)
-    assert freezer.frozen_since_complete >= len(kept)
+    assert freezer.frozen_since_look >= len(kept)
     frozen = gc.get_freeze_count()
     freezer("stop", {"generation": 0, "collected": 0, "uncollectable": 0})  # youngest: ignored
     assert gc.get_freeze_count() == frozen
     freezer.complete()
-    assert freezer.complete_collections == 1 and freezer.frozen_since_complete == 0
-    assert freezer.frozen_at_complete == gc.get_freeze_count()
+    assert freezer.complete_collections == 1 and freezer.frozen_since_look == 0
+    assert freezer.blocks_at_complete > 0
+
+
+class Recording(Freezer):
+    """A Freezer whose complete collection only notes when it ran (a real one walks the whole
+    test process)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ran_after: list[int] = []  # middle collections seen when each ran
+
+    def complete(self) -> None:
+        self._pending = False
+        self.blocks_at_complete = heap.heap_blocks()
+        self.frozen_since_look = 0
+        self.complete_collections += 1
+        self.ran_after.append(self.middle_collections)
+
+
+MIDDLE = {"generation": 1, "collected": 0, "uncollectable": 0}
+
+
+def _grown(monkeypatch: pytest.MonkeyPatch, blocks: list[int]) -> Recording:
+    """A freezer whose heap is `blocks[0]` blocks (changed by the test), last walked at 1M, and
+    which has frozen enough since to look at it on the next collection."""
+    monkeypatch.setattr(heap, "heap_blocks", lambda: blocks[0])
+    monkeypatch.setattr(heap, "QUIET_SECONDS", 0.05)
+    monkeypatch.setattr(heap.gc, "get_freeze_count", _walks_the_frozen_heap)
+    freezer = Recording()
+    freezer.blocks_at_complete = 1_000_000
+    return freezer
+
+
+def _walks_the_frozen_heap() -> int:
+    raise AssertionError("counting the frozen objects walks all of them (a stop per count)")
+
+
+def test_a_doubled_heap_is_walked_once_the_fake_is_quiet(
+        collector: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The complete collection a doubled heap calls for waits for a moment without collections
+    (a fake between a load test's phases), not for the next collection under load."""
+    blocks = [1_000_000 + heap.MIN_GROWTH + 1]
+    freezer = _grown(monkeypatch, blocks)
+
+    async def busy_then_quiet() -> None:
+        freezer.frozen_since_look = 10**9
+        freezer("stop", MIDDLE)  # looks: doubled, so one is pending
+        assert freezer._pending and freezer.complete_collections == 0
+        for _ in range(8):  # 0.16 s of collections: the fake is busy, nothing runs
+            await asyncio.sleep(0.02)
+            freezer("stop", MIDDLE)
+        assert freezer.complete_collections == 0
+        await asyncio.sleep(0.2)  # quiet now
+        assert freezer.ran_after == [9]
+
+    asyncio.run(busy_then_quiet())
+
+
+def test_a_heap_four_times_its_size_is_walked_even_when_busy(
+        collector: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under endless load memory stays bounded: at `BUSY_LIMIT` times the heap walked last, the
+    complete collection runs right after the collection that saw it."""
+    blocks = [1_000_000 + heap.MIN_GROWTH + 1]
+    freezer = _grown(monkeypatch, blocks)
+
+    async def busy_all_along() -> None:
+        freezer.frozen_since_look = 10**9
+        freezer("stop", MIDDLE)
+        await asyncio.sleep(0.02)
+        freezer("stop", MIDDLE)  # (not enough frozen since the look: no new look)
+        assert freezer.complete_collections == 0
+        blocks[0] = 1_000_000 + (heap.BUSY_LIMIT - 1) * heap.MIN_GROWTH + 1
+        freezer.frozen_since_look = 10**9
+        freezer("stop", MIDDLE)
+        await asyncio.sleep(0)
+        assert freezer.ran_after == [3]
+
+    asyncio.run(busy_all_along())
 
 
 def test_a_complete_collection_does_not_set_off_another(
         collector: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """complete()'s own full collection unfreezes the whole heap: the hook must not count all of
-    it as newly frozen and schedule a second full walk right behind the first."""
-    monkeypatch.setattr(heap, "MIN_GROWTH", 10_000)  # the floor, not what this is about
-
-    async def grow_then_complete() -> Freezer:
-        freezer = Freezer()
-        gc.callbacks.append(freezer)
-        freezer.complete()
-        grown = [[i] for i in range(max(freezer.frozen_at_complete, heap.MIN_GROWTH) + 10_000)]
-        freezer.complete()  # the heap has more than doubled since the last one
-        await asyncio.sleep(0)  # what it would have scheduled runs now
-        await asyncio.sleep(0)
-        assert len(grown) > freezer.frozen_at_complete // 2
-        return freezer
-
-    freezer = asyncio.run(grow_then_complete())
-    assert freezer.complete_collections == 2
-    assert not freezer._pending
+    """complete()'s own full collection unfreezes the whole heap: the hook must not count any of
+    it as newly frozen (nor look again right behind it)."""
+    freezer = Freezer()
+    gc.callbacks.append(freezer)
+    freezer.complete()
+    assert freezer.complete_collections == 1 and freezer.frozen_since_look == 0
+    assert freezer.middle_collections == 0 and not freezer._pending
 
 
 def test_copy_tree_is_a_deep_copy() -> None:
