@@ -570,14 +570,14 @@ def _print(result: dict[str, Any], seconds: int, rounds: int, console: Console) 
     console.print(table, width=max(console.width, 170))
     for name, run in result["growth"].items():
         pauses = result["collector"].get(name, {})
-        full = pauses.get("gen2", {})
+        ran = ", ".join(f"{pauses.get(f'gen{g}', {}).get('collections', '?')} {label} "
+                        f"(longest {pauses.get(f'gen{g}', {}).get('max_ms', '?')} ms)"
+                        for g, label in ((0, "young"), (1, "middle"), (2, "full")))
         console.print(f"  growing {name}: POST for {GROWTH_SECONDS} s: {run['requests']:,} "
                       f"creates, p50 {run['p50_ms']:.2f} ms, p99 {run['p99_ms']:.2f} ms, max "
-                      f"{run['max_ms']:.0f} ms; while serving {full.get('collections', '?')} "
-                      f"full collections, longest {full.get('max_ms', '?')} ms; one full "
-                      f"collection took {pauses.get('full_collection_ms', '?')} ms once filled, "
-                      f"{pauses.get('full_collection_ms_when_serving', '?')} ms as served; "
-                      f"{pauses.get('tracked_objects', 0):,} objects tracked once filled")
+                      f"{run['max_ms']:.0f} ms; collections while serving: {ran}; one full "
+                      f"collection took {pauses.get('full_collection_ms', '?')} ms once filled "
+                      f"({pauses.get('tracked_objects', 0):,} objects tracked)")
 
 
 def _print_overhead(overhead: dict[str, Any], seconds: int, rounds: int,
@@ -628,16 +628,11 @@ def serve_filled(customers: int, log: Path | None = None) -> None:
         models.create_customer(op, {"email": f"c{n}@example.com", "metadata": {"n": str(n)}})
     filled = time.monotonic() - began
     walk = time.perf_counter()
-    gc.collect()  # what one full collection costs now, and once the collector is tuned
-    full = {"full_collection_ms": round((time.perf_counter() - walk) * 1e3, 1)}
+    gc.collect()  # what one full collection costs now
+    full = {"full_collection_ms": round((time.perf_counter() - walk) * 1e3, 1),
+            "fill_seconds": round(filled, 1), "tracked_objects": len(gc.get_objects())}
     heap.install()  # as serve_forever will (a no-op under LANDSCAPE_GC=default)
-    walk = time.perf_counter()
-    gc.collect()
-    full["full_collection_ms_when_serving"] = round((time.perf_counter() - walk) * 1e3, 1)
-    full.update(fill_seconds=round(filled, 1),
-                tracked_objects=len(gc.get_objects()) + gc.get_freeze_count())
-    pauses = Pauses(log, full)
-    gc.callbacks.append(pauses)  # after the freezer's hook: its work is part of the pause
+    gc.callbacks.append(Pauses(log, full))
     sock = bind("127.0.0.1", 0)
     print(f"filled {customers} customers in {filled:.0f} s; serving on {url_of(sock, None)}",
           flush=True)

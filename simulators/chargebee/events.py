@@ -12,12 +12,11 @@ Events are kept 90 days (then dropped on the site's next event), and at most the
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from simulators.core.snapshot import copy_tree
 from simulators.core.tenancy import Tenant
-from simulators.core.webhooks import Delivery
+from simulators.core.webhooks import Delivery, pretty_body
 
 RETRY_SCHEDULE = [120.0, 360.0, 1800.0, 3600.0, 5 * 3600.0, 86400.0, 2 * 86400.0]
 # [U] for the API: Chargebee's docs say events older than 90 days are not shown in the web UI
@@ -59,7 +58,7 @@ def emit(sim: Any, tenant: Tenant, event_type: str, content: dict[str, Any], *, 
     event["webhook_status"] = "scheduled"
     event["webhooks"] = [{"id": e["id"], "webhook_status": "scheduled", "object": "webhook"}
                          for e in targets]
-    body = json.dumps(event, indent=2).encode()
+    body = pretty_body(event)
     for endpoint in targets:
         user = endpoint.get("basic_auth_username")
         sim.webhooks.send(Delivery(

@@ -103,12 +103,21 @@ def url_of(sock: socket.socket, tls: ServerCertificate | None) -> str:
     return f"{'https' if tls else 'http'}://{host}:{port}"
 
 
+class _FakeServer(uvicorn.Server):
+    """uvicorn's server, which once started watches the process's heap (core/heap.py)."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        heap.watch()
+
+
 def serve_forever(app: ASGIApp, sock: socket.socket, tls: ServerCertificate | None = None,
                   log_level: str = "warning") -> None:
     """Serve until Ctrl-C/SIGTERM (uvicorn handles both and shuts down cleanly). The process is
-    the fake's own: its collector is tuned for a long-lived heap first (core/heap.py)."""
+    the fake's own: reference counting frees its objects, with a full collection as a safety
+    net when its heap has doubled (core/heap.py)."""
     heap.install()
-    uvicorn.Server(_config(app, tls, log_level)).run(sockets=[sock])
+    _FakeServer(_config(app, tls, log_level)).run(sockets=[sock])
 
 
 @dataclass

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from typing import Any
 
 from simulators.core.clock import Clock
 from simulators.core.snapshot import copy_tree
 from simulators.core.tenancy import AgeIndex, Tenant
-from simulators.core.webhooks import Delivery
+from simulators.core.webhooks import Delivery, pretty_body
 from simulators.stripe import versions
 from simulators.stripe.objects import new_id
 
@@ -77,7 +76,7 @@ def emit(sim: Any, tenant: Tenant, event_type: str, obj: dict[str, Any], *,
         version = endpoint.get("api_version") or versions.account_version(tenant)
         if version not in bodies:
             payload = versions.render_event(event, tenant, version)
-            bodies[version] = json.dumps(payload, indent=2).encode()
+            bodies[version] = pretty_body(payload)
         body = bodies[version]
         sim.webhooks.send(Delivery(
             tenant=tenant.id, endpoint=endpoint["id"], url=endpoint["url"], event_id=event["id"],
