@@ -91,6 +91,7 @@ def _config(app: ASGIApp, tls: ServerCertificate | None, log_level: str) -> uvic
     return uvicorn.Config(
         QuietShutdown(app), http=OneWriteHttpTools, lifespan="on", log_level=log_level,
         access_log=False,
+        proxy_headers=False,  # on loopback, never behind a proxy: the peer is the client
         timeout_keep_alive=30,
         timeout_graceful_shutdown=2,  # then close connections still open (hangs, keep-alives)
         ssl_certfile=str(tls.cert_file) if tls else None,
