@@ -143,6 +143,23 @@ class OutboxMessage:
     last_error: str | None = None
     status: str = "pending"  # pending | done | dead
     failing_since: float | None = None  # the first failure of the current run (None: none)
+    created_at: float | None = None  # when it was queued (None: before store version 5)
+
+
+@dataclass(frozen=True)
+class Writeback:
+    """A queued write-back's timing, as the outbox keeps it: queued at `committed` (with the
+    result it reports), sent at `done`; its lag is the difference."""
+
+    destination: str
+    kind: str
+    committed: float            # epoch seconds
+    done: float | None          # epoch seconds; None while pending, or a dead letter
+    attempts: int               # failed sends (0: it went at the first)
+    status: str                 # pending | done | dead
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from harness import invariants, load_metrics
+from harness import invariants, load_metrics, load_writebacks
 from harness.launcher import ROOT, ProcessStage, RunningLandscape, free_ports
 from harness.load_judge import judge_load
 from harness.load_profiles import Profile, profile
@@ -423,9 +423,10 @@ _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 def _exact(result: dict[str, Any], landscape: RunningLandscape, folder: Path,
            window_end: float) -> None:
     """Unbucketed figures beside the histograms: each decision on arrival from the engines'
-    logs (their own stopwatch, to the ms) and each arrival's scheduled and answered time from
-    Locust's records, written to decisions.json for tools that want them raw
-    (harness.model.validate --against load)."""
+    logs (their own stopwatch, to the ms), each arrival's scheduled and answered time from
+    Locust's records, and each write-back queued in the window with its send time from the
+    merchants' stores (harness/load_writebacks.py), written to decisions.json for tools that
+    want them raw (harness.model.validate --against load)."""
     sla_s = landscape.topology.sla_ms / 1000.0
     records = []
     for part in sorted(folder.glob("records.jsonl.*")):
@@ -445,9 +446,14 @@ def _exact(result: dict[str, Any], landscape: RunningLandscape, folder: Path,
         calls = load_metrics.vendor_latency(landscape.request_logs, start, window_end)
         result["load"]["vendor_latency"] = calls
         _where(result, calls)
+    # queued from the load's start (as the decisions above) to the end of the quiet phase: the
+    # reconciliation's repairs, queued after it, are not this load's write-backs
+    writebacks, unread = load_writebacks.read(
+        landscape, 0.0 if start is None else start - 1, window_end)
+    result["load"]["writeback_lag_s"] = load_writebacks.lag_summary(writebacks, unread)
     (folder / "decisions.json").write_text(json.dumps(
         {"start": start, "window_end": window_end, "decisions": decisions,
-         "arrivals": sorted(records, key=lambda r: r["due"])}))
+         "arrivals": sorted(records, key=lambda r: r["due"]), "writebacks": writebacks}))
 
 
 def _why_unreconciled(result: dict[str, Any], reconciliation: dict[str, dict[str, Any]],

@@ -1,6 +1,8 @@
 """What `landscape load` shows: a terminal table, an HTML section of the report, and load.csv
 with the final figures (written here from Locust's JSON and the engines' histograms: Locust's
-own _stats.csv is rewritten once a second and is stale when it exits)."""
+own _stats.csv is rewritten once a second and is stale when it exits). The write-back lag
+(harness/load_writebacks.py) is a line of its own, and a row of load.csv in ms whose
+`failures` are the write-backs not sent (still pending, or dead letters)."""
 
 from __future__ import annotations
 
@@ -42,6 +44,33 @@ def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def writeback_row(result: dict[str, Any]) -> dict[str, Any] | None:
+    """load.csv's write-back lag row (ms, as the other rows; seconds in the result)."""
+    lag = (result.get("load") or {}).get("writeback_lag_s")
+    if not lag:
+        return None
+    return {"source": "outbox (queued to sent)", "series": "write-back lag",
+            "count": lag["count"], "failures": lag["pending"] + lag["dead"],
+            **{f"{q}_ms": None if lag[q] is None else round(lag[q] * 1000, 1)
+               for q in ("p50", "p95", "p99", "max")},
+            "p99_bucket_ms": "", "within_sla": "", "rate_per_s": ""}
+
+
+def writeback_text(result: dict[str, Any]) -> str | None:
+    """The write-back lag in a sentence (None for a run that did not measure it)."""
+    lag = (result.get("load") or {}).get("writeback_lag_s")
+    if not lag:
+        return None
+    figures = ", ".join(f"{q} {lag[q]:.2f} s" for q in ("p50", "p95", "p99", "max")
+                        if lag[q] is not None)
+    text = (f"Write-back lag (queued with the decision to sent, the outboxes' own times): "
+            f"{lag['count']} sent" + (f", {figures}" if figures else "")
+            + f"; {lag['pending']} still pending, {lag['dead']} dead letters")
+    for merchant, why in (lag.get("unread") or {}).items():
+        text += f"; {merchant} not read: {why}"
+    return text
+
+
 def write_outputs(result: dict[str, Any], folder: Path) -> dict[str, Path]:
     """result.json, load.csv and report.html in `folder`."""
     from harness.report import write_html
@@ -52,6 +81,8 @@ def write_outputs(result: dict[str, Any], folder: Path) -> dict[str, Path]:
         writer = csv.DictWriter(f, CSV_COLUMNS)
         writer.writeheader()
         writer.writerows(rows(result))
+        if (lag := writeback_row(result)) is not None:
+            writer.writerow(lag)
     return {"json": folder / "result.json", "csv": folder / "load.csv",
             "html": write_html(result, folder / "report.html")}
 
@@ -84,6 +115,8 @@ def print_load(result: dict[str, Any], console: Console) -> None:
                       _cell(row["p99_ms"]), row["p99_bucket_ms"] or "–",
                       f"{within:.2%}" if isinstance(within, float) else "–")
     console.print(table)
+    if (lag := writeback_text(result)) is not None:
+        console.print(lag, markup=False, highlight=False)
     calls = load.get("vendor_latency") or []
     if calls:
         slow = Table(title="Vendor calls during the load (the fakes' request logs), slowest p99 "
@@ -122,6 +155,8 @@ def load_html(result: dict[str, Any]) -> str:
             "count", "failures", "p50_ms", "p95_ms", "p99_ms", "max_ms", "p99_bucket_ms")),
           esc(f"{r['within_sla']:.2%}" if isinstance(r["within_sla"], float) else "–")]
          for r in rows(result)], text_columns=(0, 1))
+    if (lag := writeback_text(result)) is not None:
+        table += f"<p>{esc(lag)}.</p>"
     calls = load.get("vendor_latency") or []
     if calls:
         table += ("<p>Vendor calls during the load (the fakes' request logs), slowest p99 "

@@ -173,7 +173,7 @@ class RecoveryEngine:
                                           _decline_doc(decline))
                 self.store.enqueue(writebacks.retrying(decline, context, len(history),
                                                        decision.retry_at, correlation_id(),
-                                                       systems=self.systems))
+                                                       systems=self.systems), at=self.now())
                 outcome.status = "deferred" if outcome.status != "declined" else "declined"
                 return
             if decision.action == Action.NO_RETRY:
@@ -181,7 +181,8 @@ class RecoveryEngine:
                                                "grace_period", "retry_budget", "network_cap")):
                     self.store.enqueue(writebacks.failed(decline, context, len(history),
                                                          decision.reason, correlation_id(),
-                                                         systems=self.systems))
+                                                         systems=self.systems),
+                                       at=self.now())
                 return
             result = await self._attempt(decline, context, decision, len(history) + 1)
             outcome.charges.append((decision.mid or "primary", result))

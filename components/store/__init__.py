@@ -12,7 +12,7 @@ from collections.abc import Collection
 from enum import StrEnum
 from typing import Any, Protocol
 
-from components.domain import Attempt, AttemptStatus, DecisionRecord, OutboxMessage
+from components.domain import Attempt, AttemptStatus, DecisionRecord, OutboxMessage, Writeback
 from components.store.tables import StoreError
 
 __all__ = ["Admission", "Store", "StoreError", "open_store"]
@@ -45,7 +45,8 @@ class Store(Protocol):
     def finish_attempt(self, idempotency_key: str, status: AttemptStatus, *, at: float,
                        charge_id: str | None = None, decline_code: str | None = None,
                        outbox: tuple[OutboxMessage, ...] = ()) -> None:
-        """Record an attempt's result and queue its write-backs, in one transaction."""
+        """Record an attempt's result and queue its write-backs (at `at`), in one
+        transaction."""
         ...
 
     def attempts(self, invoice_key: str) -> list[Attempt]: ...
@@ -80,8 +81,9 @@ class Store(Protocol):
     def scheduled_retries(self) -> list[tuple[str, float]]: ...
 
     # -- outbox and dead letters ---------------------------------------------------------------
-    def enqueue(self, messages: list[OutboxMessage]) -> int:
-        """Add messages (a known dedupe_key is skipped); returns how many were new."""
+    def enqueue(self, messages: list[OutboxMessage], *, at: float) -> int:
+        """Add messages queued at `at` (a known dedupe_key is skipped); returns how many were
+        new."""
         ...
 
     def due_messages(self, now: float, limit: int,
@@ -112,6 +114,13 @@ class Store(Protocol):
     def replay_dead(self, message_ids: list[int] | None = None, *, now: float) -> int:
         """Dead letters back to pending, due now, with a fresh give-up clock (all when ids is
         None); returns how many."""
+        ...
+
+    def writebacks(self, since: float, until: float) -> list[Writeback]:
+        """The messages queued from `since` to `until` (both included), oldest first, done or
+        not (`done` None: pending or dead): a write-back's lag runs from its queueing (with
+        the result it reports) to its send. Messages of a store older than version 5 have no
+        queue time and are left out."""
         ...
 
     def outbox_depth(self) -> int: ...

@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from typing import Any, Protocol
 
-from components.domain import Attempt, AttemptStatus, DecisionRecord, OutboxMessage
+from components.domain import Attempt, AttemptStatus, DecisionRecord, OutboxMessage, Writeback
 from components.store import Admission
 from components.store.tables import (
     ATTEMPT_COLUMNS,
@@ -38,6 +38,7 @@ from components.store.tables import (
     message_from_row,
     message_row,
     migration,
+    writeback_from_row,
 )
 
 _ATTEMPTS = ", ".join(ATTEMPT_COLUMNS)
@@ -156,7 +157,7 @@ class SQLStore:
                            status.value, charge_id, decline_code, at, idempotency_key).rowcount
             if not found:
                 raise LookupError(f"no attempt with idempotency key {idempotency_key!r}")
-            self._enqueue(tx, outbox)
+            self._enqueue(tx, outbox, at)
 
     def attempts(self, invoice_key: str) -> list[Attempt]:
         with self._tx(write=False) as tx:
@@ -218,19 +219,20 @@ class SQLStore:
         return [(row[0], float(row[1])) for row in rows]
 
     # -- outbox and dead letters ----------------------------------------------------------------
-    def enqueue(self, messages: list[OutboxMessage]) -> int:
+    def enqueue(self, messages: list[OutboxMessage], *, at: float) -> int:
         with self._tx() as tx:
-            return self._enqueue(tx, messages)
+            return self._enqueue(tx, messages, at)
 
     @staticmethod
-    def _enqueue(tx: _Tx, messages: tuple[OutboxMessage, ...] | list[OutboxMessage]) -> int:
+    def _enqueue(tx: _Tx, messages: tuple[OutboxMessage, ...] | list[OutboxMessage],
+                 at: float) -> int:
         added = 0
         for message in messages:
             added += tx.run(
                 "INSERT INTO outbox (destination, kind, dedupe_key, payload, correlation_id, "
-                "attempts, next_attempt_at, last_error, status) VALUES "
-                f"({_marks(9)}) ON CONFLICT (dedupe_key) DO NOTHING RETURNING 1",
-                *message_row(message)).fetchone() is not None
+                "attempts, next_attempt_at, last_error, status, created_at) VALUES "
+                f"({_marks(10)}) ON CONFLICT (dedupe_key) DO NOTHING RETURNING 1",
+                *message_row(message, at)).fetchone() is not None
         return added
 
     def due_messages(self, now: float, limit: int,
@@ -307,6 +309,15 @@ class SQLStore:
                                 "WHERE status = 'pending'").fetchone()
         due = [float(t) for t in (retry, message) if t is not None]
         return min(due) if due else None
+
+    def writebacks(self, since: float, until: float) -> list[Writeback]:
+        with self._tx(write=False) as tx:
+            # only mark_done sets updated_at; the CASE keeps a pending message's done unknown
+            rows = tx.run("SELECT destination, kind, created_at, CASE WHEN status = 'done' "
+                          "THEN updated_at END, attempts, status FROM outbox "
+                          "WHERE created_at >= ? AND created_at <= ? ORDER BY created_at, id",
+                          since, until).fetchall()
+        return [writeback_from_row(row) for row in rows]
 
     def outbox_depth(self) -> int:
         with self._tx(write=False) as tx:

@@ -20,9 +20,11 @@ Schema versions: 1, the first; 2 adds outbox.failing_since (when a message's cur
 failures began: the relay gives up a fixed time after it) and the cursors table; 3 adds
 inbox_decided (an event admitted but never decided, its handler killed, is admitted again
 after `INBOX_LEASE_SECONDS`); 4 adds decisions (the engine's decision log, durable: what a
-run's judge and an operator read after the engine's memory is gone). An older store is
-upgraded in place when it is opened (`MIGRATIONS`; version 2's inbox rows count as decided, as
-that version treated them; version 3 only lacks the decisions table, created empty).
+run's judge and an operator read after the engine's memory is gone); 5 adds outbox.created_at
+(when a message was queued: a write-back's lag runs from it to its send, `Store.writebacks`).
+An older store is upgraded in place when it is opened (`MIGRATIONS`; version 2's inbox rows
+count as decided, as that version treated them; version 3 only lacks the decisions table,
+created empty; version 4's messages keep a null created_at: when they were queued is unknown).
 """
 
 from __future__ import annotations
@@ -34,9 +36,9 @@ from enum import Enum
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
-from components.domain import Attempt, AttemptStatus, DecisionRecord, OutboxMessage
+from components.domain import Attempt, AttemptStatus, DecisionRecord, OutboxMessage, Writeback
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # an admitted event not decided this long after its admission lost its handler (a crash, a
 # kill): its redelivery, or the catch-up, is admitted again. A decision takes under a second;
 # its slowest path (every vendor call timing out and retried) well under this.
@@ -96,7 +98,7 @@ _DDL = (
         dedupe_key TEXT NOT NULL UNIQUE, payload {json} NOT NULL,
         correlation_id TEXT NOT NULL, attempts INTEGER NOT NULL,
         next_attempt_at {real} NOT NULL, last_error TEXT, status TEXT NOT NULL,
-        updated_at {real}, failing_since {real})""",
+        updated_at {real}, failing_since {real}, created_at {real})""",
     "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at, id)",
     # one scheduled retry per invoice; due_at moves by a lease when the engine claims it
     """CREATE TABLE IF NOT EXISTS retries (
@@ -124,6 +126,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: ("ALTER TABLE outbox ADD COLUMN failing_since {real}",),
     2: ("INSERT INTO inbox_decided (source, event_id, decided_at) "
         "SELECT source, event_id, received_at FROM inbox",),
+    4: ("ALTER TABLE outbox ADD COLUMN created_at {real}",),
 }
 
 
@@ -140,7 +143,8 @@ def migration(dialect: Dialect, version: int) -> list[str]:
 ATTEMPT_COLUMNS = tuple(f.name for f in fields(Attempt))
 DECISION_COLUMNS = tuple(f.name for f in fields(DecisionRecord))
 MESSAGE_COLUMNS = ("id", "destination", "kind", "dedupe_key", "payload", "correlation_id",
-                   "attempts", "next_attempt_at", "last_error", "status", "failing_since")
+                   "attempts", "next_attempt_at", "last_error", "status", "failing_since",
+                   "created_at")
 
 
 def dump_json(doc: dict[str, Any]) -> str:
@@ -167,16 +171,25 @@ def decision_from_row(row: tuple[Any, ...]) -> DecisionRecord:
     return DecisionRecord(**{**values, "at": float(values["at"])})
 
 
-def message_row(message: OutboxMessage) -> tuple[Any, ...]:
-    """The insert values (all columns but id and updated_at); the payload as JSON text."""
+def message_row(message: OutboxMessage, at: float) -> tuple[Any, ...]:
+    """The insert values (all columns but id, updated_at and failing_since); the payload as
+    JSON text; `at`, when it is queued, as created_at."""
     return (message.destination, message.kind, message.dedupe_key, dump_json(message.payload),
             message.correlation_id, message.attempts, message.next_attempt_at,
-            message.last_error, message.status)
+            message.last_error, message.status, at)
 
 
 def message_from_row(row: tuple[Any, ...]) -> OutboxMessage:
     values = dict(zip(MESSAGE_COLUMNS, row, strict=True))
     return OutboxMessage(**{**values, "payload": load_json(values["payload"])})
+
+
+def writeback_from_row(row: tuple[Any, ...]) -> Writeback:
+    """(destination, kind, created_at, done time or null, attempts, status)."""
+    destination, kind, committed, done, attempts, status = row
+    return Writeback(destination=destination, kind=kind, committed=float(committed),
+                     done=None if done is None else float(done), attempts=int(attempts),
+                     status=status)
 
 
 def mask_url(url: str) -> str:

@@ -109,7 +109,7 @@ class SyncService:
         report = reconcile(snapshot)
         queued = 0
         if repair:
-            queued = self.store.enqueue(self.systems.only(report.repairs()))
+            queued = self.store.enqueue(self.systems.only(report.repairs()), at=self.now())
         log(LOG, "reconciled", summary=report.summary(), repairs_queued=queued)
         return {**report.to_dict(), "repairs_queued": queued}
 

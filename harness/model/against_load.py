@@ -13,7 +13,11 @@ What is measured, per rate (run_load writes it to the level's folder, decisions.
   flight at the client, sampled every 20 ms, against their rate × the engine's mean latency;
 - the CPU seconds of every process from the load's start to the end of the quiet phase (/proc),
   less its idle burn (measured for 2 s before the load) over as long, and the requests each
-  fake served in that window (its request log).
+  fake served in that window (its request log);
+- every write-back queued in that window, from the merchants' stores: queued (with the
+  decision's result) and sent (the relay's mark of done), its lag the difference, as the
+  model's `writeback_lag_s` (queued and not sent: counted apart). A folder from before the
+  outbox kept its queue times has none: its write-back lag is not compared.
 
 The model is given the same workload: the topology's merchants in proportion to their data
 volumes (as the plan splits the arrivals), evenly spaced arrivals at the rate (the plan's
@@ -36,7 +40,7 @@ from typing import Any
 
 from harness.model.measure import Level, host_share
 from harness.model.spec import ModelSpec, spec_from_topology
-from harness.model.stats import littles_law, percentiles_ms
+from harness.model.stats import littles_law, percentiles_ms, percentiles_s
 from harness.model.workload import LoadProfile
 from harness.topology import Topology, load_topology
 
@@ -65,6 +69,8 @@ class LoadLevel:
     histogram: dict[str, Any] = field(default_factory=dict)  # the engines' (the gate's) figures
     locust: dict[str, Any] = field(default_factory=dict)
     passed: bool = False
+    writeback_lags: list[float] = field(default_factory=list)  # each sent write-back, s
+    writebacks_unsent: int = 0  # queued in the window, still pending or dead when read
 
     def as_level(self) -> Level:
         """The shape `validate.calibrate` fits from."""
@@ -125,6 +131,13 @@ def read_level(rate: float, duration: float, folder: Path, share: float) -> Load
         level.statuses[d["status"]] = level.statuses.get(d["status"], 0) + 1
         if d["source"] == "intercept":
             level.intercept_latencies.append(d["latency_s"])
+    for w in raw.get("writebacks") or []:  # none in a folder from before they were measured
+        if not start - 1 <= w["committed"] <= end:
+            continue
+        if w["done"] is None:
+            level.writebacks_unsent += 1
+        else:
+            level.writeback_lags.append(w["done"] - w["committed"])
     logs = folder / "landscape" / "logs"
     level.requests = {v: n for v in VENDORS
                       if (n := _requests(logs / f"{v}-requests.log", start, end))}
@@ -157,8 +170,10 @@ def measure_load(scenario: str, topology: str | None, rates: list[float], second
                           say=lambda m: say(f"  {m}"))
         level = read_level(rate, seconds, folder, share)
         p = percentiles_ms(level.latencies)
+        lag = percentiles_s(level.writeback_lags)
         say(f"  {rate:g}/s: {len(level.latencies)} decisions, p50 {p['p50']:.0f} ms, p95 "
-            f"{p['p95']:.0f} ms, p99 {p['p99']:.0f} ms; gate "
+            f"{p['p95']:.0f} ms, p99 {p['p99']:.0f} ms; {len(level.writeback_lags)} "
+            f"write-backs, lag p50 {lag['p50']:.2f} s, p99 {lag['p99']:.2f} s; gate "
             f"{'PASS' if result['passed'] else 'FAIL'}")
         levels.append(level)
     return levels
@@ -214,9 +229,27 @@ def compare_load(calibrated: ModelSpec, profile: LoadProfile,
                     "histogram_p99_ms": level.histogram.get("p99"),
                     "histogram_p99_bucket_ms": level.histogram.get("p99_bucket_ms"),
                     "locust_intercept_p99_ms": level.locust.get("p99"),
-                    "gate": "PASS" if level.passed else "FAIL"})
+                    "gate": "PASS" if level.passed else "FAIL",
+                    "writeback_lag_s": writeback_lag(model, level)})
         rows.append(row)
     return rows
+
+
+def writeback_lag(model: dict[str, Any], level: LoadLevel) -> dict[str, Any] | None:
+    """The model's write-back lag (`_predict`) against the level's, p50/p95/p99 in seconds,
+    and write-backs per decision on both sides; None when the level measured none."""
+    from harness.model.validate import against
+
+    if not level.writeback_lags:
+        return None
+    row = against(model, percentiles_s(level.writeback_lags), "writeback_lag_s")
+    queued = len(level.writeback_lags) + level.writebacks_unsent
+    row.update({"rate": level.rate, "writebacks": len(level.writeback_lags),
+                "unsent": level.writebacks_unsent,
+                "per_decision": {
+                    "model": round(model["writebacks"] / max(model["decisions"], 1), 3),
+                    "measured": round(queued / max(len(level.latencies), 1), 3)}})
+    return row
 
 
 def render_load(rows: list[dict[str, Any]], facts: dict[str, Any], calibration: float) -> str:
@@ -239,13 +272,37 @@ def render_load(rows: list[dict[str, Any]], facts: dict[str, Any], calibration: 
         cells.append(f"{loc:.0f} ms" if loc is not None else "–")
         cells.append(row["gate"])
         lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
+    lines += ["", *render_writeback_lag(rows, calibration), ""]
     lines.append(f"calibration ({facts['calibration_rate']:g}/s, {facts['calibration_declines']} "
                  f"decisions): host share {facts['host_share']} of a core, engine CPU "
                  f"{facts['engine_cpu_ms_per_decision']} ms/decision, fake CPU ms/request "
                  f"{facts['fake_cpu_ms_per_request']}, retried at once "
                  f"{facts.get('soft_share', '?')}, unexplained overhead {facts['overhead_ms']} ms")
     return "\n".join(lines)
+
+
+def render_writeback_lag(rows: list[dict[str, Any]], calibration: float) -> list[str]:
+    """The second table: write-back lag, model against measured, per level."""
+    from harness.model.validate import percentile_cells
+
+    measured = [row["writeback_lag_s"] for row in rows if row.get("writeback_lag_s")]
+    if not measured:
+        return ["write-back lag: not measured (run folders from before the outbox kept its "
+                "queue times: measure again)"]
+    lines = ["| rate /s | write-backs sent | lag p50 model / measured (err) | lag p95 model / "
+             "measured (err) | lag p99 model / measured (err) | per decision model / measured "
+             "| not sent |", "|---:|---:|---|---|---|---:|---:|"]
+    for lag in measured:
+        cells = percentile_cells(lag, calibration, count="writebacks", unit="s")
+        per = lag["per_decision"]
+        cells += [f"{per['model']:.2f} / {per['measured']:.2f}", str(lag["unsent"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("write-back lag: from the decision's commit (model) or the message's queueing "
+                 "with the decision's result (measured) to the answer of its last vendor call "
+                 "(model) or the relay's mark of done (measured); both include the relay's "
+                 "poll wait")
+    return lines
 
 
 def run(args: Any) -> int:

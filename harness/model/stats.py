@@ -24,6 +24,11 @@ def percentiles_ms(values: Sequence[float]) -> dict[str, float]:
             for name, q in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))}
 
 
+def percentiles_s(values: Sequence[float]) -> dict[str, float]:
+    """p50/p95/p99/max in seconds, to the ms (write-back lags run to seconds)."""
+    return {k: round(v / 1000.0, 3) for k, v in percentiles_ms(values).items()}
+
+
 def littles_law(in_flight: Sequence[int], arrivals: int, seconds: float,
                 latencies: Sequence[float]) -> dict[str, float]:
     """L (time-average decisions in flight, sampled) against λW (arrival rate × mean latency);
@@ -80,8 +85,7 @@ def summarise(result: Result) -> dict[str, Any]:
         "sla": {"p99_under": quantile(sorted(latencies), 0.99) < sla,
                 "share_under": round(under / decided, 5) if decided else 1.0,
                 "merchants_over_1pct": merchants_missing},
-        "writeback_lag_s": {k: round(v / 1000.0, 3)
-                            for k, v in percentiles_ms(result.lags).items()},
+        "writeback_lag_s": percentiles_s(result.lags),
         "writebacks": len(result.lags),
         "statuses": dict(result.statuses),
         "engine_utilisation": round(result.cpu_busy / capacity, 4) if capacity else 0.0,

@@ -35,7 +35,7 @@ from components.settings import OutboxSettings
 from harness.model.measure import Level, measure, measurement_topology
 from harness.model.sim import simulate
 from harness.model.spec import OPS, ModelSpec, sampler, spec_from_topology
-from harness.model.stats import littles_law, percentiles_ms
+from harness.model.stats import littles_law, percentiles_ms, percentiles_s
 from harness.model.workload import LoadProfile
 from simulators.core.latency import Latency
 
@@ -111,37 +111,44 @@ def _predict(spec: ModelSpec, rate: float, window: float | None = None,
     decisions then run to the end), replicated with seeds seed, seed+1, … until ~20,000
     declines are pooled: an overloaded level grows its queue for as long as the measurement
     did, no longer. Without a window: one run long enough for the tails. `profile`: the
-    workload at that rate (default one merchant, Poisson arrivals)."""
+    workload at that rate (default one merchant, Poisson arrivals). With the decision latency
+    (ms), the write-back lag (s: `writeback_lag_s`, over `writebacks` messages)."""
     profile = profile or LoadProfile(merchants=1, declines_per_day=rate * 86400.0,
                                      size_sigma=0.0, diurnal=(1.0,), peaks=[])
     hours = (window or min(3600.0, max(360.0, POOLED / rate))) / 3600.0
     replications = max(1, min(60, math.ceil(POOLED / (rate * hours * 3600.0))))
     latencies: list[float] = []
+    lags: list[float] = []
     samples: list[int] = []
     busy = 0.0
     for i in range(replications):
         result = simulate(spec, profile, seed=seed + i, hours=hours)
         latencies += result.latencies
+        lags += result.lags
         samples += result.in_flight_samples
         busy += result.cpu_busy
     seconds = hours * 3600.0 * replications
     return {"latency_ms": percentiles_ms(latencies), "replications": replications,
             "mean_s": statistics.fmean(latencies) if latencies else 0.0,
             "littles_law": littles_law(samples, len(latencies), seconds, latencies),
-            "engine_utilisation": round(busy / seconds, 4)}
+            "engine_utilisation": round(busy / seconds, 4),
+            "decisions": len(latencies), "writeback_lag_s": percentiles_s(lags),
+            "writebacks": len(lags)}
 
 
 def _error(predicted: float, measured: float) -> float:
     return (predicted - measured) / measured if measured else 0.0
 
 
-def against(model: dict[str, Any], measured: dict[str, float]) -> dict[str, Any]:
+def against(model: dict[str, Any], measured: dict[str, float],
+            figure: str = "latency_ms") -> dict[str, Any]:
     """A prediction (`_predict`) beside measured percentiles ({"p50": ms, "p95": ms, "p99": ms},
-    from any source: this module's driver, Locust, a production histogram)."""
+    from any source: this module's driver, Locust, a production histogram); `figure`: which
+    of the prediction's percentiles (`writeback_lag_s`: the measured ones in seconds too)."""
     row: dict[str, Any] = {"replications": model["replications"]}
     for q in ("p50", "p95", "p99"):
-        row[q] = {"predicted": model["latency_ms"][q], "measured": measured[q],
-                  "error": round(_error(model["latency_ms"][q], measured[q]), 4)}
+        row[q] = {"predicted": model[figure][q], "measured": measured[q],
+                  "error": round(_error(model[figure][q], measured[q]), 4)}
     return row
 
 
@@ -173,13 +180,17 @@ def compare(calibrated: ModelSpec, levels: list[Level],
     return rows
 
 
-def percentile_cells(row: dict[str, Any], calibration: float) -> list[str]:
-    """A level's first cells: its rate, its count, then p50/p95/p99 predicted / measured."""
+def percentile_cells(row: dict[str, Any], calibration: float, count: str = "declines",
+                     unit: str = "ms") -> list[str]:
+    """A level's first cells: its rate, its `count`, then p50/p95/p99 predicted / measured,
+    in `unit` (ms to the ms, s to the 10 ms)."""
     cells = [f"{row['rate']:g}{' (calibration)' if row['rate'] == calibration else ''}",
-             str(row["declines"])]
+             str(row[count])]
+    digits = 0 if unit == "ms" else 2
     for q in ("p50", "p95", "p99"):
         c = row[q]
-        cells.append(f"{c['predicted']:.0f} / {c['measured']:.0f} ms ({c['error'] * 100:+.1f} %)")
+        cells.append(f"{c['predicted']:.{digits}f} / {c['measured']:.{digits}f} {unit} "
+                     f"({c['error'] * 100:+.1f} %)")
     return cells
 
 

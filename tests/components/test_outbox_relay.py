@@ -107,7 +107,7 @@ def test_a_write_back_is_given_up_on_at_the_give_up_time_exactly(
         monkeypatch: pytest.MonkeyPatch) -> None:
     sender = Sender()
     relay, store = relay_with(sender, monkeypatch, give_up_after_seconds=3600, max_delay=300)
-    store.enqueue([netsuite_message("m1")])
+    store.enqueue([netsuite_message("m1")], at=sender.now)
     run_relay(relay, sender, until=2 * 3600)
     times = [t for t, _ in sender.tries]
     assert times[0] == 0 and times[-1] == 3600  # the last try falls on the give-up time
@@ -133,10 +133,11 @@ def test_one_invoice_s_messages_to_a_vendor_go_out_in_order_after_a_backoff(
         monkeypatch: pytest.MonkeyPatch) -> None:
     sender = Sender()
     relay, store = relay_with(sender, monkeypatch)
-    store.enqueue([netsuite_message("retrying")])
+    store.enqueue([netsuite_message("retrying")], at=sender.now)
     run_relay(relay, sender, until=60)  # it fails and backs off
     # queued while the first waits, due at once: it must not overtake it
-    store.enqueue([netsuite_message("recovered"), netsuite_message("other", "stripe:in_2")])
+    store.enqueue([netsuite_message("recovered"), netsuite_message("other", "stripe:in_2")],
+                  at=sender.now)
     sender.down = False
     run_relay(relay, sender, until=sender.now + 600)
     assert sender.sent.index("retrying") < sender.sent.index("recovered")
@@ -191,7 +192,7 @@ def served(sender: SlowSender, queued: list[tuple[float, list[OutboxMessage]]], 
         task = None
         for at, messages in queued:
             await asyncio.sleep(at - (loop.time() - origin))
-            store.enqueue(messages)
+            store.enqueue(messages, at=at)
             task = task or asyncio.create_task(relay.run())
         await asyncio.sleep(seconds - (loop.time() - origin))
         assert task is not None

@@ -268,7 +268,8 @@ def test_a_write_back_queued_for_an_absent_system_is_dead_lettered_with_the_reas
         async with InitechWorld(seed=SEED) as initech:
             initech.sync.store.enqueue([OutboxMessage(
                 destination="netsuite", kind="apply_payment", dedupe_key="netsuite:old",
-                payload={"invoice_key": KEY, "amount": AMOUNT, "payment_id": "pi_1"})])
+                payload={"invoice_key": KEY, "amount": AMOUNT, "payment_id": "pi_1"})],
+                at=initech.sync.now())
             report = await initech.sync.relay.drain()
             return report, [m.last_error or "" for m in initech.sync.store.dead_letters()]
 

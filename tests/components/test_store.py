@@ -147,8 +147,8 @@ def test_card_attempts_since_counts_declined_and_unknown(store: Store) -> None:
 # -- outbox and dead letters ----------------------------------------------------------------------
 def test_enqueue_skips_known_dedupe_keys_and_keeps_payloads(store: Store) -> None:
     payload = {"amount": 1999, "nested": {"ids": ["a", "b"]}, "paid": True, "note": None}
-    assert store.enqueue([message("m1", **payload), message("m2")]) == 2
-    assert store.enqueue([message("m1"), message("m3")]) == 1
+    assert store.enqueue([message("m1", **payload), message("m2")], at=0.0) == 2
+    assert store.enqueue([message("m1"), message("m3")], at=0.0) == 1
     assert store.outbox_depth() == 3
     first = store.due_messages(now=1.0, limit=10)[0]
     assert (first.dedupe_key, first.payload, first.destination, first.kind,
@@ -158,7 +158,7 @@ def test_enqueue_skips_known_dedupe_keys_and_keeps_payloads(store: Store) -> Non
 
 def test_due_messages_in_order_and_leased(store: Store) -> None:
     store.enqueue([message("late", due=50.0), message("a", due=10.0), message("b", due=10.0),
-                   message("c", due=5.0)])
+                   message("c", due=5.0)], at=0.0)
     assert [m.dedupe_key for m in store.due_messages(now=20.0, limit=2)] == ["c", "a"]
     # leased: hidden from the next claim, which gets the rest that is due
     (b,) = store.due_messages(now=20.0, limit=10)
@@ -171,7 +171,7 @@ def test_due_messages_in_order_and_leased(store: Store) -> None:
 
 
 def test_done_retry_dead_and_replay(store: Store) -> None:
-    store.enqueue([message("m1"), message("m2"), message("m3")])
+    store.enqueue([message("m1"), message("m2"), message("m3")], at=0.0)
     m1, m2, m3 = store.due_messages(now=100.0, limit=10)
     assert m1.id is not None and m2.id is not None and m3.id is not None
     store.mark_done(m1.id, at=101.0)
@@ -202,7 +202,7 @@ def test_done_retry_dead_and_replay(store: Store) -> None:
 
 def test_failing_since_is_kept_from_the_first_failure_and_cleared_by_a_replay(
         store: Store) -> None:
-    store.enqueue([message("m1")])
+    store.enqueue([message("m1")], at=0.0)
     (m1,) = store.due_messages(now=100.0, limit=10)
     assert m1.id is not None and m1.failing_since is None
     store.mark_retry(m1.id, next_attempt_at=110.0, error="503", failing_since=100.0)
@@ -219,7 +219,7 @@ def test_failing_since_is_kept_from_the_first_failure_and_cleared_by_a_replay(
 def test_earlier_pending_and_defer_keep_one_invoice_s_messages_in_order(store: Store) -> None:
     store.enqueue([message("a1", invoice_key="stripe:in_a"),
                    message("b1", invoice_key="stripe:in_b"),
-                   message("a2", invoice_key="stripe:in_a")])
+                   message("a2", invoice_key="stripe:in_a")], at=0.0)
     a1, b1, a2 = store.due_messages(now=10.0, limit=10)
     assert a1.id and b1.id and a2.id
     store.mark_retry(a1.id, next_attempt_at=60.0, error="503", failing_since=10.0)
@@ -234,6 +234,41 @@ def test_earlier_pending_and_defer_keep_one_invoice_s_messages_in_order(store: S
     assert store.earlier_pending("netsuite", "stripe:in_a", a2.id) is None
     (after,) = store.due_messages(now=60.5, limit=10)
     assert (after.id, after.attempts) == (a2.id, 0)  # deferred, not a failed try
+
+
+def test_writebacks_are_the_messages_queued_in_a_window_with_their_send_times(
+        store: Store) -> None:
+    store.enqueue([message("before")], at=5.0)
+    store.reserve_attempt(attempt("k1"))
+    store.finish_attempt("k1", AttemptStatus.SUCCEEDED, at=10.0, charge_id="ch_1",
+                         outbox=(message("paid"), message("dead")))
+    store.enqueue([message("slow"), message("waiting")], at=12.0)
+    store.enqueue([message("after")], at=30.0)
+    by_key = {m.dedupe_key: m for m in store.due_messages(now=40.0, limit=10)}
+    assert by_key["paid"].created_at == 10.0
+    assert by_key["paid"].id and by_key["slow"].id and by_key["dead"].id
+    store.mark_done(by_key["paid"].id, at=11.5)
+    store.mark_retry(by_key["slow"].id, next_attempt_at=14.0, error="503", failing_since=13.0)
+    store.mark_done(by_key["slow"].id, at=16.0)
+    store.mark_dead(by_key["dead"].id, error="HTTP 400")
+    got = store.writebacks(10.0, 12.0)  # both ends included; `before` and `after` outside
+    assert [(w.committed, w.done, w.attempts, w.status) for w in got] == [
+        (10.0, 11.5, 0, "done"), (10.0, None, 0, "dead"), (12.0, 16.0, 1, "done"),
+        (12.0, None, 0, "pending")]
+    assert (got[0].destination, got[0].kind) == ("netsuite", "apply_payment")
+    assert [w.committed for w in store.writebacks(0.0, 100.0)] == [5.0, 10.0, 10.0, 12.0,
+                                                                    12.0, 30.0]
+    assert store.writebacks(31.0, 100.0) == []
+    # a relay whose lease ran out fails after another one sent it: pending again, not done
+    store.mark_retry(by_key["paid"].id, next_attempt_at=50.0, error="timeout")
+    paid, _ = store.writebacks(10.0, 10.0)
+    assert (paid.status, paid.done, paid.attempts) == ("pending", None, 1)
+
+
+def test_a_re_queued_write_back_keeps_when_it_was_first_queued(store: Store) -> None:
+    assert store.enqueue([message("m1")], at=10.0) == 1
+    assert store.enqueue([message("m1")], at=20.0) == 0  # a known dedupe key: skipped
+    assert [w.committed for w in store.writebacks(0.0, 100.0)] == [10.0]
 
 
 def test_cursors_only_move_forward(store: Store) -> None:
@@ -290,7 +325,7 @@ def test_prune_drops_old_inbox_done_messages_and_cache(store: Store) -> None:
     store.admit_event("stripe", "old", "in_1", 1.0, 10.0)
     store.admit_event("stripe", "new", "in_2", 1.0, 500.0)
     store.enqueue([message("done-old"), message("done-new"), message("pending"),
-                   message("dead")])
+                   message("dead")], at=0.0)
     old, new, _, dead = store.due_messages(now=0.0, limit=10)
     assert old.id and new.id and dead.id
     store.mark_done(old.id, at=10.0)
@@ -353,7 +388,7 @@ def test_concurrent_reservations_of_one_attempt_yield_one(connect: Callable[[], 
 
 def test_two_relays_claim_disjoint_messages(connect: Callable[[], Store]) -> None:
     relays = [connect() for _ in range(3)]
-    relays[0].enqueue([message(f"m{i}") for i in range(60)])
+    relays[0].enqueue([message(f"m{i}") for i in range(60)], at=0.0)
 
     def drain(i: int) -> list[int]:
         claimed: list[int] = []
@@ -393,7 +428,7 @@ def test_sqlite_file_reopens_with_its_data_in_wal_mode(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/reopen.db"
     first = open_store(url)
     first.reserve_attempt(attempt("k1"))
-    first.enqueue([message("m1")])
+    first.enqueue([message("m1")], at=0.0)
     first.cache_put("invoice", "in_1", {"status": "open"}, 1.0)
     first.close()
     again = open_store(url)
@@ -403,7 +438,7 @@ def test_sqlite_file_reopens_with_its_data_in_wal_mode(tmp_path: Path) -> None:
     again.close()
     with sqlite3.connect(tmp_path / "reopen.db") as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert raw.execute("SELECT version FROM schema_version").fetchall() == [(4,)]
+        assert raw.execute("SELECT version FROM schema_version").fetchall() == [(5,)]
 
 
 
@@ -433,7 +468,7 @@ def test_a_version_1_store_is_upgraded_in_place_with_its_messages(tmp_path: Path
     open_store(f"sqlite:///{path}").close()  # opening it again changes nothing
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT version FROM schema_version ORDER BY version").fetchall() \
-            == [(1,), (2,), (3,), (4,)]
+            == [(1,), (2,), (3,), (4,), (5,)]
         assert raw.execute("SELECT failing_since FROM outbox").fetchall() == [(10.0,)]
 
 def test_a_version_3_store_is_upgraded_with_an_empty_decision_log(tmp_path: Path) -> None:
@@ -441,8 +476,9 @@ def test_a_version_3_store_is_upgraded_with_an_empty_decision_log(tmp_path: Path
     v3 = open_store(f"sqlite:///{path}")
     v3.reserve_attempt(attempt("k1"))
     v3.close()
-    with sqlite3.connect(path) as raw:  # as version 3 left it: no decision log
+    with sqlite3.connect(path) as raw:  # as version 3 left it: no decision log, no created_at
         raw.execute("DROP TABLE decisions")
+        raw.execute("ALTER TABLE outbox DROP COLUMN created_at")
         raw.execute("UPDATE schema_version SET version = 3")
     store = open_store(f"sqlite:///{path}")
     assert [a.idempotency_key for a in store.attempts("stripe:in_1")] == ["k1"]
@@ -454,7 +490,60 @@ def test_a_version_3_store_is_upgraded_with_an_empty_decision_log(tmp_path: Path
     again.close()
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT version FROM schema_version ORDER BY version").fetchall() \
-            == [(3,), (4,)]
+            == [(3,), (4,), (5,)]
+
+
+def _as_version_4(path: Path) -> None:
+    """Rewrite a current SQLite store as version 4 left it: no outbox.created_at."""
+    with sqlite3.connect(path) as raw:
+        raw.execute("ALTER TABLE outbox DROP COLUMN created_at")
+        raw.execute("UPDATE schema_version SET version = 4")
+
+
+def test_a_version_4_store_is_upgraded_and_its_messages_have_no_queue_time(
+        tmp_path: Path) -> None:
+    path = tmp_path / "v4.db"
+    v4 = open_store(f"sqlite:///{path}")
+    v4.enqueue([message("old")], at=10.0)
+    v4.close()
+    _as_version_4(path)
+    store = open_store(f"sqlite:///{path}")
+    (old,) = store.due_messages(now=20.0, limit=10)
+    assert (old.dedupe_key, old.created_at) == ("old", None)  # when it was queued is unknown
+    assert old.id is not None
+    store.mark_done(old.id, at=21.0)
+    store.enqueue([message("new")], at=30.0)
+    assert [(w.committed, w.done) for w in store.writebacks(0.0, 100.0)] == [(30.0, None)]
+    store.close()
+    open_store(f"sqlite:///{path}").close()  # opening it again changes nothing
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT version FROM schema_version ORDER BY version").fetchall() \
+            == [(4,), (5,)]
+        assert raw.execute("SELECT dedupe_key, created_at FROM outbox ORDER BY id").fetchall() \
+            == [("old", None), ("new", 30.0)]
+
+
+def test_a_version_4_postgres_store_is_upgraded_once_by_replicas_starting_together(
+        fresh_postgres_url: str) -> None:
+    import psycopg
+
+    v4 = open_store(fresh_postgres_url)
+    v4.enqueue([message("old")], at=10.0)
+    v4.close()
+    with psycopg.connect(fresh_postgres_url, autocommit=True) as raw:
+        raw.execute("ALTER TABLE outbox DROP COLUMN created_at")
+        raw.execute("DELETE FROM schema_version")
+        raw.execute("INSERT INTO schema_version VALUES (4)")
+    stores = run_together(3, lambda _: open_store(fresh_postgres_url))
+    stores[0].enqueue([message("new")], at=30.0)
+    assert [(w.committed, w.status) for w in stores[1].writebacks(0.0, 100.0)] \
+        == [(30.0, "pending")]
+    assert [m.created_at for m in stores[2].due_messages(now=40.0, limit=10)] == [None, 30.0]
+    for each in stores:
+        each.close()
+    with psycopg.connect(fresh_postgres_url) as raw:
+        versions = raw.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
+    assert versions == [(4,), (5,)]
 
 
 def test_a_version_3_postgres_store_is_upgraded_with_a_decision_log(
@@ -464,6 +553,7 @@ def test_a_version_3_postgres_store_is_upgraded_with_a_decision_log(
     open_store(fresh_postgres_url).close()
     with psycopg.connect(fresh_postgres_url, autocommit=True) as raw:
         raw.execute("DROP TABLE decisions")
+        raw.execute("ALTER TABLE outbox DROP COLUMN created_at")
         raw.execute("DELETE FROM schema_version")
         raw.execute("INSERT INTO schema_version VALUES (3)")
     stores = run_together(2, lambda _: open_store(fresh_postgres_url))
@@ -473,7 +563,7 @@ def test_a_version_3_postgres_store_is_upgraded_with_a_decision_log(
         each.close()
     with psycopg.connect(fresh_postgres_url) as raw:
         versions = raw.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
-    assert versions == [(3,), (4,)]
+    assert versions == [(3,), (4,), (5,)]
 
 
 def test_sqlite_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -525,7 +615,7 @@ def test_mask_url() -> None:
 
 def test_postgres_schema_creation_is_idempotent(fresh_postgres_url: str) -> None:
     stores = run_together(3, lambda _: open_store(fresh_postgres_url))  # replicas starting
-    stores[0].enqueue([message("m1")])
+    stores[0].enqueue([message("m1")], at=0.0)
     assert stores[2].outbox_depth() == 1
     for each in stores:
         each.close()
@@ -541,7 +631,7 @@ def test_a_version_1_postgres_store_is_upgraded_once_by_replicas_starting_togeth
         raw.execute(V1_OUTBOX.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY")
                     .replace("REAL", "DOUBLE PRECISION").replace("payload TEXT", "payload JSONB"))
     stores = run_together(3, lambda _: open_store(fresh_postgres_url))
-    stores[0].enqueue([message("m1")])
+    stores[0].enqueue([message("m1")], at=0.0)
     (m1,) = stores[1].due_messages(now=1.0, limit=10)
     assert m1.id is not None and m1.failing_since is None
     stores[1].mark_retry(m1.id, next_attempt_at=2.0, error="503", failing_since=1.0)
@@ -550,7 +640,7 @@ def test_a_version_1_postgres_store_is_upgraded_once_by_replicas_starting_togeth
         each.close()
     with psycopg.connect(fresh_postgres_url) as raw:
         versions = raw.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
-    assert versions == [(1,), (2,), (3,), (4,)]
+    assert versions == [(1,), (2,), (3,), (4,), (5,)]
 
 
 def test_a_version_2_store_counts_its_inbox_as_decided(tmp_path: Path) -> None:
@@ -560,6 +650,7 @@ def test_a_version_2_store_counts_its_inbox_as_decided(tmp_path: Path) -> None:
     v2.close()
     with sqlite3.connect(path) as raw:  # as version 2 left it: no record of decisions
         raw.execute("DROP TABLE inbox_decided")
+        raw.execute("ALTER TABLE outbox DROP COLUMN created_at")
         raw.execute("UPDATE schema_version SET version = 2")
     store = open_store(f"sqlite:///{path}")
     # version 2 treated every admitted event as handled: so does the upgraded store
@@ -567,4 +658,4 @@ def test_a_version_2_store_counts_its_inbox_as_decided(tmp_path: Path) -> None:
     store.close()
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT version FROM schema_version ORDER BY version").fetchall() \
-            == [(2,), (3,), (4,)]
+            == [(2,), (3,), (4,), (5,)]

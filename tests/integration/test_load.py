@@ -72,6 +72,12 @@ def test_a_load_within_the_sla_passes_the_gate(distributed: tuple[Path, str, dic
     assert int(exact["count"]) == 12 and float(exact["p99_ms"]) <= float(exact["max_ms"])
     assert int(rows["locust (from scheduled time)", "all"]["count"]) == 12  # not the stale CSV
     assert load["cpu_seconds"] and (folder / "decisions.json").exists()
+    # the write-backs' lag from the merchants' outboxes (queued with the decision, then sent)
+    lag = load["writeback_lag_s"]
+    assert lag["count"] > 0 and lag["pending"] == 0 and lag["p50"] <= lag["max"], lag
+    raw = json.loads((folder / "decisions.json").read_text())
+    assert sum(w["done"] is not None for w in raw["writebacks"]) == lag["count"]
+    assert int(rows["outbox (queued to sent)", "write-back lag"]["count"]) == lag["count"]
     html = (folder / "report.html").read_text()
     assert "The load (Locust) and the engines" in html and "PASS" in html
     assert "PASS" in stdout and "report:" in stdout
