@@ -31,6 +31,17 @@ class Servers:
 
 
 @dataclass
+class Relay:
+    """An outbox relay's slots for one destination: a batch holds one while it sends, its
+    calls made as it goes (not computed ahead: see Model._sending); the batches that find
+    none free wait in line."""
+
+    slots: int
+    in_use: int = 0
+    busy: float = 0.0  # slot-seconds spent sending, for utilisation
+
+
+@dataclass
 class InFlight:
     """Requests in flight at a vendor account, for a concurrency limit the vendor enforces
     (the fake answers 429 beyond it instead of queueing)."""

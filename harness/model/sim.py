@@ -26,8 +26,8 @@ from typing import Any
 
 import simpy
 
-from harness.model.servers import Bucket, InFlight, Servers
-from harness.model.spec import OPS, WRITEBACK_CALLS, ModelSpec, Template
+from harness.model.servers import Bucket, InFlight, Relay, Servers
+from harness.model.spec import FEED_QUERY, OPS, WRITEBACK_CALLS, ModelSpec, Template
 from harness.model.workload import LoadProfile, arrivals, merchant_weights, pick
 
 BIN = 300.0          # seconds per point of the time series
@@ -83,6 +83,8 @@ class Model:
         self.spec, self.profile, self.seed = spec, profile, seed
         self.env = simpy.Environment()
         self.rng = random.Random(f"{seed}:service")
+        # write-backs draw their own: how many there are never shifts the decisions' draws
+        self.writeback_rng = random.Random(f"{seed}:writebacks")
         self.weights = merchant_weights(profile, random.Random(f"{seed}:merchants"))
         engine = spec.engine
         self.cpu = Servers(engine.replicas * engine.workers)
@@ -91,7 +93,7 @@ class Model:
         self.cpu_out = cpu - self.cpu_in
         self.overhead = engine.overhead_ms / 1000.0
         # the relay's slots, per destination (components/sync/relay.py)
-        self.relays = {v: Servers(spec.outbox.workers) for v in
+        self.relays = {v: Relay(spec.outbox.workers) for v in
                        ("stripe", "chargebee", "netsuite", "salesforce")}
         self.fakes = {v: Servers(1) for v in spec.fake_service_ms}
         self.buckets: dict[tuple[str, int], Bucket] = {}
@@ -101,11 +103,16 @@ class Model:
         self.in_system = 0
         self.waiting: dict[str, deque[tuple[int, Template, tuple[str, ...], float]]] = {
             v: deque() for v in self.relays}
+        self.feeding: set[int] = set()        # merchants whose ERP feed has a query out
+        self.feed_pending: set[int] = set()   # ... and notifications since it began
 
     # -- vendor calls (computed, no events) -----------------------------------------------------
-    def call(self, op_key: str, merchant: int, template: Template, now: float) -> float:
+    def call(self, op_key: str, merchant: int, template: Template, now: float,
+             rng: random.Random | None = None) -> float:
         """When the call started at `now` answers, tries and 429 waits included; -1 when it
-        ran out of tries (the connector raises, the decline is an error)."""
+        ran out of tries (the connector raises, the decline is an error). `rng`: the stream
+        its latency is drawn from (the decisions' by default)."""
+        rng = rng or self.rng
         op = OPS[op_key]
         vendor = op.vendor
         limits = template.limits[vendor]
@@ -119,7 +126,7 @@ class Model:
                 if slots is None:
                     slots = self.slots[key] = Servers(limits.client_slots)
                 begins = max(t, slots.free[0])  # the slot first, then the fake's queue
-                start, end = slots.take(t, self._served(vendor, begins, draw(self.rng)))
+                start, end = slots.take(t, self._served(vendor, begins, draw(rng)))
                 if start > t:
                     stats.waited += 1
                     stats.wait_total += start - t
@@ -131,7 +138,7 @@ class Model:
             wait = self._throttled(limits, key, t)
             if wait is None:
                 if end < 0:
-                    end = self._served(vendor, t, draw(self.rng)) + t
+                    end = self._served(vendor, t, draw(rng)) + t
                 if not math.isfinite(end):
                     raise ValueError(f"{op_key}: a latency draw of {end - t} s; check the "
                                      f"latency profile of {vendor} in the topology")
@@ -257,31 +264,60 @@ class Model:
         for message in messages:
             by_vendor.setdefault(OPS[WRITEBACK_CALLS[message][0]].vendor, []).append(message)
         for vendor, mine in by_vendor.items():
-            if self.relays[vendor].free[0] > self.env.now:  # every slot busy: wait in line
+            if self.relays[vendor].in_use >= self.relays[vendor].slots:  # all busy: wait
                 self.waiting[vendor].append((merchant, template, tuple(mine), committed))
             else:
                 self._send(vendor, merchant, template, tuple(mine), committed)
 
     def _send(self, vendor: str, merchant: int, template: Template, messages: tuple[str, ...],
               committed: float) -> None:
-        now = self.env.now
-        t = now
+        self.relays[vendor].in_use += 1
+        self.env.process(self._sending(vendor, merchant, template, messages, committed))
+
+    def _sending(self, vendor: str, merchant: int, template: Template,
+                 messages: tuple[str, ...], committed: float
+                 ) -> Generator[simpy.Event, Any, None]:
+        """One slot's batch, its calls one after the other, each made when the one before has
+        answered: the queues (`call`) take requests in time order only, so a call is not
+        booked ahead (booked ahead, it held a connector slot idle until its start, and the
+        NetSuite write-backs' lag came out 3-10x the measured)."""
+        env = self.env
+        began = env.now
         for message in messages:
             for op in WRITEBACK_CALLS[message]:
-                end = self.call(op, merchant, template, t)
+                end = self.call(op, merchant, template, env.now, self.writeback_rng)
                 if end < 0:  # refused after the connector's tries: the relay backs off (2 s)
-                    end = self.call(op, merchant, template, t + 2.0)
-                t = max(end, t + 2.0) if end < 0 else end
-            lag = t - committed
+                    yield env.timeout(2.0)
+                    end = self.call(op, merchant, template, env.now, self.writeback_rng)
+                if end > env.now:
+                    yield env.timeout(end - env.now)
+                if end >= 0 and OPS[op].vendor == "netsuite" and OPS[op].method != "GET":
+                    self._notified(merchant, template)
+            lag = env.now - committed
             self.result.lags.append(lag)
             self.result.lag_bins.setdefault(int(committed // BIN), []).append(lag)
-        self.relays[vendor].take(now, t - now)
-        self._later(t - now, lambda: self._next_batch(vendor))
-
-    def _next_batch(self, vendor: str) -> None:
+        relay = self.relays[vendor]
+        relay.in_use -= 1
+        relay.busy += env.now - began
         waiting = self.waiting[vendor]
-        if waiting and self.relays[vendor].free[0] <= self.env.now:
+        if waiting:
             self._send(vendor, *waiting.popleft())
+
+    def _notified(self, merchant: int, template: Template) -> None:
+        """NetSuite told the merchant's sync of a change: its feed queries now, or once the
+        query under way has answered (one for all the changes meanwhile)."""
+        if merchant in self.feeding:
+            self.feed_pending.add(merchant)
+            return
+        self.feeding.add(merchant)
+        end = self.call(FEED_QUERY, merchant, template, self.env.now, self.writeback_rng)
+        self._later(max(0.0, end - self.env.now), lambda: self._fed(merchant, template))
+
+    def _fed(self, merchant: int, template: Template) -> None:
+        self.feeding.discard(merchant)
+        if merchant in self.feed_pending:
+            self.feed_pending.discard(merchant)
+            self._notified(merchant, template)
 
     # -- the run --------------------------------------------------------------------------------
     def run(self, start: float, seconds: float,
@@ -295,8 +331,13 @@ class Model:
         result.merchant_declines = [0] * self.profile.merchants
         result.merchant_over_sla = [0] * self.profile.merchants
         self.env = simpy.Environment(initial_time=start)
-        for heap in (self.cpu.free, *(r.free for r in self.relays.values())):
-            heap[:] = [start] * len(heap)
+        self.cpu.free[:] = [start] * len(self.cpu.free)
+        for relay in self.relays.values():
+            relay.in_use, relay.busy = 0, 0.0
+        for line in self.waiting.values():
+            line.clear()
+        self.feeding.clear()
+        self.feed_pending.clear()
         self.env.process(self._arrivals(start, seconds))
         self.env.process(self._sampler(start, seconds, progress))
         events = 0

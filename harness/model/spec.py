@@ -50,20 +50,26 @@ OPS = {
     "wb_stripe": Op("stripe", "POST", "/v1/invoices/*/pay", "write-back: paid out of band"),
     "wb_chargebee": Op("chargebee", "POST", "/api/v2/invoices/*/record_payment",
                        "write-back: record payment"),
-    "wb_netsuite_read": Op("netsuite", "GET", "/services/rest/record/v1/invoice/*",
-                           "write-back: ERP invoice read"),
+    "wb_netsuite_payment": Op("netsuite", "POST", "/services/rest/record/v1/customerPayment",
+                              "write-back: ERP customer payment"),
     "wb_netsuite": Op("netsuite", "PATCH", "/services/rest/record/v1/invoice/*",
-                      "write-back: ERP payment / status"),
+                      "write-back: ERP recovery status"),
     "wb_salesforce_read": Op("salesforce", "GET", "/services/data/*/sobjects/Account/*",
                              "write-back: CRM account read"),
     "wb_salesforce": Op("salesforce", "PATCH", "/services/data/*/sobjects/Account/*",
                         "write-back: CRM status"),
 }
-# a write-back message is sent as these calls in turn (components/sync/writeback.py reads the
-# record before it writes, so a replayed message changes nothing twice)
+# a write-back message is sent as these calls in turn (components/sync/writeback.py: a
+# recovery applies the payment in the ERP, then marks the invoice; a decline not recovered only
+# marks it; the CRM's account is read before it is written)
 WRITEBACK_CALLS = {"wb_stripe": ("wb_stripe",), "wb_chargebee": ("wb_chargebee",),
-                   "wb_netsuite": ("wb_netsuite_read", "wb_netsuite"),
+                   "wb_netsuite_paid": ("wb_netsuite_payment", "wb_netsuite"),
+                   "wb_netsuite": ("wb_netsuite",),
                    "wb_salesforce": ("wb_salesforce_read", "wb_salesforce")}
+# what the sync's ERP cache feed sends when NetSuite notifies it of changes (its own
+# write-backs' among them): one SuiteQL query re-reading every invoice named since the last
+# one began (components/sync/feeds.py), so while write-backs flow one is always in flight
+FEED_QUERY = "netsuite_invoice"
 
 
 @dataclass(frozen=True)
@@ -226,7 +232,7 @@ def _path(m: Merchant, mode: str, source: str) -> Path:
         recovered.append("wb_chargebee")
     failed: list[str] = []
     if m.erp is not None:
-        recovered.append("wb_netsuite")
+        recovered.append("wb_netsuite_paid")
         failed.append("wb_netsuite")
     if m.crm is not None:
         recovered.append("wb_salesforce")
