@@ -37,6 +37,7 @@ class Relay:
     none free wait in line."""
 
     slots: int
+    merchant: int = -1  # whose, when each merchant has its own (-1: every merchant's)
     in_use: int = 0
     busy: float = 0.0  # slot-seconds spent sending, for utilisation
 

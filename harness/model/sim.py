@@ -92,17 +92,17 @@ class Model:
         self.cpu_in = cpu * engine.intake_share
         self.cpu_out = cpu - self.cpu_in
         self.overhead = engine.overhead_ms / 1000.0
-        # the relay's slots, per destination (components/sync/relay.py)
-        self.relays = {v: Relay(spec.outbox.workers) for v in
-                       ("stripe", "chargebee", "netsuite", "salesforce")}
+        # the relay's slots, per destination (components/sync/relay.py), and the batches
+        # waiting for one; per merchant too when each has its own sync (Outbox.per_merchant)
+        self.relays: dict[tuple[str, int], Relay] = {}
         self.fakes = {v: Servers(1) for v in spec.fake_service_ms}
         self.buckets: dict[tuple[str, int], Bucket] = {}
         self.in_flight: dict[tuple[str, int], InFlight] = {}
         self.slots: dict[tuple[str, int], Servers] = {}
         self.windows: dict[tuple[str, int], list[int]] = {}   # [second, count]
         self.in_system = 0
-        self.waiting: dict[str, deque[tuple[int, Template, tuple[str, ...], float]]] = {
-            v: deque() for v in self.relays}
+        self.waiting: dict[tuple[str, int], deque[tuple[int, Template, tuple[str, ...],
+                                                         float]]] = {}
         self.feeding: set[int] = set()        # merchants whose ERP feed has a query out
         self.feed_pending: set[int] = set()   # ... and notifications since it began
 
@@ -264,14 +264,24 @@ class Model:
         for message in messages:
             by_vendor.setdefault(OPS[WRITEBACK_CALLS[message][0]].vendor, []).append(message)
         for vendor, mine in by_vendor.items():
-            if self.relays[vendor].in_use >= self.relays[vendor].slots:  # all busy: wait
-                self.waiting[vendor].append((merchant, template, tuple(mine), committed))
+            relay = self._relay_of(vendor, merchant)
+            if relay.in_use >= relay.slots:  # all busy: wait in line
+                self.waiting[(vendor, relay.merchant)].append(
+                    (merchant, template, tuple(mine), committed))
             else:
                 self._send(vendor, merchant, template, tuple(mine), committed)
 
+    def _relay_of(self, vendor: str, merchant: int) -> Relay:
+        lane = (vendor, merchant if self.spec.outbox.per_merchant else -1)
+        relay = self.relays.get(lane)
+        if relay is None:
+            relay = self.relays[lane] = Relay(self.spec.outbox.workers, merchant=lane[1])
+            self.waiting[lane] = deque()
+        return relay
+
     def _send(self, vendor: str, merchant: int, template: Template, messages: tuple[str, ...],
               committed: float) -> None:
-        self.relays[vendor].in_use += 1
+        self._relay_of(vendor, merchant).in_use += 1
         self.env.process(self._sending(vendor, merchant, template, messages, committed))
 
     def _sending(self, vendor: str, merchant: int, template: Template,
@@ -296,10 +306,10 @@ class Model:
             lag = env.now - committed
             self.result.lags.append(lag)
             self.result.lag_bins.setdefault(int(committed // BIN), []).append(lag)
-        relay = self.relays[vendor]
+        relay = self._relay_of(vendor, merchant)
         relay.in_use -= 1
         relay.busy += env.now - began
-        waiting = self.waiting[vendor]
+        waiting = self.waiting[(vendor, relay.merchant)]
         if waiting:
             self._send(vendor, *waiting.popleft())
 
@@ -332,10 +342,8 @@ class Model:
         result.merchant_over_sla = [0] * self.profile.merchants
         self.env = simpy.Environment(initial_time=start)
         self.cpu.free[:] = [start] * len(self.cpu.free)
-        for relay in self.relays.values():
-            relay.in_use, relay.busy = 0, 0.0
-        for line in self.waiting.values():
-            line.clear()
+        self.relays.clear()
+        self.waiting.clear()
         self.feeding.clear()
         self.feed_pending.clear()
         self.env.process(self._arrivals(start, seconds))
@@ -351,7 +359,7 @@ class Model:
         result.events = events
         result.cpu_busy = self.cpu.busy
         result.cpu_capacity = len(self.cpu.free)
-        result.relay_busy = max(r.busy for r in self.relays.values())
+        result.relay_busy = max((r.busy for r in self.relays.values()), default=0.0)
         result.wall_seconds = time.perf_counter() - began
         return result
 

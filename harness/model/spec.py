@@ -123,6 +123,8 @@ class Outbox:
     workers: int = 8             # relay slots per destination over all merchants (one sync
     #                              service's OutboxSettings.concurrency)
     poll_seconds: float = 1.0    # components/settings.py OutboxSettings.poll_seconds
+    per_merchant: bool = False   # each merchant its own sync service and relay, `workers`
+    #                              slots each (as `landscape load` runs them)
 
 
 @dataclass

@@ -91,8 +91,8 @@ def calibrate(spec: ModelSpec, level: Level, soft_share: float,
                                 cpu_ms=1000.0 * engine_cpu / decisions, soft_share=soft_share,
                                 recovered_share=1.0, overhead_ms=0.0,
                                 cpu_speed=max(level.host_share, 0.05))
-    # each merchant's sync service has its own relay (one per engine under `landscape load`)
-    calibrated.outbox = replace(spec.outbox, workers=RELAY_CONCURRENCY * engines)
+    # under `landscape load` each merchant's sync service has its own relay
+    calibrated.outbox = replace(spec.outbox, workers=RELAY_CONCURRENCY, per_merchant=engines > 1)
     predicted = _predict(calibrated, level.rate, window or _window(level), profile=profile)
     offset = (statistics.fmean(level.latencies) - predicted["mean_s"]) * 1000.0
     calibrated.engine = replace(calibrated.engine, overhead_ms=offset)
