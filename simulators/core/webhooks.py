@@ -7,7 +7,11 @@ webhook journal. Deliveries due to one URL start in the order they were queued, 
 `concurrency` at once (the fake-wide setting `webhook_concurrency_per_endpoint`): the vendors
 deliver concurrently and promise no order, and one at a time would make the fake, not the
 endpoint, the bottleneck (an engine that answers a webhook once it has decided, ~0.4 s, could be
-sent no more than ~2.5 a second). Different URLs in parallel.
+sent no more than ~2.5 a second). Each URL has its own lane: a served fake's background runner
+starts what is due and goes on (`start_due`), so a slow or hanging endpoint, or one account's
+burst of notifications, holds back no other URL's deliveries (it did: one round of every URL's
+due deliveries had to finish before the next began, and a load test's second merchant got its
+NetSuite notifications 20-26 s late behind the first's).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import asyncio
 import heapq
 import itertools
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -33,6 +38,7 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 DEFAULT_REORDER_HOLD = 30.0
 ANSWER_KEPT = 300  # bytes of an endpoint's answer kept per attempt (as Stripe's dashboard)
 DEFAULT_CONCURRENCY = 16  # deliveries in flight to one URL
+log = logging.getLogger("landscape.webhooks")
 
 
 def pretty_body(payload: Any) -> bytes:
@@ -101,6 +107,8 @@ class WebhookDispatcher:
         self._held: dict[str, list[tuple[float, Delivery]]] = {}  # url -> (release_at, delivery)
         self._seq = itertools.count()
         self._ids = itertools.count(1)
+        self._lanes: dict[str, list[Delivery]] = {}  # url -> taken from the queue, not started
+        self._lane_tasks: dict[str, asyncio.Task[None]] = {}
 
     # -- enqueueing, where webhook faults apply ---------------------------------------------
     def send(self, delivery: Delivery) -> None:
@@ -154,26 +162,62 @@ class WebhookDispatcher:
         return min(times) if times else None
 
     def pending(self) -> int:
-        return len(self._queue) + sum(len(h) for h in self._held.values())
+        return (len(self._queue) + sum(len(h) for h in self._held.values())
+                + sum(len(lane) for lane in self._lanes.values()))
 
     async def run_due(self) -> int:
-        """Attempt every delivery due by now; returns how many attempts were made."""
+        """Attempt every delivery due by now and wait for the attempts (and for what their
+        URLs' lanes had before them); returns how many were due."""
         async with self._lock:
-            now = self.sim.clock.now()
-            for url, held in list(self._held.items()):
-                expired = [(t, d) for t, d in held if t <= now]
-                if expired:
-                    self._held[url] = [(t, d) for t, d in held if t > now]
-                    for _, delivery in expired:
-                        self._push(now, delivery)
-            due: dict[str, list[Delivery]] = {}
-            while self._queue and self._queue[0][0] <= now:
-                _, _, delivery = heapq.heappop(self._queue)
-                due.setdefault(delivery.url, []).append(delivery)
-            if not due:
-                return 0
-            await asyncio.gather(*(self._deliver_in_order(batch) for batch in due.values()))
+            due = self._take_due()
+            await asyncio.gather(*self._to_lanes(due))
             return sum(len(batch) for batch in due.values())
+
+    def start_due(self) -> int:
+        """Start every delivery due by now on its URL's lane and return (see the module's doc);
+        returns how many were due."""
+        due = self._take_due()
+        self._to_lanes(due)
+        return sum(len(batch) for batch in due.values())
+
+    def _take_due(self) -> dict[str, list[Delivery]]:
+        now = self.sim.clock.now()
+        for url, held in list(self._held.items()):
+            expired = [(t, d) for t, d in held if t <= now]
+            if expired:
+                self._held[url] = [(t, d) for t, d in held if t > now]
+                for _, delivery in expired:
+                    self._push(now, delivery)
+        due: dict[str, list[Delivery]] = {}
+        while self._queue and self._queue[0][0] <= now:
+            _, _, delivery = heapq.heappop(self._queue)
+            due.setdefault(delivery.url, []).append(delivery)
+        return due
+
+    def _to_lanes(self, due: dict[str, list[Delivery]]) -> list[asyncio.Task[None]]:
+        """Each URL's deliveries after what its lane already holds; a lane not running starts."""
+        tasks = []
+        for url, batch in due.items():
+            self._lanes.setdefault(url, []).extend(batch)
+            task = self._lane_tasks.get(url)
+            if task is None:
+                task = self._lane_tasks[url] = asyncio.get_running_loop().create_task(
+                    self._lane(url))
+            tasks.append(task)
+        return tasks
+
+    async def _lane(self, url: str) -> None:
+        """One URL's deliveries, a batch at a time in the order they were taken."""
+        try:
+            while self._lanes.get(url):
+                batch = self._lanes.pop(url)
+                try:
+                    await self._deliver_in_order(batch)
+                except Exception:  # the lane goes on with what came after
+                    log.exception("webhook deliveries to %s failed", url)
+        finally:
+            if self._lane_tasks.get(url) is asyncio.current_task():
+                del self._lane_tasks[url]
 
     async def _deliver_in_order(self, batch: list[Delivery]) -> None:
         """One URL's due deliveries, started in queue order, `concurrency` at a time; a burst's
@@ -251,6 +295,10 @@ class WebhookDispatcher:
         return self._client
 
     async def close(self) -> None:
+        lanes = list(self._lane_tasks.values())
+        for task in lanes:
+            task.cancel()
+        await asyncio.gather(*lanes, return_exceptions=True)
         if self._client is not None:
             await self._client.aclose()
             self._client = None
