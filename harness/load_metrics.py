@@ -195,17 +195,22 @@ def _log_lines(logs: dict[str, Path]) -> Iterator[tuple[str, str]]:
             yield whose, line
 
 
-def rank(ordered: list[float], q: float) -> float:
+def _rank(ordered: list[float], q: float) -> float:
     """The nearest-rank q-quantile of a sorted, non-empty list."""
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def nearest_ranks(ordered: list[float], scale: float = 1.0,
+                  digits: int = 3) -> dict[str, float | None]:
+    """p50/p95/p99/max of a sorted list (nearest rank), times `scale`; None for an empty one."""
+    return {name: round(_rank(ordered, q) * scale, digits) if ordered else None
+            for name, q in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))}
 
 
 def exact_summary(latencies: list[float], sla_s: float) -> dict[str, Any]:
     """p50/p95/p99/max (ms, nearest rank) and the share within the SLA of exact latencies."""
     ordered = sorted(latencies)
-    out: dict[str, Any] = {"count": len(ordered)}
-    for name, q in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99), ("max", 1.0)):
-        out[name] = round(rank(ordered, q) * 1000, 1) if ordered else None
+    out: dict[str, Any] = {"count": len(ordered), **nearest_ranks(ordered, 1000, 1)}
     out["within_sla"] = (round(sum(1 for v in ordered if v <= sla_s) / len(ordered), 5)
                          if ordered else None)
     return out
@@ -240,6 +245,6 @@ def vendor_latency(logs: dict[str, Path], start: float, end: float) -> list[dict
         n = len(ordered)
         out.append({"vendor": vendor, "call": f"{method} {shape}", "count": n,
                     "errors": sum(1 for _, s in seen if s >= 400),
-                    "p50": rank(ordered, 0.5), "p99": rank(ordered, 0.99),
+                    "p50": _rank(ordered, 0.5), "p99": _rank(ordered, 0.99),
                     "max": ordered[-1]})
     return sorted(out, key=lambda r: -r["p99"])

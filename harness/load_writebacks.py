@@ -15,12 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from components.store import StoreError, open_store
 from components.store.tables import mask_url
-from harness.load_metrics import rank
+from harness.load_metrics import nearest_ranks
 
 if TYPE_CHECKING:
     from harness.launcher import RunningLandscape
-
-QUANTILES = (("p50", 0.50), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))
 
 
 def read(landscape: RunningLandscape, since: float,
@@ -50,9 +48,7 @@ def read(landscape: RunningLandscape, since: float,
         except Exception as exc:  # any backend's error (a locked file): the run goes on
             unread[merchant] = f"{type(exc).__name__}: {exc}"
             continue
-        found += [{"merchant": merchant, "destination": w.destination, "kind": w.kind,
-                   "committed": w.committed, "done": w.done, "attempts": w.attempts,
-                   "status": w.status} for w in queued]
+        found += [{"merchant": merchant, **w.to_dict()} for w in queued]
     return sorted(found, key=lambda w: w["committed"]), unread
 
 
@@ -70,9 +66,7 @@ def lag_summary(writebacks: list[dict[str, Any]],
     """How many were sent and their lag (s, nearest rank: p50, p95, p99, max), and how many
     are still pending or dead letters when read."""
     lags = sorted(w["done"] - w["committed"] for w in writebacks if w["done"] is not None)
-    out: dict[str, Any] = {"count": len(lags)}
-    for name, q in QUANTILES:
-        out[name] = round(rank(lags, q), 3) if lags else None
+    out: dict[str, Any] = {"count": len(lags), **nearest_ranks(lags)}
     out["pending"] = sum(1 for w in writebacks if w["status"] == "pending")
     out["dead"] = sum(1 for w in writebacks if w["status"] == "dead")
     if unread:
