@@ -196,6 +196,30 @@ def test_a_load_run_folder_calibrates_and_compares(tmp_path, monkeypatch) -> Non
     assert "1 (calibration)" in table and "PASS" in table
 
 
+def _relay_model(spec, templates, fake_service_ms):
+    """A model with no decisions of its own: the test hands its relay the write-backs."""
+    import random
+
+    import simpy
+
+    from harness.model.sim import Model, Result, VendorStats
+
+    model = Model(replace(spec, templates=templates, fake_service_ms=fake_service_ms),
+                  LoadProfile(merchants=len(templates), declines_per_day=1.0), seed=3)
+    model.rng = random.Random(3)
+    model.result = Result(model.spec, model.profile, 3, 0.0, 60.0)
+    model.result.vendors = {v: VendorStats() for v in ("stripe", "chargebee", "netsuite",
+                                                       "salesforce")}
+    model.env = simpy.Environment()
+    return model
+
+
+def _netsuite_at(template, seconds):
+    fixed = {op: (lambda _rng, s=seconds: s) for op in template.latency}
+    return replace(template, latency=fixed, limits={
+        **template.limits, "netsuite": AccountLimits(max_concurrency=5, client_slots=5)})
+
+
 def test_the_relay_keeps_the_erp_connector_busy_while_write_backs_wait(spec) -> None:
     """60 recoveries committed at once, each written back to NetSuite as two calls (the
     payment, then the invoice) through the connector's 5 slots at 1 s a call, beside the
@@ -203,24 +227,8 @@ def test_the_relay_keeps_the_erp_connector_busy_while_write_backs_wait(spec) -> 
     once the calls made so far have had their turn (plus the relay's poll), not later. (The
     relay used to compute a batch's second call ahead of time; queued ahead, it held a slot
     idle until it began: 31 s here, and lags 3-10x the measured under `landscape load`.)"""
-    import random
-
-    import simpy
-
-    from harness.model.sim import Model, Result, VendorStats
-
-    template = spec.templates[0]
-    fixed = {op: (lambda _rng: 1.0) for op in template.latency}
-    template = replace(template, latency=fixed,
-                       limits={**template.limits,
-                               "netsuite": AccountLimits(max_concurrency=5, client_slots=5)})
-    model = Model(replace(spec, templates=[template], fake_service_ms={}),
-                  LoadProfile(merchants=1, declines_per_day=1.0), seed=3)
-    model.rng = random.Random(3)
-    model.result = Result(model.spec, model.profile, 3, 0.0, 60.0)
-    model.result.vendors = {v: VendorStats() for v in ("stripe", "chargebee", "netsuite",
-                                                       "salesforce")}
-    model.env = simpy.Environment()
+    template = _netsuite_at(spec.templates[0], 1.0)
+    model = _relay_model(spec, [template], {})
     for _ in range(60):
         model._relay(0, template, ("wb_netsuite_paid",))
     model.env.run()
@@ -228,3 +236,25 @@ def test_the_relay_keeps_the_erp_connector_busy_while_write_backs_wait(spec) -> 
     calls = model.result.vendors["netsuite"].requests  # the 120 writes and the ERP feed's reads
     assert len(lags) == 60 and calls > 120
     assert 120 / 5 <= lags[-1] <= calls / 5 + spec.outbox.poll_seconds + 1e-6
+
+
+def test_one_account_s_backlog_does_not_hold_the_fake_for_another_account(spec) -> None:
+    """Two merchants' NetSuite accounts on one fake NetSuite process: acme's write-backs queue
+    for its connector's 5 slots for a minute, hooli's single write-back (two 0.2 s calls) lands
+    after the relay's poll and its own calls. A call waiting for a slot used to be booked in the
+    fake's queue at its future start, holding the fake busy until then for everyone: hooli's
+    write-back waited behind acme's backlog (its calls 1.8 s where the fake served them in
+    0.9 s under `landscape load`)."""
+    acme, hooli = _netsuite_at(spec.templates[0], 1.0), _netsuite_at(spec.templates[0], 0.2)
+    spec = replace(spec, outbox=replace(spec.outbox, per_merchant=True))  # a sync each
+    model = _relay_model(spec, [acme, hooli], {"netsuite": 0.5})
+    for _ in range(150):  # acme's: 300 calls of 1 s through 5 slots
+        model._relay(0, acme, ("wb_netsuite_paid",))
+    model._later(5.0, lambda: model._relay(1, hooli, ("wb_netsuite_paid",)))
+    model.env.run()
+    lags = model.result.lags
+    assert len(lags) == 151 and max(lags) > 60  # acme's backlog
+    hooli_lag = [lag for lag in lags if lag < 2.0]  # acme's first alone take 2 s and more
+    assert len(hooli_lag) == 1
+    assert hooli_lag[0] <= spec.outbox.poll_seconds + 2 * (0.2 + 0.0005) + 1e-6
+
