@@ -26,7 +26,7 @@ webhook path (the billing read is the PaymentIntent instead of the invoice), the
 declines retried at once on the alternate MID as measured at calibration (the scenario's decline
 codes: soft ones retried, hard and expired cards not), as many engine processes as merchants
 (pooled in the model: really each merchant has its own, which matters only near saturation),
-each fake's CPU per request. A scenario with a timeline (faults) is refused: the model plays none.
+each fake's CPU per request, and the relay's own time per write-back (`fit_relay`). A scenario with a timeline (faults) is refused: the model plays none.
 """
 
 from __future__ import annotations
@@ -211,6 +211,25 @@ def measured_littles_law(level: LoadLevel) -> dict[str, float]:
                        level.intercept_window, level.intercept_latencies)
 
 
+def fit_relay(calibrated: ModelSpec, profile: LoadProfile, level: LoadLevel,
+              facts: dict[str, Any]) -> ModelSpec:
+    """The relay's own time per message (claiming it, marking it done: the sync's work the
+    model does not play): the calibration level's median write-back lag less the model's
+    there. The median, not the mean as for the decisions' overhead: the typical write-back is a
+    Stripe or Salesforce one, where that time shows, and the mean is moved by NetSuite's tail,
+    which the model plays. Nothing measured (an old folder): none."""
+    from harness.model.validate import _predict
+
+    if not level.writeback_lags:
+        return calibrated
+    model = _predict(calibrated, level.rate, level.duration,
+                     profile=profile_at(profile, level.rate))
+    measured = percentiles_s(level.writeback_lags)["p50"]
+    overhead = max(0.0, measured - model["writeback_lag_s"]["p50"])
+    facts["relay_overhead_ms"] = round(overhead * 1000.0, 1)
+    return replace(calibrated, outbox=replace(calibrated.outbox, overhead_s=overhead))
+
+
 def compare_load(calibrated: ModelSpec, profile: LoadProfile,
                  levels: list[LoadLevel]) -> list[dict[str, Any]]:
     from harness.model.validate import _predict, against
@@ -277,7 +296,9 @@ def render_load(rows: list[dict[str, Any]], facts: dict[str, Any], calibration: 
                  f"decisions): host share {facts['host_share']} of a core, engine CPU "
                  f"{facts['engine_cpu_ms_per_decision']} ms/decision, fake CPU ms/request "
                  f"{facts['fake_cpu_ms_per_request']}, retried at once "
-                 f"{facts.get('soft_share', '?')}, unexplained overhead {facts['overhead_ms']} ms")
+                 f"{facts.get('soft_share', '?')}, unexplained overhead {facts['overhead_ms']} ms"
+                 + (f", relay overhead {facts['relay_overhead_ms']} ms a write-back"
+                    if "relay_overhead_ms" in facts else ""))
     return "\n".join(lines)
 
 
@@ -327,6 +348,7 @@ def run(args: Any) -> int:
                                   fit_latency=False, engines=len(topo.merchants),
                                   profile=profile_at(profile, levels[0].rate))
     facts["soft_share"] = round(soft, 3)
+    calibrated = fit_relay(calibrated, profile, levels[0], facts)
     rows = compare_load(calibrated, profile, levels)
     table = render_load(rows, facts, levels[0].rate)
     print(table)

@@ -315,6 +315,8 @@ class Model:
                     yield env.timeout(end - env.now)
                 if end >= 0 and OPS[op].vendor == "netsuite" and OPS[op].method != "GET":
                     self._notified(merchant, template)
+            if self.spec.outbox.overhead_s > 0:
+                yield env.timeout(self.spec.outbox.overhead_s)
             lag = env.now - committed
             self.result.lags.append(lag)
             self.result.lag_bins.setdefault(int(committed // BIN), []).append(lag)

@@ -125,6 +125,8 @@ class Outbox:
     poll_seconds: float = 1.0    # components/settings.py OutboxSettings.poll_seconds
     per_merchant: bool = False   # each merchant its own sync service and relay, `workers`
     #                              slots each (as `landscape load` runs them)
+    overhead_s: float = 0.0      # per message, the relay's own time beyond its vendor calls
+    #                              (claiming, marking done; fitted by validate --against load)
 
 
 @dataclass

@@ -132,3 +132,22 @@ def test_the_prediction_carries_the_write_back_lag_in_seconds(
     # at least the relay's poll wait and a vendor call, well under a minute: seconds, not ms
     assert 0.0 < lag["p50"] <= lag["p95"] <= lag["p99"] <= lag["max"] < 60.0
     assert model["writebacks"] > model["decisions"] > 0  # each outcome writes back 2 to 4
+
+
+def test_the_relay_s_own_time_is_fitted_at_the_calibration_level(
+        monkeypatch: pytest.MonkeyPatch, workload: tuple[ModelSpec, LoadProfile]) -> None:
+    """The measured median lag less the model's at the calibration level: then the model's
+    median there is the measured one; never a negative time, none without measured lags."""
+    monkeypatch.setattr("harness.model.validate.POOLED", 500)
+    spec, profile = workload
+    at_1 = against_load.profile_at(profile, 1.0)
+    p50 = _predict(spec, 1.0, 20.0, profile=at_1)["writeback_lag_s"]["p50"]
+    facts: dict[str, Any] = {}
+    fitted = against_load.fit_relay(spec, profile, _level(1.0, [p50 + 0.25] * 50), facts)
+    assert fitted.outbox.overhead_s == pytest.approx(0.25)
+    assert facts["relay_overhead_ms"] == 250.0
+    after = _predict(fitted, 1.0, 20.0, profile=at_1)["writeback_lag_s"]["p50"]
+    assert after == pytest.approx(p50 + 0.25, abs=0.05)  # each message, after its calls
+    faster = against_load.fit_relay(spec, profile, _level(1.0, [p50 / 2] * 50), {})
+    assert faster.outbox.overhead_s == 0.0
+    assert against_load.fit_relay(spec, profile, _level(1.0, []), facts) is spec
