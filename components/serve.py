@@ -10,8 +10,10 @@ the connectors) and the process exits 0.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import ipaddress
+import logging
 import signal
 import socket
 import sys
@@ -20,9 +22,10 @@ from pathlib import Path
 from typing import NoReturn
 
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from components.mapping import MappingError
+from components.observability import log
 from components.settings import ComponentSettings, SettingsError, load_settings
 from components.store import StoreError
 from components.store.tables import mask_url
@@ -31,6 +34,8 @@ EXIT_CONFIG = 2   # the settings (or the command line) need fixing; argparse use
 EXIT_RUNTIME = 1  # the environment: a busy port, an unreachable store
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 GRACEFUL_SHUTDOWN_S = 2  # then connections still open (keep-alives, slow vendors) are closed
+SHUTTING_DOWN = b'{"error": "shutting down"}'
+LOG = logging.getLogger("components.serve")
 
 
 def fail(message: str, code: int = EXIT_RUNTIME) -> NoReturn:
@@ -103,6 +108,47 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+class _ShutdownGuard:
+    """Requests still running when the graceful shutdown is over (a vendor read that has not
+    returned) are cancelled by uvicorn, which logs each CancelledError as "Exception in ASGI
+    application" with its traceback: read as a crash, though it is the server's own stop. Such
+    a request gets one warning line instead, and a 503 (retryable) if its answer had not begun;
+    if it had, the connection is closed as it would have been. A CancelledError while the
+    server is not stopping is not the shutdown's and goes on unchanged."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.server: uvicorn.Server | None = None  # set once the server exists
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except asyncio.CancelledError:
+            if self.server is None or not self.server.should_exit:
+                raise
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()  # the request ends here; nothing else waits on it
+            log(LOG, "request cut short by shutdown", logging.WARNING, method=scope["method"],
+                path=scope["path"], grace_s=GRACEFUL_SHUTDOWN_S,
+                answer="already begun" if started else "503")
+            if not started:
+                await send({"type": "http.response.start", "status": 503, "headers": [
+                    (b"content-type", b"application/json"), (b"connection", b"close"),
+                    (b"content-length", str(len(SHUTTING_DOWN)).encode())]})
+                await send({"type": "http.response.body", "body": SHUTTING_DOWN})
+
+
 def serve(title: str, args: argparse.Namespace,
           build: Callable[[ComponentSettings], ASGIApp],
           details: Callable[[ComponentSettings], dict[str, str]] | None = None) -> None:
@@ -124,6 +170,8 @@ def serve(title: str, args: argparse.Namespace,
           + "  (Ctrl-C stops)", flush=True)
     # uvicorn's own lines stay at warning unless debugging: the components log JSON lines
     level = args.log_level if args.log_level in ("debug", "error", "critical") else "warning"
-    config = uvicorn.Config(app, lifespan="on", log_level=level, access_log=False,
+    guard = _ShutdownGuard(app)
+    config = uvicorn.Config(guard, lifespan="on", log_level=level, access_log=False,
                             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
-    _Server(config).run(sockets=[sock])
+    guard.server = server = _Server(config)
+    server.run(sockets=[sock])
