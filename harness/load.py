@@ -50,6 +50,7 @@ WORKER_WAIT_S = 30   # the master waits this long for its workers
 REMOTE_WAIT_S = 300  # … and this long when some run on other machines
 QUIET_S = 120.0      # the most the quiet phase waits for the outboxes to empty
 IDLE_S = 2.0         # before the load, each process's idle CPU is measured over this long
+SETTLE_S = 300.0     # the most the seeding's webhooks and notifications are waited for
 
 
 class LoadError(Exception):
@@ -152,6 +153,24 @@ async def _prepare(landscape: RunningLandscape,
             finally:
                 await _endpoints(http, landscape.fakes["stripe"], key, disabled=False)
     return seeded.customers
+
+
+async def _settled(http: httpx.AsyncClient, fakes: dict[str, str],
+                   limit: float = SETTLE_S) -> dict[str, int]:
+    """Wait until every fake has sent what the seeding made due and had it answered: NetSuite's
+    change notifications fill each merchant's ERP cache, so the first decline finds its invoice
+    there, as in a landscape that has been running (a 12/s load began while acme's cache was
+    still filling, and a third of its decisions had no ERP context: no paid-check, and each
+    write-back looked its invoice up first). Returns what is still unsettled at `limit`, by
+    vendor (empty: settled)."""
+    began = time.monotonic()
+    while True:
+        answers = await asyncio.gather(*(http.get(f"{url}/_sim/health") for url in fakes.values()))
+        left = {vendor: n for vendor, a in zip(fakes, answers, strict=True)
+                if (n := a.json().get("webhooks_unsettled", 0))}
+        if not left or time.monotonic() - began >= limit:
+            return left
+        await asyncio.sleep(0.25)
 
 
 async def _endpoints(http: httpx.AsyncClient, stripe: str, key: str, *, disabled: bool) -> None:
@@ -315,6 +334,11 @@ def run_load(scenario: str = "decline-storm", topology: str | None = None, *,
 
     async def prepare(landscape: RunningLandscape) -> None:
         customers.update(await _prepare(landscape, planned))
+        async with httpx.AsyncClient(timeout=30, trust_env=False) as http:
+            left = await _settled(http, landscape.fakes)
+        if left:
+            say(f"  webhooks and notifications still under way after {SETTLE_S:.0f} s ({left}): "
+                "the load starts with the merchants' caches still filling")
 
     say(f"starting {topo.name} with {len(planned)} customers to decline "
         f"({sum(k == 'intercept' for _, k, _, _ in planned)} as intercepts)")

@@ -82,6 +82,7 @@ class Health(_Result):
     clock: ClockState
     tenants: int
     pending_webhooks: int
+    webhooks_unsettled: int = 0  # deliveries due or under way (0: every one due answered)
 
 
 class InstalledFault(FaultSpec):

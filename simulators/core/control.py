@@ -160,7 +160,8 @@ def control_router() -> APIRouter:
         sim = _sim(request)
         return {"status": "ok", "vendor": sim.vendor.name, "seed": sim.seed,
                 "clock": sim.clock.describe(), "tenants": len(sim.tenants.all()),
-                "pending_webhooks": sim.webhooks.pending()}
+                "pending_webhooks": sim.webhooks.pending(),
+                "webhooks_unsettled": sim.webhooks.unsettled()}
 
     # -- faults -------------------------------------------------------------------------------
     @router.get("/faults", summary="List installed faults with their hit counts")

@@ -165,6 +165,14 @@ class WebhookDispatcher:
         return (len(self._queue) + sum(len(h) for h in self._held.values())
                 + sum(len(lane) for lane in self._lanes.values()))
 
+    def unsettled(self) -> int:
+        """Deliveries due by now and not started, and URLs whose lane is still delivering: 0
+        once every delivery due so far has been answered (or failed, its retry not yet due)."""
+        now = self.sim.clock.now()
+        due = sum(1 for t, *_ in self._queue if t <= now)
+        due += sum(1 for held in self._held.values() for t, _ in held if t <= now)
+        return due + len(self._lane_tasks)
+
     async def run_due(self) -> int:
         """Attempt every delivery due by now and wait for the attempts (and for what their
         URLs' lanes had before them); returns how many were due."""

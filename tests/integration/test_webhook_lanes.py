@@ -74,3 +74,30 @@ def test_a_slow_endpoint_does_not_hold_back_another(start_fake: Any, endpoints: 
             break
         deadline.wait(0.1)
     assert len(slow.received) == 2
+
+
+def test_health_counts_deliveries_until_answered(start_fake: Any, endpoints: Any) -> None:
+    """`webhooks_unsettled` (what `landscape load` waits on before its first decline) stays
+    above 0 while an endpoint has not answered, and is 0 once it has."""
+    slow, _ = endpoints
+    fake = start_fake("stripe")
+    stripe = httpx.Client(base_url=fake.url, headers={"Authorization": "Bearer sk_test_settle"},
+                          trust_env=False)
+    stripe.post("/v1/webhook_endpoints", data={
+        "url": f"http://127.0.0.1:{slow.server_port}/hooks",
+        "enabled_events[]": "customer.created"}).raise_for_status()
+
+    def unsettled() -> int:
+        return int(httpx.get(f"{fake.url}/_sim/health").json()["webhooks_unsettled"])
+
+    assert unsettled() == 0
+    stripe.post("/v1/customers", data={"email": "held@example.com"}).raise_for_status()
+    assert slow.arrived.wait(10)
+    assert unsettled() >= 1  # delivered, not answered
+    slow.hold.set()
+    waited = threading.Event()
+    for _ in range(100):
+        if unsettled() == 0:
+            break
+        waited.wait(0.1)
+    assert unsettled() == 0
