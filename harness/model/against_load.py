@@ -26,7 +26,8 @@ webhook path (the billing read is the PaymentIntent instead of the invoice), the
 declines retried at once on the alternate MID as measured at calibration (the scenario's decline
 codes: soft ones retried, hard and expired cards not), as many engine processes as merchants
 (pooled in the model: really each merchant has its own, which matters only near saturation),
-each fake's CPU per request, and the relay's own time per write-back (`fit_relay`). A scenario with a timeline (faults) is refused: the model plays none.
+each fake's CPU per request, and the relay's own time per write-back (`fit_relay`). A
+scenario with a timeline (faults) is refused: the model plays none.
 """
 
 from __future__ import annotations
