@@ -84,13 +84,16 @@ async def _chargebee_stop_dunning(p: dict[str, Any], m: OutboxMessage, d: Deploy
     await d.vendors.chargebee.stop_dunning(p["invoice_id"], idempotency_key=m.dedupe_key[:100])
 
 
-async def _erp_invoice(p: dict[str, Any], d: Deployment, *,
-                       customer: bool = True) -> tuple[str, str]:
-    """The ERP's invoice and customer ids: from the message, or looked up by the billing id.
-    `customer=False`: only the invoice id is needed (a status update), so a message naming
-    the invoice costs no lookup (two reads of the account's 5 requests in flight)."""
-    if p.get("invoice_id") and (p.get("customer_id") or not customer):
-        return str(p["invoice_id"]), str(p.get("customer_id") or "")
+async def _erp_invoice_id(p: dict[str, Any], d: Deployment) -> str:
+    """The ERP's invoice id alone (a status update): a message naming it costs no lookup (two
+    reads of the account's 5 requests in flight)."""
+    return str(p["invoice_id"]) if p.get("invoice_id") else (await _erp_invoice(p, d))[0]
+
+
+async def _erp_invoice(p: dict[str, Any], d: Deployment) -> tuple[str, str]:
+    """The ERP's invoice and customer ids: from the message, or looked up by the billing id."""
+    if p.get("invoice_id") and p.get("customer_id"):
+        return str(p["invoice_id"]), str(p["customer_id"])
     if d.vendors.netsuite is None:
         raise NotDeliverable("no netsuite section in the settings")
     billing, billing_invoice_id = str(p["invoice_key"]).split(":", 1)
@@ -122,7 +125,7 @@ async def _netsuite_apply_payment(p: dict[str, Any], m: OutboxMessage, d: Deploy
 async def _netsuite_recovery_status(p: dict[str, Any], m: OutboxMessage, d: Deployment) -> None:
     if d.vendors.netsuite is None:
         raise NotDeliverable("no netsuite section in the settings")
-    invoice_id, _ = await _erp_invoice(p, d, customer=False)
+    invoice_id = await _erp_invoice_id(p, d)
     await _netsuite_status(d.vendors.netsuite, d.mapping, invoice_id, {
         "recovery_status": p["recovery_status"], "last_decline_code": p.get("decline_code"),
         "retry_count": p.get("retry_count"), "next_retry_at": p.get("next_retry_at")})

@@ -167,14 +167,16 @@ class Model:
         fake = self.fakes.get(vendor)
         if fake is None:
             return latency
-        start, end = fake.take(t, self.spec.fake_service_ms[vendor] / 1000.0
-                               / self.spec.engine.cpu_speed)
+        start, end = fake.take(t, self._processing(vendor))
         return end - t + latency
 
     def _unqueued(self, vendor: str, latency: float) -> float:
         """The call's duration with the fake idle: its own processing, then the latency."""
-        return (self.spec.fake_service_ms.get(vendor, 0.0) / 1000.0
-                / self.spec.engine.cpu_speed + latency)
+        return self._processing(vendor) + latency
+
+    def _processing(self, vendor: str) -> float:
+        """Seconds of the fake's own CPU a request takes (none without a fake)."""
+        return self.spec.fake_service_ms.get(vendor, 0.0) / 1000.0 / self.spec.engine.cpu_speed
 
     def _throttled(self, limits: Any, key: tuple[str, int], t: float) -> float | None:
         """None if the vendor takes the request; else how long the connector waits (429)."""
